@@ -1,0 +1,65 @@
+# Campaign Platform — operator commands. Every target installs what it needs first.
+# With DATABASE_URL unset, database targets use the embedded PostgreSQL in .data/postgres.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+# Resolved when first used (so `make help` installs nothing); installs uv when missing.
+UV = $(eval UV := $$(shell scripts/ensure-uv.sh))$(UV)
+RUN := $(UV) run --frozen
+PYTEST_ARGS ?=
+
+.PHONY: help install dev dev-backend db-start db-stop db-upgrade db-downgrade db-migrate db-reset \
+	test test-fast lint-backend format-backend check-backend check-all codegen clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.venv/.installed: pyproject.toml uv.lock
+	@$(UV) sync --frozen --all-groups
+	@touch $@
+
+install: .venv/.installed ## Install uv (if missing) and the locked environment
+
+dev: dev-backend ## Run the API on :8000 (alias of dev-backend)
+
+dev-backend: install ## Start PostgreSQL (embedded unless DATABASE_URL), migrate, serve with Granian on :8000
+	@$(RUN) python -m app.cli serve
+
+db-start: install ## Start the embedded PostgreSQL (kept running; data in .data/postgres)
+	@$(RUN) python -m app.cli db-start
+
+db-stop: install ## Stop the embedded PostgreSQL
+	@$(RUN) python -m app.cli db-stop
+
+db-upgrade: install ## Migrate the database to head (creates the application role if missing)
+	@$(RUN) python -m app.cli db-upgrade
+
+db-downgrade: install ## Roll back one migration (or REVISION=<rev>)
+	@$(RUN) python -m app.cli db-downgrade $(or $(REVISION),-1)
+
+db-migrate: install ## Autogenerate a migration from the models: make db-migrate MESSAGE="add x"
+	@test -n "$(MESSAGE)" || (echo 'usage: make db-migrate MESSAGE="what changed"' && exit 2)
+	@$(RUN) python -m app.cli db-migrate -m "$(MESSAGE)"
+
+db-reset: install ## Downgrade to base and upgrade to head (destroys all data)
+	@$(RUN) python -m app.cli db-reset
+
+test: install ## Run the test suite on a real PostgreSQL (embedded unless DATABASE_URL is set)
+	@$(RUN) pytest $(PYTEST_ARGS)
+
+lint-backend: install ## ruff check, ruff format --check, basedpyright
+	@$(RUN) ruff check .
+	@$(RUN) ruff format --check .
+	@$(RUN) basedpyright
+
+format-backend: install ## Format and auto-fix with ruff
+	@$(RUN) ruff format .
+	@$(RUN) ruff check --fix .
+
+check-backend: lint-backend test ## Lint, type-check and test
+
+check-all: check-backend ## Everything CI runs
+
+clean: ## Remove caches (keeps .data)
+	rm -rf .pytest_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

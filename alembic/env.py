@@ -1,0 +1,72 @@
+"""Alembic environment: runs as the database owner, on the app's metadata.
+
+Row-level security reaches migrations through `app.db.rls` (imported for its side effect of
+registering the `op.enable_rls` / `op.create_policy` operations and their autogenerate hook).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from logging.config import fileConfig
+from typing import Any
+
+from alembic import context
+from sqlalchemy import pool
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+
+import app.db.rls  # noqa: F401  (registers RLS operations)
+from app.config import get_config
+from app.db.setup import resolve_owner_url
+from app.metadata import metadata, is_managed_table
+
+config = context.config
+if config.config_file_name is not None and not config.attributes.get("skip_logging_setup"):
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+
+
+def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    if type_ == "table":
+        return is_managed_table(name or "")
+    return True
+
+
+def do_run_migrations(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        include_object=include_object,
+        compare_type=True,
+        compare_server_default=False,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def run_async_migrations() -> None:
+    owner_url = config.attributes.get("owner_url")
+    if owner_url is None:
+        settings = get_config().database
+        owner_url = resolve_owner_url(settings)
+        config.attributes["app_user"] = settings.app_user
+    engine = create_async_engine(owner_url, poolclass=pool.NullPool)
+    async with engine.connect() as connection:
+        await connection.run_sync(do_run_migrations)
+    await engine.dispose()
+
+
+def run() -> None:
+    if context.is_offline_mode():
+        raise SystemExit("Offline (SQL script) migrations are not supported; run against a database.")
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(run_async_migrations())
+    else:  # called from inside an event loop (tests): run on a private loop in a thread
+        import concurrent.futures
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as executor:
+            executor.submit(asyncio.run, run_async_migrations()).result()
+
+
+run()

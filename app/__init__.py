@@ -1,0 +1,3 @@
+"""Campaign Platform backend."""
+
+__version__ = "0.1.0"

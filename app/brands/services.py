@@ -1,0 +1,151 @@
+"""Brands: CRUD with case-insensitive unique names per team and optimistic versioning."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from advanced_alchemy.repository import SQLAlchemyAsyncRepository
+from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
+from sqlalchemy import ColumnElement, Select, func, select
+
+from app.brands.models import Brand
+from app.brands.schemas import BrandList, BrandRead, BrandSort
+from app.lib.errors import ConflictError, NotFound
+from app.lib.pagination import Page, SortOrder
+from app.lib.versioning import ensure_current_version
+
+_READ_COLUMNS = (
+    Brand.id,
+    Brand.team_id,
+    Brand.name,
+    Brand.website,
+    Brand.description,
+    Brand.version,
+    Brand.created_at,
+    Brand.updated_at,
+)
+
+
+def _sort_column(sort: BrandSort) -> ColumnElement[Any]:
+    match sort:
+        case BrandSort.NAME:
+            return func.lower(Brand.name)
+        case BrandSort.CREATED_AT:
+            return Brand.created_at
+        case BrandSort.UPDATED_AT:
+            return Brand.updated_at
+
+
+def _escape_like(term: str) -> str:
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class BrandService(SQLAlchemyAsyncRepositoryService[Brand]):
+    class Repo(SQLAlchemyAsyncRepository[Brand]):
+        model_type = Brand
+
+        def readable(self) -> Select[Any]:
+            """The one statement every brand read starts from; RLS limits it to the current team."""
+            return select(*_READ_COLUMNS)
+
+        async def name_taken(self, team_id: UUID, name: str, *, except_id: UUID | None = None) -> bool:
+            statement = select(Brand.id).where(Brand.team_id == team_id, func.lower(Brand.name) == name.lower())
+            if except_id is not None:
+                statement = statement.where(Brand.id != except_id)
+            return (await self.session.execute(statement.limit(1))).first() is not None
+
+        async def list_page(
+            self, *, team_id: UUID, page: Page, sort: BrandSort, order: SortOrder, search: str | None
+        ) -> tuple[list[BrandRead], int]:
+            filters: list[ColumnElement[bool]] = [Brand.team_id == team_id]
+            if search:
+                filters.append(Brand.name.ilike(f"%{_escape_like(search)}%", escape="\\"))
+            column = _sort_column(sort)
+            statement = (
+                self.readable()
+                .add_columns(func.count().over().label("total"))
+                .where(*filters)
+                .order_by(column.desc() if order is SortOrder.DESC else column.asc(), Brand.id)
+                .limit(page.limit)
+                .offset(page.offset)
+            )
+            rows = (await self.session.execute(statement)).mappings().all()
+            if rows:
+                return msgspec.convert(rows, list[BrandRead], strict=False), int(rows[0]["total"])
+            total = (await self.session.execute(select(func.count()).select_from(Brand).where(*filters))).scalar_one()
+            return [], int(total)
+
+        async def read_one(self, brand_id: UUID) -> BrandRead:
+            row = (await self.session.execute(self.readable().where(Brand.id == brand_id))).mappings().first()
+            if row is None:
+                raise NotFound("Brand not found.")
+            return msgspec.convert(row, BrandRead, strict=False)
+
+    repository_type = Repo
+
+    async def list_brands(
+        self, *, team_id: UUID, page: Page, sort: BrandSort, order: SortOrder, search: str | None
+    ) -> BrandList:
+        items, total = await self.repository.list_page(
+            team_id=team_id, page=page, sort=sort, order=order, search=search
+        )
+        return BrandList(items=items, total=total, limit=page.limit, offset=page.offset)
+
+    async def read(self, brand_id: UUID) -> BrandRead:
+        return await self.repository.read_one(brand_id)
+
+    async def create_brand(
+        self, *, team_id: UUID, name: str, website: str | None, description: str | None
+    ) -> BrandRead:
+        name = name.strip()
+        await self._ensure_name_free(team_id, name)
+        brand = await self.repository.add(Brand(team_id=team_id, name=name, website=website, description=description))
+        return _brand_read(brand)
+
+    async def update_brand(
+        self,
+        brand_id: UUID,
+        *,
+        team_id: UUID,
+        name: str,
+        website: str | None,
+        description: str | None,
+        version: int,
+    ) -> BrandRead:
+        brand = await self._get(brand_id)
+        ensure_current_version(kind="brand", current=brand.version, sent=version)
+        name = name.strip()
+        await self._ensure_name_free(team_id, name, except_id=brand_id)
+        brand.name, brand.website, brand.description = name, website, description
+        await self.repository.session.flush()
+        return _brand_read(brand)
+
+    async def delete_brand(self, brand_id: UUID) -> None:
+        await self.repository.session.delete(await self._get(brand_id))
+        await self.repository.session.flush()
+
+    async def _get(self, brand_id: UUID) -> Brand:
+        brand = await self.repository.get_one_or_none(id=brand_id)
+        if brand is None:
+            raise NotFound("Brand not found.")
+        return brand
+
+    async def _ensure_name_free(self, team_id: UUID, name: str, *, except_id: UUID | None = None) -> None:
+        # A clear message for the common case; the unique index still catches a concurrent insert (409).
+        if await self.repository.name_taken(team_id, name, except_id=except_id):
+            raise ConflictError(f"A brand named {name!r} already exists in this team.")
+
+
+def _brand_read(brand: Brand) -> BrandRead:
+    return BrandRead(
+        id=brand.id,
+        team_id=brand.team_id,
+        name=brand.name,
+        website=brand.website,
+        description=brand.description,
+        version=brand.version,
+        created_at=brand.created_at,
+        updated_at=brand.updated_at,
+    )

@@ -1,0 +1,114 @@
+"""Operator commands behind the Makefile: `python -m app.cli <command>`.
+
+db-start / db-stop manage the embedded PostgreSQL; db-upgrade, db-downgrade, db-migrate and
+db-reset run Alembic as the owner (after making sure the application role exists); serve
+prepares the database and runs Granian.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+
+from app.config import ConfigError, Settings, get_config
+from app.db import setup
+
+
+def _settings() -> Settings:
+    try:
+        return get_config()
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)  # noqa: T201
+        raise SystemExit(2) from None
+
+
+def _owner_url(settings: Settings):  # noqa: ANN202
+    try:
+        owner_url = setup.resolve_owner_url(settings.database)
+        asyncio.run(setup.ensure_app_role(owner_url, settings.database))
+    except (ConfigError, OSError) as exc:
+        print(f"database error: {exc}", file=sys.stderr)  # noqa: T201
+        raise SystemExit(1) from None
+    return owner_url
+
+
+def cmd_db_start(settings: Settings) -> None:
+    if not settings.database.is_embedded:
+        print("DATABASE_URL is set; nothing to start (the embedded server is only used without it).")  # noqa: T201
+        return
+    owner_url = _owner_url(settings)
+    print(f"embedded PostgreSQL running: {owner_url.render_as_string(hide_password=True)}")  # noqa: T201
+
+
+def cmd_db_stop(settings: Settings) -> None:
+    stopped = setup.stop_embedded_server(settings.database.embedded_data_dir)
+    print("embedded PostgreSQL stopped" if stopped else "embedded PostgreSQL was not running")  # noqa: T201
+
+
+def _alembic(settings: Settings, action: str, *args: str, **kwargs: object) -> None:
+    from alembic import command
+
+    config = setup.alembic_config(_owner_url(settings), settings.database)
+    getattr(command, action)(config, *args, **kwargs)
+
+
+def cmd_serve(settings: Settings) -> None:
+    from granian.constants import Interfaces
+    from granian.server import Server
+
+    try:
+        owner_url = setup.prepare_database(settings.database)
+    except ConfigError as exc:
+        print(f"database error: {exc}", file=sys.stderr)  # noqa: T201
+        raise SystemExit(1) from None
+    # The worker processes read the same settings; hand them the resolved database.
+    os.environ["DATABASE_URL"] = owner_url.render_as_string(hide_password=False)
+    print(f"serving on http://{settings.host}:{settings.port} (Swagger UI at /schema/swagger)")  # noqa: T201
+    Server(
+        "app.main:app",
+        address=settings.host,
+        port=settings.port,
+        interface=Interfaces.ASGI,
+        workers=int(os.environ.get("WEB_WORKERS", "1")),
+        log_access=settings.env == "dev",
+    ).serve()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m app.cli")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="prepare the database and run the API with Granian")
+    sub.add_parser("db-start", help="start the embedded PostgreSQL (without DATABASE_URL)")
+    sub.add_parser("db-stop", help="stop the embedded PostgreSQL")
+    upgrade = sub.add_parser("db-upgrade", help="migrate to a revision (default: head)")
+    upgrade.add_argument("revision", nargs="?", default="head")
+    downgrade = sub.add_parser("db-downgrade", help="migrate down (default: one step)")
+    downgrade.add_argument("revision", nargs="?", default="-1")
+    migrate = sub.add_parser("db-migrate", help="autogenerate a migration from the models")
+    migrate.add_argument("-m", "--message", required=True)
+    sub.add_parser("db-reset", help="downgrade to base, then upgrade to head (destroys data)")
+    args = parser.parse_args(argv)
+
+    settings = _settings()
+    match args.command:
+        case "serve":
+            cmd_serve(settings)
+        case "db-start":
+            cmd_db_start(settings)
+        case "db-stop":
+            cmd_db_stop(settings)
+        case "db-upgrade":
+            _alembic(settings, "upgrade", args.revision)
+        case "db-downgrade":
+            _alembic(settings, "downgrade", args.revision)
+        case "db-migrate":
+            _alembic(settings, "revision", message=args.message, autogenerate=True)
+        case "db-reset":
+            _alembic(settings, "downgrade", "base")
+            _alembic(settings, "upgrade", "head")
+
+
+if __name__ == "__main__":
+    main()

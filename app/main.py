@@ -1,0 +1,131 @@
+"""Application factory. `app` is what Granian serves (`app.main:app`)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.logging import LoggingConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components
+from litestar.static_files import create_static_files_router
+from swagger_ui_bundle import swagger_ui_path
+
+from app import __version__
+from app.brands.controllers import BrandController
+from app.config import ConfigError, Settings, get_config
+from app.db.engine import create_engine, create_session_maker
+from app.db.setup import resolve_owner_url
+from app.lib.auth import AccessTokens, build_jwt_auth
+from app.lib.crypto import Passwords
+from app.lib.deps import app_dependencies
+from app.lib.errors import exception_handlers
+from app.system.controllers import SystemController
+from app.teams.controllers import TeamController, TeamMemberController
+from app.users.controllers import AuthController, CurrentUserController
+
+SWAGGER_ASSETS = "/schema/assets"
+
+
+def _openapi_config() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="Campaign Platform API",
+        version=__version__,
+        description=(
+            "Teams run marketing campaigns with creators. Authenticate with `Login`, then send "
+            "`Authorization: Bearer <access_token>`. Errors are RFC 9457 problem details."
+        ),
+        path="/schema",
+        render_plugins=[
+            SwaggerRenderPlugin(
+                js_url=f"{SWAGGER_ASSETS}/swagger-ui-bundle.js",
+                css_url=f"{SWAGGER_ASSETS}/swagger-ui.css",
+                standalone_preset_js_url=f"{SWAGGER_ASSETS}/swagger-ui-standalone-preset.js",
+                favicon="<link rel='icon' type='image/png' href='/schema/assets/favicon-32x32.png'>",
+            )
+        ],
+        components=Components(),
+        use_handler_docstrings=True,
+    )
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """Build the application. Settings come from the environment unless given."""
+    settings = settings or get_config()
+    jwt_auth = build_jwt_auth(settings.auth)
+
+    @asynccontextmanager
+    async def database(app: Litestar) -> AsyncIterator[None]:
+        owner_url = settings.database.owner_url or await anyio.to_thread.run_sync(
+            resolve_owner_url, settings.database
+        )
+        engine = create_engine(
+            settings.database.app_url_from(owner_url),
+            pool_size=settings.database.pool_size,
+            echo=settings.database.echo,
+        )
+        app.state.engine = engine
+        app.state.session_maker = create_session_maker(engine)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    return Litestar(
+        route_handlers=[
+            SystemController,
+            AuthController,
+            CurrentUserController,
+            TeamController,
+            TeamMemberController,
+            BrandController,
+            create_static_files_router(
+                path=SWAGGER_ASSETS, directories=[swagger_ui_path], include_in_schema=False, opt={"exclude_from_auth": True}
+            ),
+        ],
+        dependencies=app_dependencies,
+        lifespan=[database],
+        on_app_init=[jwt_auth.on_app_init],
+        openapi_config=_openapi_config(),
+        exception_handlers=exception_handlers,
+        request_max_body_size=settings.max_request_body_bytes,
+        logging_config=LoggingConfig(
+            root={"level": settings.log_level, "handlers": ["queue_listener"]},
+            log_exceptions="debug" if settings.is_dev else "never",
+        ),
+        cors_config=CORSConfig(allow_origins=["*"]) if settings.env == "dev" else None,
+        debug=False,
+        state=_initial_state(settings, jwt_auth),
+    )
+
+
+def _initial_state(settings: Settings, jwt_auth: object):  # noqa: ANN202
+    from litestar.datastructures import State
+
+    return State(
+        {
+            "settings": settings,
+            "access_tokens": AccessTokens(jwt_auth, settings.auth.access_token_ttl),  # type: ignore[arg-type]
+            "passwords": Passwords(
+                time_cost=settings.auth.argon2_time_cost, memory_cost_kib=settings.auth.argon2_memory_kib
+            ),
+        }
+    )
+
+
+def _create_app_or_exit() -> Litestar:
+    try:
+        return create_app()
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)  # noqa: T201
+        logging.shutdown()
+        raise SystemExit(2) from None
+
+
+app = _create_app_or_exit()

@@ -1,0 +1,21 @@
+"""Every domain's models in one metadata, for Alembic and the schema tests.
+
+Nothing in `app` imports this module; a new domain adds its models import here (one line).
+"""
+
+from __future__ import annotations
+
+from advanced_alchemy.base import orm_registry
+
+import app.brands.models
+import app.teams.models
+import app.users.models  # noqa: F401
+
+metadata = orm_registry.metadata
+
+UNMANAGED_TABLE_PREFIXES = ("saq_",)
+"""Tables other libraries create (SAQ's queue) that autogenerate must leave alone."""
+
+
+def is_managed_table(name: str) -> bool:
+    return not name.startswith(UNMANAGED_TABLE_PREFIXES)

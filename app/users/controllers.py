@@ -1,0 +1,174 @@
+"""Sign-up, sign-in and the caller's own account."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, post, put
+from litestar.di import Provide
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings
+from app.lib.auth import AccessTokens, AuthUser
+from app.lib.crypto import Passwords
+from app.lib.errors import AuthenticationError
+from app.lib.schema import normalize_email
+from app.users.models import User
+from app.users.schemas import (
+    Login,
+    LogoutRequest,
+    PasswordChange,
+    RefreshRequest,
+    Register,
+    TokenPair,
+    UserRead,
+    UserUpdate,
+)
+from app.users.services import (
+    INVALID_CREDENTIALS,
+    LoginFailureService,
+    LoginThrottle,
+    RefreshTokenService,
+    UserService,
+)
+
+
+def provide_users(db_session: AsyncSession) -> UserService:
+    return UserService(session=db_session)
+
+
+def provide_refresh_tokens(db_session: AsyncSession) -> RefreshTokenService:
+    return RefreshTokenService(session=db_session)
+
+
+def to_user_read(user: User) -> UserRead:
+    return UserRead(
+        id=user.id,
+        email=user.email,
+        name=user.name,
+        is_platform_admin=user.is_platform_admin,
+        email_verified=user.email_verified_at is not None,
+        created_at=user.created_at,
+    )
+
+
+class AuthController(Controller):
+    path = "/api/auth"
+    tags = ["Auth"]
+    dependencies = {
+        "users": Provide(provide_users, sync_to_thread=False),
+        "refresh_tokens": Provide(provide_refresh_tokens, sync_to_thread=False),
+    }
+
+    @post("/register", operation_id="Register", status_code=HTTP_201_CREATED, exclude_from_auth=True)
+    async def register(self, data: Register, users: UserService, passwords: Passwords) -> UserRead:
+        """Create an account. Log in afterwards to get tokens."""
+        user = await users.register(email=data.email, password=data.password, name=data.name, passwords=passwords)
+        return to_user_read(user)
+
+    @post(
+        "/login",
+        operation_id="Login",
+        status_code=HTTP_200_OK,
+        exclude_from_auth=True,
+        responses={},
+    )
+    async def login(
+        self,
+        request: Request[Any, Any, Any],
+        data: Login,
+        users: UserService,
+        refresh_tokens: RefreshTokenService,
+        db_session: AsyncSession,
+        passwords: Passwords,
+        access_tokens: AccessTokens,
+        settings: Settings,
+    ) -> TokenPair:
+        """Exchange email and password for an access token and a refresh token.
+
+        Failed attempts are limited per account and per client address (429 with Retry-After);
+        the answer never reveals whether the email has an account.
+        """
+        email = normalize_email(data.email)
+        address = request.client.host if request.client else "unknown"
+        failures = LoginFailureService(session=db_session)
+        throttle = LoginThrottle(
+            max_per_account=settings.auth.login_max_failures_per_account,
+            max_per_address=settings.auth.login_max_failures_per_address,
+            window=settings.auth.login_failure_window,
+        )
+        await failures.ensure_allowed(email=email, address=address, throttle=throttle)
+        user = await users.repository.get_by_email(email)
+        valid = passwords.verify(user.password_hash if user else None, data.password)
+        if user is None or not valid or not user.is_active:
+            await failures.record(email=email, address=address)
+            raise AuthenticationError(INVALID_CREDENTIALS)
+        return await refresh_tokens.issue(user, access_tokens=access_tokens, settings=settings.auth)
+
+    @post("/refresh", operation_id="RefreshToken", status_code=HTTP_200_OK, exclude_from_auth=True)
+    async def refresh(
+        self,
+        data: RefreshRequest,
+        users: UserService,
+        refresh_tokens: RefreshTokenService,
+        access_tokens: AccessTokens,
+        settings: Settings,
+    ) -> TokenPair:
+        """Trade a refresh token for a new pair. Each refresh token works once."""
+        retired = await refresh_tokens.rotate(data.refresh_token)
+        user = await users.get_one_or_none(id=retired.user_id)
+        if user is None or not user.is_active:
+            raise AuthenticationError("The account is no longer active.")
+        return await refresh_tokens.issue(
+            user, access_tokens=access_tokens, settings=settings.auth, family_id=retired.family_id
+        )
+
+    @post("/logout", operation_id="Logout", status_code=HTTP_204_NO_CONTENT)
+    async def logout(self, data: LogoutRequest, current_user: AuthUser, refresh_tokens: RefreshTokenService) -> None:
+        """Revoke a refresh token (and its rotation family), or every session when none is given.
+
+        Access tokens are short-lived and simply expire.
+        """
+        if data.refresh_token is None:
+            await refresh_tokens.revoke_all(current_user.id)
+        else:
+            await refresh_tokens.revoke(data.refresh_token, user_id=current_user.id)
+
+
+class CurrentUserController(Controller):
+    path = "/api/me"
+    tags = ["Users"]
+    dependencies = {
+        "users": Provide(provide_users, sync_to_thread=False),
+        "refresh_tokens": Provide(provide_refresh_tokens, sync_to_thread=False),
+    }
+
+    @get("", operation_id="GetCurrentUser")
+    async def get_current_user(self, current_user: AuthUser, users: UserService) -> UserRead:
+        """The signed-in user's profile."""
+        return to_user_read(await users.get(current_user.id))
+
+    @put("", operation_id="UpdateCurrentUser")
+    async def update_current_user(self, data: UserUpdate, current_user: AuthUser, users: UserService) -> UserRead:
+        """Replace the profile's editable fields (send every field)."""
+        user = await users.update_profile(current_user.id, email=data.email, name=data.name)
+        return to_user_read(user)
+
+    @post("/password", operation_id="ChangePassword", status_code=HTTP_204_NO_CONTENT)
+    async def change_password(
+        self,
+        data: PasswordChange,
+        current_user: AuthUser,
+        users: UserService,
+        refresh_tokens: RefreshTokenService,
+        passwords: Passwords,
+    ) -> None:
+        """Change the password; every refresh token is revoked, so other devices sign in again."""
+        await users.change_password(
+            current_user.id,
+            current_password=data.current_password,
+            new_password=data.new_password,
+            passwords=passwords,
+        )
+        await refresh_tokens.revoke_all(current_user.id)

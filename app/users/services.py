@@ -1,0 +1,192 @@
+"""Accounts and sessions: registration, login with throttling, refresh-token rotation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from advanced_alchemy.repository import SQLAlchemyAsyncRepository
+from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
+from sqlalchemy import func, or_, select, update
+from uuid_utils.compat import uuid7
+
+from app.config import AuthSettings
+from app.lib.auth import AccessTokens
+from app.lib.crypto import Passwords, new_token, token_digest
+from app.lib.errors import AuthenticationError, ConflictError, TooManyRequestsError
+from app.lib.schema import normalize_email
+from app.users.models import LoginFailure, RefreshToken, User
+from app.users.schemas import TokenPair
+
+INVALID_CREDENTIALS = "Email or password is incorrect."
+
+
+def utcnow() -> datetime:
+    return datetime.now(tz=UTC)
+
+
+class UserService(SQLAlchemyAsyncRepositoryService[User]):
+    """User accounts. Emails are stored lower-cased and are unique across the platform."""
+
+    class Repo(SQLAlchemyAsyncRepository[User]):
+        model_type = User
+
+        async def get_by_email(self, email: str) -> User | None:
+            return await self.get_one_or_none(email=normalize_email(email))
+
+        async def email_taken(self, email: str, *, except_user_id: UUID | None = None) -> bool:
+            statement = select(User.id).where(User.email == normalize_email(email))
+            if except_user_id is not None:
+                statement = statement.where(User.id != except_user_id)
+            return (await self.session.execute(statement.limit(1))).first() is not None
+
+    repository_type = Repo
+
+    async def register(self, *, email: str, password: str, name: str, passwords: Passwords) -> User:
+        if await self.repository.email_taken(email):
+            raise ConflictError("An account with this email already exists; log in or reset the password.")
+        user = User(email=normalize_email(email), name=name.strip(), password_hash=passwords.hash(password))
+        return await self.repository.add(user)
+
+    async def update_profile(self, user_id: UUID, *, email: str, name: str) -> User:
+        user = await self.repository.get(user_id)
+        if await self.repository.email_taken(email, except_user_id=user_id):
+            raise ConflictError("Another account already uses this email.")
+        user.email = normalize_email(email)
+        user.name = name.strip()
+        await self.repository.session.flush()
+        return user
+
+    async def change_password(
+        self, user_id: UUID, *, current_password: str, new_password: str, passwords: Passwords
+    ) -> User:
+        user = await self.repository.get(user_id)
+        if not passwords.verify(user.password_hash, current_password):
+            raise AuthenticationError("The current password is incorrect.")
+        user.password_hash = passwords.hash(new_password)
+        await self.repository.session.flush()
+        return user
+
+
+@dataclass(frozen=True, slots=True)
+class LoginThrottle:
+    max_per_account: int
+    max_per_address: int
+    window: timedelta
+
+
+class LoginFailureService(SQLAlchemyAsyncRepositoryService[LoginFailure]):
+    """Counts recent failed logins per account and per client address."""
+
+    class Repo(SQLAlchemyAsyncRepository[LoginFailure]):
+        model_type = LoginFailure
+
+        async def count_recent(self, *, email: str, address: str, since: datetime) -> tuple[int, int]:
+            recent = LoginFailure.created_at >= since
+            statement = select(
+                func.count().filter(LoginFailure.email == email),
+                func.count().filter(LoginFailure.address == address),
+            ).where(recent, or_(LoginFailure.email == email, LoginFailure.address == address))
+            by_account, by_address = (await self.session.execute(statement)).one()
+            return int(by_account), int(by_address)
+
+    repository_type = Repo
+
+    async def ensure_allowed(self, *, email: str, address: str, throttle: LoginThrottle) -> None:
+        by_account, by_address = await self.repository.count_recent(
+            email=email, address=address, since=utcnow() - throttle.window
+        )
+        if by_account >= throttle.max_per_account or by_address >= throttle.max_per_address:
+            seconds = int(throttle.window.total_seconds())
+            raise TooManyRequestsError(
+                f"Too many failed logins; try again in {seconds // 60 or 1} minutes or reset the password.",
+                headers={"Retry-After": str(seconds)},
+            )
+
+    async def record(self, *, email: str, address: str) -> None:
+        await self.repository.add(LoginFailure(email=email, address=address[:64]))
+        await self.repository.session.commit()  # the failure must count although the request fails
+
+
+class RefreshTokenService(SQLAlchemyAsyncRepositoryService[RefreshToken]):
+    """Rotating refresh tokens. Only a SHA-256 digest is stored.
+
+    Each refresh returns a new token and retires the old one. Presenting a retired token means
+    it leaked (the legitimate client already rotated it), so its whole family is revoked.
+    """
+
+    class Repo(SQLAlchemyAsyncRepository[RefreshToken]):
+        model_type = RefreshToken
+
+        async def get_by_token(self, token: str) -> RefreshToken | None:
+            return await self.get_one_or_none(token_hash=token_digest(token))
+
+        async def revoke_family(self, family_id: UUID, *, at: datetime) -> None:
+            await self.session.execute(
+                update(RefreshToken)
+                .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+                .values(revoked_at=at)
+            )
+
+        async def revoke_all_of_user(self, user_id: UUID, *, at: datetime) -> None:
+            await self.session.execute(
+                update(RefreshToken)
+                .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+                .values(revoked_at=at)
+            )
+
+    repository_type = Repo
+
+    async def issue(
+        self,
+        user: User,
+        *,
+        access_tokens: AccessTokens,
+        settings: AuthSettings,
+        family_id: UUID | None = None,
+    ) -> TokenPair:
+        token = new_token()
+        await self.repository.add(
+            RefreshToken(
+                user_id=user.id,
+                family_id=family_id or uuid7(),
+                token_hash=token_digest(token),
+                expires_at=utcnow() + settings.refresh_token_ttl,
+            )
+        )
+        return TokenPair(
+            access_token=access_tokens.issue(user.id, is_platform_admin=user.is_platform_admin),
+            refresh_token=token,
+            expires_in=int(access_tokens.ttl.total_seconds()),
+        )
+
+    async def rotate(self, token: str) -> RefreshToken:
+        """Retire `token` and return it; the caller issues its successor in the same family.
+
+        Raises AuthenticationError for unknown, expired, revoked or already-rotated tokens; a
+        rotated token's reuse first revokes (and commits the revocation of) its family.
+        """
+        now = utcnow()
+        stored = await self.repository.get_by_token(token)
+        if stored is None or stored.revoked_at is not None or stored.expires_at <= now:
+            raise AuthenticationError("The refresh token is invalid or expired; log in again.")
+        if stored.rotated_at is not None:
+            await self.repository.revoke_family(stored.family_id, at=now)
+            await self.repository.session.commit()  # the revocation must outlive the 401
+            raise ReusedRefreshTokenError("This refresh token was already used; all sessions from it are revoked.")
+        stored.rotated_at = now
+        await self.repository.session.flush()
+        return stored
+
+    async def revoke(self, token: str, *, user_id: UUID) -> None:
+        stored = await self.repository.get_by_token(token)
+        if stored is not None and stored.user_id == user_id:
+            await self.repository.revoke_family(stored.family_id, at=utcnow())
+
+    async def revoke_all(self, user_id: UUID) -> None:
+        await self.repository.revoke_all_of_user(user_id, at=utcnow())
+
+
+class ReusedRefreshTokenError(AuthenticationError):
+    """A rotated refresh token came back; its family has been revoked."""
