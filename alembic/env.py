@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 import app.db.rls  # noqa: F401  (registers RLS operations)
 from app.config import get_config
 from app.db.setup import resolve_owner_url
-from app.metadata import metadata, is_managed_table
+from app.metadata import is_managed_table, metadata
 
 config = context.config
 if config.config_file_name is not None and not config.attributes.get("skip_logging_setup"):

@@ -24,7 +24,7 @@ def _settings() -> Settings:
         raise SystemExit(2) from None
 
 
-def _owner_url(settings: Settings):  # noqa: ANN202
+def _owner_url(settings: Settings):
     try:
         owner_url = setup.resolve_owner_url(settings.database)
         asyncio.run(setup.ensure_app_role(owner_url, settings.database))

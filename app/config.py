@@ -18,7 +18,7 @@ from sqlalchemy.exc import ArgumentError
 
 Environment = Literal["dev", "test", "production"]
 
-DEV_SECRET_KEY = "dev-only-secret-key-do-not-use-in-production-0123456789"  # noqa: S105
+DEV_SECRET_KEY = "dev-only-secret-key-do-not-use-in-production-0123456789"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -86,7 +86,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             TeamMemberController,
             BrandController,
             create_static_files_router(
-                path=SWAGGER_ASSETS, directories=[swagger_ui_path], include_in_schema=False, opt={"exclude_from_auth": True}
+                path=SWAGGER_ASSETS,
+                directories=[swagger_ui_path],
+                include_in_schema=False,
+                opt={"exclude_from_auth": True},
             ),
         ],
         dependencies=app_dependencies,
@@ -105,7 +108,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
 
 
-def _initial_state(settings: Settings, jwt_auth: object):  # noqa: ANN202
+def _initial_state(settings: Settings, jwt_auth: object):
     from litestar.datastructures import State
 
     return State(

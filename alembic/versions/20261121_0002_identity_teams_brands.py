@@ -9,7 +9,6 @@ from collections.abc import Sequence
 
 import advanced_alchemy.types
 import sqlalchemy as sa
-
 from alembic import op
 
 revision: str = "0002"

@@ -6,8 +6,8 @@ from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, delete, get, post, put
-from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody, Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,7 +18,7 @@ from app.lib.pagination import Page, SortOrder, page_dependencies
 from app.lib.roles import TeamRole, requires_role
 
 
-def provide_brands(db_session: AsyncSession) -> BrandService:
+def provide_brands(db_session: NamedDependency[AsyncSession]) -> BrandService:
     return BrandService(session=db_session)
 
 
@@ -34,9 +34,9 @@ class BrandController(Controller):
     @get("", operation_id="ListBrands")
     async def list_brands(
         self,
-        team_access: TeamAccess,
-        brands: BrandService,
-        page: Page,
+        team_access: NamedDependency[TeamAccess],
+        brands: NamedDependency[BrandService],
+        page: NamedDependency[Page],
         sort: Annotated[BrandSort, Parameter(description="Sort key.")] = BrandSort.NAME,
         order: Annotated[SortOrder, Parameter(description="Sort direction.")] = SortOrder.ASC,
         q: Annotated[
@@ -44,23 +44,39 @@ class BrandController(Controller):
         ] = None,
     ) -> BrandList:
         """The team's brands, paginated, sortable and searchable by name."""
-        return await brands.list_brands(team_id=team_access.team_id, page=page, sort=sort, order=order, search=q)
+        return await brands.list_brands(
+            team_id=team_access.team_id, page=page, sort=sort, order=order, search=q
+        )
 
     @post("", operation_id="CreateBrand", status_code=HTTP_201_CREATED)
-    async def create_brand(self, data: BrandCreate, team_access: TeamAccess, brands: BrandService) -> BrandRead:
+    async def create_brand(
+        self,
+        data: JSONBody[BrandCreate],
+        team_access: NamedDependency[TeamAccess],
+        brands: NamedDependency[BrandService],
+    ) -> BrandRead:
         """Add a brand. Names are unique within the team, ignoring case (409 on a clash)."""
         return await brands.create_brand(
             team_id=team_access.team_id, name=data.name, website=data.website, description=data.description
         )
 
     @get("/{brand_id:uuid}", operation_id="GetBrand")
-    async def get_brand(self, brand_id: UUID, team_access: TeamAccess, brands: BrandService) -> BrandRead:
+    async def get_brand(
+        self,
+        brand_id: FromPath[UUID],
+        team_access: NamedDependency[TeamAccess],
+        brands: NamedDependency[BrandService],
+    ) -> BrandRead:
         """One brand of the team."""
         return await brands.read(brand_id)
 
     @put("/{brand_id:uuid}", operation_id="UpdateBrand")
     async def update_brand(
-        self, brand_id: UUID, data: BrandUpdate, team_access: TeamAccess, brands: BrandService
+        self,
+        brand_id: FromPath[UUID],
+        data: JSONBody[BrandUpdate],
+        team_access: NamedDependency[TeamAccess],
+        brands: NamedDependency[BrandService],
     ) -> BrandRead:
         """Replace every field of a brand; send the `version` you read (409 when it is stale)."""
         return await brands.update_brand(
@@ -78,6 +94,11 @@ class BrandController(Controller):
         status_code=HTTP_204_NO_CONTENT,
         opt=requires_role(TeamRole.ADMIN),
     )
-    async def delete_brand(self, brand_id: UUID, team_access: TeamAccess, brands: BrandService) -> None:
+    async def delete_brand(
+        self,
+        brand_id: FromPath[UUID],
+        team_access: NamedDependency[TeamAccess],
+        brands: NamedDependency[BrandService],
+    ) -> None:
         """Delete a brand (admins and owners)."""
         await brands.delete_brand(brand_id)

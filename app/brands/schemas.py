@@ -9,7 +9,9 @@ import msgspec
 
 from app.lib.schema import LongText, Name, Schema, Version
 
-Website = Annotated[str, msgspec.Meta(max_length=500, pattern=r"^https?://\S+$", examples=["https://acme.com"])]
+Website = Annotated[
+    str, msgspec.Meta(max_length=500, pattern=r"^https?://\S+$", examples=["https://acme.com"])
+]
 
 
 class BrandCreate(Schema):

@@ -9,10 +9,11 @@ import msgspec
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from app.brands.models import Brand
 from app.brands.schemas import BrandList, BrandRead, BrandSort
-from app.lib.errors import ConflictError, NotFound
+from app.lib.errors import ConflictError, ResourceNotFoundError
 from app.lib.pagination import Page, SortOrder
 from app.lib.versioning import ensure_current_version
 
@@ -28,7 +29,7 @@ _READ_COLUMNS = (
 )
 
 
-def _sort_column(sort: BrandSort) -> ColumnElement[Any]:
+def _sort_column(sort: BrandSort) -> ColumnElement[Any] | InstrumentedAttribute[Any]:
     match sort:
         case BrandSort.NAME:
             return func.lower(Brand.name)
@@ -46,12 +47,14 @@ class BrandService(SQLAlchemyAsyncRepositoryService[Brand]):
     class Repo(SQLAlchemyAsyncRepository[Brand]):
         model_type = Brand
 
-        def readable(self) -> Select[Any]:
+        def readable(self) -> Select[Any]:  # pyright: ignore[reportInvalidTypeArguments]
             """The one statement every brand read starts from; RLS limits it to the current team."""
-            return select(*_READ_COLUMNS)
+            return select(*_READ_COLUMNS)  # pyright: ignore[reportReturnType]
 
         async def name_taken(self, team_id: UUID, name: str, *, except_id: UUID | None = None) -> bool:
-            statement = select(Brand.id).where(Brand.team_id == team_id, func.lower(Brand.name) == name.lower())
+            statement = select(Brand.id).where(
+                Brand.team_id == team_id, func.lower(Brand.name) == name.lower()
+            )
             if except_id is not None:
                 statement = statement.where(Brand.id != except_id)
             return (await self.session.execute(statement.limit(1))).first() is not None
@@ -74,13 +77,15 @@ class BrandService(SQLAlchemyAsyncRepositoryService[Brand]):
             rows = (await self.session.execute(statement)).mappings().all()
             if rows:
                 return msgspec.convert(rows, list[BrandRead], strict=False), int(rows[0]["total"])
-            total = (await self.session.execute(select(func.count()).select_from(Brand).where(*filters))).scalar_one()
+            total = (
+                await self.session.execute(select(func.count()).select_from(Brand).where(*filters))
+            ).scalar_one()
             return [], int(total)
 
         async def read_one(self, brand_id: UUID) -> BrandRead:
             row = (await self.session.execute(self.readable().where(Brand.id == brand_id))).mappings().first()
             if row is None:
-                raise NotFound("Brand not found.")
+                raise ResourceNotFoundError("Brand not found.")
             return msgspec.convert(row, BrandRead, strict=False)
 
     repository_type = Repo
@@ -101,7 +106,9 @@ class BrandService(SQLAlchemyAsyncRepositoryService[Brand]):
     ) -> BrandRead:
         name = name.strip()
         await self._ensure_name_free(team_id, name)
-        brand = await self.repository.add(Brand(team_id=team_id, name=name, website=website, description=description))
+        brand = await self.repository.add(
+            Brand(team_id=team_id, name=name, website=website, description=description)
+        )
         return _brand_read(brand)
 
     async def update_brand(
@@ -129,7 +136,7 @@ class BrandService(SQLAlchemyAsyncRepositoryService[Brand]):
     async def _get(self, brand_id: UUID) -> Brand:
         brand = await self.repository.get_one_or_none(id=brand_id)
         if brand is None:
-            raise NotFound("Brand not found.")
+            raise ResourceNotFoundError("Brand not found.")
         return brand
 
     async def _ensure_name_free(self, team_id: UUID, name: str, *, except_id: UUID | None = None) -> None:

@@ -58,7 +58,9 @@ class TeamScopedBase(RowLevelSecured, AuditBase):
 
     @declared_attr
     def team_id(cls) -> Mapped[UUID]:
-        return mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), nullable=False, index=True, sort_order=-90)
+        return mapped_column(
+            ForeignKey("teams.id", ondelete="CASCADE"), nullable=False, index=True, sort_order=-90
+        )
 
 
 class CampaignScopedBase(RowLevelSecured, AuditBase):

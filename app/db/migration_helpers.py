@@ -10,7 +10,9 @@ from app.config import get_config
 def app_role() -> str:
     """The application role's name, as configured for this run (quoted for SQL)."""
     config = op.get_context().config
-    name = (config.attributes.get("app_user") if config is not None else None) or get_config().database.app_user
+    name = (
+        config.attributes.get("app_user") if config is not None else None
+    ) or get_config().database.app_user
     return '"' + name.replace('"', '""') + '"'
 
 

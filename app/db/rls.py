@@ -168,7 +168,9 @@ def _create_policy(operations: Operations, operation: CreatePolicyOp) -> None:
 
 @Operations.implementation_for(DropPolicyOp)
 def _drop_policy(operations: Operations, operation: DropPolicyOp) -> None:
-    operations.execute(f"DROP POLICY IF EXISTS {_quote(operation.policy_name)} ON {_quote(operation.table_name)}")
+    operations.execute(
+        f"DROP POLICY IF EXISTS {_quote(operation.policy_name)} ON {_quote(operation.table_name)}"
+    )
 
 
 # --- Autogenerate -------------------------------------------------------------------------
@@ -239,6 +241,4 @@ def _render_create_policy(autogen_context: Any, op: CreatePolicyOp) -> str:
 
 @renderers.dispatch_for(DropPolicyOp)
 def _render_drop_policy(autogen_context: Any, op: DropPolicyOp) -> str:
-    return (
-        f"op.drop_policy({op.table_name!r}, {op.policy_name!r}, using={op.using!r}, with_check={op.with_check!r})"
-    )
+    return f"op.drop_policy({op.table_name!r}, {op.policy_name!r}, using={op.using!r}, with_check={op.with_check!r})"

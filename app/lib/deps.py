@@ -13,7 +13,8 @@ from uuid import UUID
 import msgspec
 from litestar import Request
 from litestar.datastructures import State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,7 +22,7 @@ from app.config import Settings
 from app.db.tenancy import TenantContext, bind_team_membership, enter_team_as_admin, tenant_info
 from app.lib.auth import AccessTokens, AuthUser
 from app.lib.crypto import Passwords
-from app.lib.errors import NotFound, PermissionDeniedError
+from app.lib.errors import PermissionDeniedError, ResourceNotFoundError
 from app.lib.roles import TeamRole
 
 
@@ -43,7 +44,9 @@ def current_user_of(request: Request[Any, Any, Any]) -> AuthUser | None:
     return user if isinstance(user, AuthUser) else None
 
 
-async def provide_db_session(request: Request[Any, Any, Any], state: State) -> AsyncGenerator[AsyncSession, None]:
+async def provide_db_session(
+    request: Request[Any, Any, Any], state: State
+) -> AsyncGenerator[AsyncSession, None]:
     user = current_user_of(request)
     context = TenantContext(user_id=user.id, is_platform_admin=user.is_platform_admin) if user else None
     async with state.session_maker(info=tenant_info(context)) as session:
@@ -66,17 +69,17 @@ _TEAM_EXISTS = text("SELECT 1 FROM teams WHERE id = :team_id")
 
 
 async def provide_team_access(
-    request: Request[Any, Any, Any], db_session: AsyncSession, team_id: UUID
+    request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], team_id: FromPath[UUID]
 ) -> TeamAccess:
     """Verify membership (404 when absent, whether or not the team exists) and the route's role."""
     user = await provide_current_user(request)
     role = await bind_team_membership(db_session, team_id=team_id, user_id=user.id)
     if role is None:
         if not user.is_platform_admin:
-            raise NotFound("Team not found.")
+            raise ResourceNotFoundError("Team not found.")
         await enter_team_as_admin(db_session, team_id=team_id)
         if (await db_session.execute(_TEAM_EXISTS, {"team_id": team_id})).scalar() is None:
-            raise NotFound("Team not found.")
+            raise ResourceNotFoundError("Team not found.")
         return TeamAccess(team_id=team_id, user_id=user.id, role=None, is_platform_admin=True)
     access = TeamAccess(team_id=team_id, user_id=user.id, role=TeamRole(role))
     required: TeamRole = request.route_handler.opt.get("team_role", TeamRole.MEMBER)

@@ -37,7 +37,9 @@ PROBLEM_JSON = "application/problem+json"
 class DomainError(Exception):
     status_code: int = 400
 
-    def __init__(self, detail: str, *, extra: dict[str, Any] | None = None, headers: dict[str, str] | None = None):
+    def __init__(
+        self, detail: str, *, extra: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+    ):
         super().__init__(detail)
         self.detail = detail
         self.extra = extra or {}
@@ -60,7 +62,7 @@ class PermissionDeniedError(DomainError):
     status_code = 403
 
 
-class NotFound(DomainError):
+class ResourceNotFoundError(DomainError):
     status_code = 404
 
 
@@ -173,8 +175,8 @@ __all__ = [
     "ConflictError",
     "DomainError",
     "MediaType",
-    "NotFound",
     "PermissionDeniedError",
+    "ResourceNotFoundError",
     "TooManyRequestsError",
     "UnprocessableError",
     "exception_handlers",

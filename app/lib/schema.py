@@ -22,9 +22,7 @@ Email = Annotated[
     ),
 ]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"\S")]
-Password = Annotated[
-    str, msgspec.Meta(min_length=10, max_length=128, description="At least 10 characters.")
-]
+Password = Annotated[str, msgspec.Meta(min_length=10, max_length=128, description="At least 10 characters.")]
 LongText = Annotated[str, msgspec.Meta(max_length=5000)]
 Version = Annotated[
     int,

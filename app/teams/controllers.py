@@ -5,7 +5,8 @@ from __future__ import annotations
 from uuid import UUID
 
 from litestar import Controller, delete, get, post, put
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,11 +27,11 @@ from app.teams.schemas import (
 from app.teams.services import TeamMemberService, TeamService
 
 
-def provide_teams(db_session: AsyncSession) -> TeamService:
+def provide_teams(db_session: NamedDependency[AsyncSession]) -> TeamService:
     return TeamService(session=db_session)
 
 
-def provide_team_members(db_session: AsyncSession) -> TeamMemberService:
+def provide_team_members(db_session: NamedDependency[AsyncSession]) -> TeamMemberService:
     return TeamMemberService(session=db_session)
 
 
@@ -44,29 +45,48 @@ class TeamController(Controller):
     }
 
     @get("", operation_id="ListTeams")
-    async def list_teams(self, current_user: AuthUser, teams: TeamService, page: Page) -> TeamList:
+    async def list_teams(
+        self,
+        current_user: NamedDependency[AuthUser],
+        teams: NamedDependency[TeamService],
+        page: NamedDependency[Page],
+    ) -> TeamList:
         """The teams you belong to, by name, with your role in each."""
         return await teams.list_teams(current_user.id, page)
 
     @post("", operation_id="CreateTeam", status_code=HTTP_201_CREATED)
-    async def create_team(self, data: TeamCreate, current_user: AuthUser, teams: TeamService) -> TeamRead:
+    async def create_team(
+        self,
+        data: JSONBody[TeamCreate],
+        current_user: NamedDependency[AuthUser],
+        teams: NamedDependency[TeamService],
+    ) -> TeamRead:
         """Create a team; you become its owner."""
         return await teams.create_team(name=data.name, description=data.description, owner_id=current_user.id)
 
     @get("/{team_id:uuid}", operation_id="GetTeam")
-    async def get_team(self, team_access: TeamAccess, teams: TeamService) -> TeamRead:
+    async def get_team(
+        self, team_access: NamedDependency[TeamAccess], teams: NamedDependency[TeamService]
+    ) -> TeamRead:
         """A team you belong to (404 for any other)."""
         return await teams.read(team_access)
 
     @put("/{team_id:uuid}", operation_id="UpdateTeam", opt=requires_role(TeamRole.ADMIN))
-    async def update_team(self, data: TeamUpdate, team_access: TeamAccess, teams: TeamService) -> TeamRead:
+    async def update_team(
+        self,
+        data: JSONBody[TeamUpdate],
+        team_access: NamedDependency[TeamAccess],
+        teams: NamedDependency[TeamService],
+    ) -> TeamRead:
         """Replace the team's name and description (admins and owners; send the version you read)."""
         return await teams.update_team(
             team_access, name=data.name, description=data.description, version=data.version
         )
 
     @delete("/{team_id:uuid}", operation_id="DeleteTeam", opt=requires_role(TeamRole.OWNER))
-    async def delete_team(self, team_access: TeamAccess, teams: TeamService) -> None:
+    async def delete_team(
+        self, team_access: NamedDependency[TeamAccess], teams: NamedDependency[TeamService]
+    ) -> None:
         """Delete the team and everything it owns (owners only)."""
         await teams.delete_team(team_access)
 
@@ -81,7 +101,12 @@ class TeamMemberController(Controller):
     }
 
     @get("", operation_id="ListTeamMembers")
-    async def list_members(self, team_access: TeamAccess, members: TeamMemberService, page: Page) -> TeamMemberList:
+    async def list_members(
+        self,
+        team_access: NamedDependency[TeamAccess],
+        members: NamedDependency[TeamMemberService],
+        page: NamedDependency[Page],
+    ) -> TeamMemberList:
         """Members of the team, oldest first."""
         return await members.list_members(team_access, page)
 
@@ -92,19 +117,31 @@ class TeamMemberController(Controller):
         opt=requires_role(TeamRole.ADMIN),
     )
     async def add_member(
-        self, data: TeamMemberAdd, team_access: TeamAccess, members: TeamMemberService
+        self,
+        data: JSONBody[TeamMemberAdd],
+        team_access: NamedDependency[TeamAccess],
+        members: NamedDependency[TeamMemberService],
     ) -> TeamMemberRead:
         """Add an existing user by email (admins; only owners may add owners)."""
         return await members.add_member(team_access, email=data.email, role=data.role)
 
     @put("/{user_id:uuid}", operation_id="UpdateTeamMember", opt=requires_role(TeamRole.ADMIN))
     async def update_member(
-        self, user_id: UUID, data: TeamMemberUpdate, team_access: TeamAccess, members: TeamMemberService
+        self,
+        user_id: FromPath[UUID],
+        data: JSONBody[TeamMemberUpdate],
+        team_access: NamedDependency[TeamAccess],
+        members: NamedDependency[TeamMemberService],
     ) -> TeamMemberRead:
         """Change a member's role. Only owners grant or remove ownership; one owner always remains."""
         return await members.change_role(team_access, user_id=user_id, role=data.role)
 
     @delete("/{user_id:uuid}", operation_id="RemoveTeamMember", status_code=HTTP_204_NO_CONTENT)
-    async def remove_member(self, user_id: UUID, team_access: TeamAccess, members: TeamMemberService) -> None:
+    async def remove_member(
+        self,
+        user_id: FromPath[UUID],
+        team_access: NamedDependency[TeamAccess],
+        members: NamedDependency[TeamMemberService],
+    ) -> None:
         """Remove a member (admins), or leave the team by removing yourself. The last owner cannot go."""
         await members.remove_member(team_access, user_id=user_id)

@@ -17,7 +17,7 @@ class Team(RowLevelSecured, VersionedMixin, AuditBase):
     __rls_policy__ = RlsPolicy(
         name="team_visibility",
         using=(
-            f"id = {CURRENT_TEAM_ID} OR {IS_PLATFORM_ADMIN} OR EXISTS (SELECT 1 FROM team_members m "
+            f"id = {CURRENT_TEAM_ID} OR {IS_PLATFORM_ADMIN} OR EXISTS (SELECT 1 FROM team_members m "  # noqa: S608
             f"WHERE m.team_id = teams.id AND m.user_id = {CURRENT_USER_ID})"
         ),
         with_check=f"id = {CURRENT_TEAM_ID}",

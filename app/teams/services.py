@@ -13,7 +13,7 @@ from uuid_utils.compat import uuid7
 
 from app.db.tenancy import TenantContext, apply_tenant_now, get_tenant
 from app.lib.deps import TeamAccess
-from app.lib.errors import ConflictError, NotFound, PermissionDeniedError, UnprocessableError
+from app.lib.errors import ConflictError, PermissionDeniedError, ResourceNotFoundError, UnprocessableError
 from app.lib.pagination import Page
 from app.lib.roles import TeamRole
 from app.lib.schema import normalize_email
@@ -129,7 +129,7 @@ class TeamMemberService(SQLAlchemyAsyncRepositoryService[TeamMember]):
             )
             row = (await self.session.execute(statement)).first()
             if row is None:
-                raise NotFound("This user is not a member of the team.")
+                raise ResourceNotFoundError("This user is not a member of the team.")
             return row[0], row[1]
 
         async def lock_owner_ids(self, team_id: UUID) -> list[UUID]:
@@ -197,5 +197,9 @@ def _ensure_may_grant(access: TeamAccess, role: TeamRole) -> None:
 
 def _member_read(member: TeamMember, user: User) -> TeamMemberRead:
     return TeamMemberRead(
-        user_id=user.id, email=user.email, name=user.name, role=TeamRole(member.role), joined_at=member.created_at
+        user_id=user.id,
+        email=user.email,
+        name=user.name,
+        role=TeamRole(member.role),
+        joined_at=member.created_at,
     )

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get, post, put
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,11 +35,11 @@ from app.users.services import (
 )
 
 
-def provide_users(db_session: AsyncSession) -> UserService:
+def provide_users(db_session: NamedDependency[AsyncSession]) -> UserService:
     return UserService(session=db_session)
 
 
-def provide_refresh_tokens(db_session: AsyncSession) -> RefreshTokenService:
+def provide_refresh_tokens(db_session: NamedDependency[AsyncSession]) -> RefreshTokenService:
     return RefreshTokenService(session=db_session)
 
 
@@ -62,9 +63,16 @@ class AuthController(Controller):
     }
 
     @post("/register", operation_id="Register", status_code=HTTP_201_CREATED, exclude_from_auth=True)
-    async def register(self, data: Register, users: UserService, passwords: Passwords) -> UserRead:
+    async def register(
+        self,
+        data: JSONBody[Register],
+        users: NamedDependency[UserService],
+        passwords: NamedDependency[Passwords],
+    ) -> UserRead:
         """Create an account. Log in afterwards to get tokens."""
-        user = await users.register(email=data.email, password=data.password, name=data.name, passwords=passwords)
+        user = await users.register(
+            email=data.email, password=data.password, name=data.name, passwords=passwords
+        )
         return to_user_read(user)
 
     @post(
@@ -77,13 +85,13 @@ class AuthController(Controller):
     async def login(
         self,
         request: Request[Any, Any, Any],
-        data: Login,
-        users: UserService,
-        refresh_tokens: RefreshTokenService,
-        db_session: AsyncSession,
-        passwords: Passwords,
-        access_tokens: AccessTokens,
-        settings: Settings,
+        data: JSONBody[Login],
+        users: NamedDependency[UserService],
+        refresh_tokens: NamedDependency[RefreshTokenService],
+        db_session: NamedDependency[AsyncSession],
+        passwords: NamedDependency[Passwords],
+        access_tokens: NamedDependency[AccessTokens],
+        settings: NamedDependency[Settings],
     ) -> TokenPair:
         """Exchange email and password for an access token and a refresh token.
 
@@ -109,11 +117,11 @@ class AuthController(Controller):
     @post("/refresh", operation_id="RefreshToken", status_code=HTTP_200_OK, exclude_from_auth=True)
     async def refresh(
         self,
-        data: RefreshRequest,
-        users: UserService,
-        refresh_tokens: RefreshTokenService,
-        access_tokens: AccessTokens,
-        settings: Settings,
+        data: JSONBody[RefreshRequest],
+        users: NamedDependency[UserService],
+        refresh_tokens: NamedDependency[RefreshTokenService],
+        access_tokens: NamedDependency[AccessTokens],
+        settings: NamedDependency[Settings],
     ) -> TokenPair:
         """Trade a refresh token for a new pair. Each refresh token works once."""
         retired = await refresh_tokens.rotate(data.refresh_token)
@@ -125,7 +133,12 @@ class AuthController(Controller):
         )
 
     @post("/logout", operation_id="Logout", status_code=HTTP_204_NO_CONTENT)
-    async def logout(self, data: LogoutRequest, current_user: AuthUser, refresh_tokens: RefreshTokenService) -> None:
+    async def logout(
+        self,
+        data: JSONBody[LogoutRequest],
+        current_user: NamedDependency[AuthUser],
+        refresh_tokens: NamedDependency[RefreshTokenService],
+    ) -> None:
         """Revoke a refresh token (and its rotation family), or every session when none is given.
 
         Access tokens are short-lived and simply expire.
@@ -145,12 +158,19 @@ class CurrentUserController(Controller):
     }
 
     @get("", operation_id="GetCurrentUser")
-    async def get_current_user(self, current_user: AuthUser, users: UserService) -> UserRead:
+    async def get_current_user(
+        self, current_user: NamedDependency[AuthUser], users: NamedDependency[UserService]
+    ) -> UserRead:
         """The signed-in user's profile."""
         return to_user_read(await users.get(current_user.id))
 
     @put("", operation_id="UpdateCurrentUser")
-    async def update_current_user(self, data: UserUpdate, current_user: AuthUser, users: UserService) -> UserRead:
+    async def update_current_user(
+        self,
+        data: JSONBody[UserUpdate],
+        current_user: NamedDependency[AuthUser],
+        users: NamedDependency[UserService],
+    ) -> UserRead:
         """Replace the profile's editable fields (send every field)."""
         user = await users.update_profile(current_user.id, email=data.email, name=data.name)
         return to_user_read(user)
@@ -158,11 +178,11 @@ class CurrentUserController(Controller):
     @post("/password", operation_id="ChangePassword", status_code=HTTP_204_NO_CONTENT)
     async def change_password(
         self,
-        data: PasswordChange,
-        current_user: AuthUser,
-        users: UserService,
-        refresh_tokens: RefreshTokenService,
-        passwords: Passwords,
+        data: JSONBody[PasswordChange],
+        current_user: NamedDependency[AuthUser],
+        users: NamedDependency[UserService],
+        refresh_tokens: NamedDependency[RefreshTokenService],
+        passwords: NamedDependency[Passwords],
     ) -> None:
         """Change the password; every refresh token is revoked, so other devices sign in again."""
         await users.change_password(

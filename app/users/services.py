@@ -174,7 +174,9 @@ class RefreshTokenService(SQLAlchemyAsyncRepositoryService[RefreshToken]):
         if stored.rotated_at is not None:
             await self.repository.revoke_family(stored.family_id, at=now)
             await self.repository.session.commit()  # the revocation must outlive the 401
-            raise ReusedRefreshTokenError("This refresh token was already used; all sessions from it are revoked.")
+            raise ReusedRefreshTokenError(
+                "This refresh token was already used; all sessions from it are revoked."
+            )
         stored.rotated_at = now
         await self.repository.session.flush()
         return stored
