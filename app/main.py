@@ -1,4 +1,4 @@
-"""Application factory. `app` is what Granian serves (`app.main:app`)."""
+"""Application factory. `app` is what Granian serves (`app.main:app`), built lazily on first access."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from app.db.engine import create_engine, create_session_maker
 from app.db.setup import resolve_owner_url
 from app.lib.auth import AccessTokens, build_jwt_auth
 from app.lib.crypto import Passwords
-from app.lib.deps import app_dependencies
+from app.lib.deps import SessionCleanupMiddleware, app_dependencies
 from app.lib.errors import exception_handlers
 from app.system.controllers import SystemController
 from app.teams.controllers import TeamController, TeamMemberController
@@ -93,18 +93,25 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ),
         ],
         dependencies=app_dependencies,
+        middleware=[SessionCleanupMiddleware()],
         lifespan=[database],
         on_app_init=[jwt_auth.on_app_init],
         openapi_config=_openapi_config(),
         exception_handlers=exception_handlers,
         request_max_body_size=settings.max_request_body_bytes,
-        logging_config=LoggingConfig(
-            root={"level": settings.log_level, "handlers": ["queue_listener"]},
-            log_exceptions="debug" if settings.is_dev else "never",
-        ),
+        logging_config=_logging_config(settings),
         cors_config=CORSConfig(allow_origins=["*"]) if settings.env == "dev" else None,
         debug=False,
         state=_initial_state(settings, jwt_auth),
+    )
+
+
+def _logging_config(settings: Settings) -> LoggingConfig | None:
+    if settings.env == "test":  # pytest captures logs itself; a queue listener thread outlives it
+        return None
+    return LoggingConfig(
+        root={"level": settings.log_level, "handlers": ["queue_listener"]},
+        log_exceptions="never",
     )
 
 
@@ -131,4 +138,10 @@ def _create_app_or_exit() -> Litestar:
         raise SystemExit(2) from None
 
 
-app = _create_app_or_exit()
+def __getattr__(name: str) -> Litestar:
+    """`app.main:app` is built on first access, so importing `create_app` has no side effects."""
+    if name == "app":
+        application = _create_app_or_exit()
+        globals()["app"] = application
+        return application
+    raise AttributeError(name)

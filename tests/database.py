@@ -21,6 +21,7 @@ from app.db import setup
 
 @dataclass(frozen=True)
 class TestDatabase:
+    __test__ = False
     owner_url: URL
     server_url: URL
     name: str

@@ -14,7 +14,10 @@ import msgspec
 from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
+from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
 from litestar.params import FromPath
+from litestar.types import ASGIApp, Receive, Scope, Send
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -44,18 +47,40 @@ def current_user_of(request: Request[Any, Any, Any]) -> AuthUser | None:
     return user if isinstance(user, AuthUser) else None
 
 
+SESSION_SCOPE_KEY = "campaign_platform.db_session"
+
+
 async def provide_db_session(
     request: Request[Any, Any, Any], state: State
 ) -> AsyncGenerator[AsyncSession, None]:
+    """The request's session: committed after the handler returns (before the response is sent,
+    so a failed commit still becomes an error response), rolled back if anything raises."""
     user = current_user_of(request)
     context = TenantContext(user_id=user.id, is_platform_admin=user.is_platform_admin) if user else None
     async with state.session_maker(info=tenant_info(context)) as session:
+        # If a later dependency raises, Litestar never resumes this generator; the middleware
+        # below then closes the session, so its connection cannot leak.
+        request.scope[SESSION_SCOPE_KEY] = session  # pyright: ignore[reportGeneralTypeIssues]
         try:
             yield session
         except BaseException:
             await session.rollback()
             raise
         await session.commit()
+
+
+class SessionCleanupMiddleware(ASGIMiddleware):
+    """Closes (and so rolls back) a request session that its dependency did not finish."""
+
+    scopes = (ScopeType.HTTP, ScopeType.WEBSOCKET)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        try:
+            await next_app(scope, receive, send)
+        finally:
+            session = scope.pop(SESSION_SCOPE_KEY, None)  # pyright: ignore[reportArgumentType, reportCallIssue]
+            if isinstance(session, AsyncSession):
+                await session.close()
 
 
 async def provide_current_user(request: Request[Any, Any, Any]) -> AuthUser:

@@ -8,6 +8,7 @@ with `type`, `title`, `status`, `detail` and, for bad input, `errors` naming eac
 from __future__ import annotations
 
 import logging
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -22,6 +23,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import (
     HTTPException,
     NotAuthorizedException,
+    SerializationException,
     ValidationException,
 )
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
@@ -97,12 +99,32 @@ def _domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
     return problem(exc.status_code, exc.detail, extra=exc.extra, headers=exc.headers)
 
 
+_UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
+_AT_PATH = re.compile(r" - at `\$\.([^`]+)`$")
+_REGEX = re.compile(r"Expected `str` matching regex `.*`")
+
+
+def _friendly(item: dict[str, Any]) -> dict[str, Any]:
+    """msgspec's messages, with the offending field as `key` and no raw regexes."""
+    message = str(item.get("message", ""))
+    key = item.get("key")
+    if (match := _AT_PATH.search(message)) is not None:
+        key = match.group(1)
+        message = message[: match.start()]
+    if (match := _UNKNOWN_FIELD.search(message)) is not None:
+        key = match.group(1)
+        message = f"Unknown field `{key}`; remove it (the schema lists the accepted fields)"
+    if _REGEX.fullmatch(message):
+        message = "Has an invalid format" + (" (expected an email address)" if key and "email" in key else "")
+    return {"key": key, "message": message, "source": item.get("source")}
+
+
 def _field_errors(exc: ValidationException) -> list[dict[str, Any]]:
-    errors: list[dict[str, Any]] = []
-    for item in exc.extra if isinstance(exc.extra, list) else []:
-        if isinstance(item, dict):
-            errors.append({k: v for k, v in item.items() if k in {"key", "message", "source"}})
-    return errors
+    return [
+        _friendly(item)
+        for item in (exc.extra if isinstance(exc.extra, list) else [])
+        if isinstance(item, dict)
+    ]
 
 
 def _validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
@@ -120,6 +142,10 @@ def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     detail = exc.detail
     if exc.status_code == 413:
         detail = "The request body is too large."
+    elif isinstance(exc.__cause__, SerializationException):
+        detail = f"The request body is not valid JSON: {detail}"
+    elif exc.status_code == 404 and detail == "Not Found":
+        detail = "Nothing exists at this path. Check the URL: ids in paths are UUIDs."
     elif isinstance(exc, NotAuthorizedException) and detail in {"", "Unauthorized"}:
         detail = "Authentication required: send a valid bearer access token."
     extra = exc.extra if isinstance(exc.extra, dict) else None

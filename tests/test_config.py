@@ -1,0 +1,75 @@
+"""Configuration: validated from the environment, one clear line on error, no import-time cache."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.config import ConfigError, get_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_defaults_use_the_embedded_database_and_localhost() -> None:
+    settings = get_config({})
+    assert settings.database.is_embedded
+    assert (settings.host, settings.port) == ("127.0.0.1", 8000)
+    assert settings.env == "dev"
+
+
+def test_database_url_is_normalised_to_asyncpg() -> None:
+    settings = get_config({"DATABASE_URL": "postgresql://root@127.0.0.1:5432/postgres"})
+    assert settings.database.owner_url is not None
+    assert settings.database.owner_url.drivername == "postgresql+asyncpg"
+    app_url = settings.database.app_url_from(settings.database.owner_url)
+    assert app_url.username == "campaign_app"
+    assert app_url.host == "127.0.0.1"
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"DATABASE_URL": "not a url"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "mysql://root@localhost/db"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "postgresql://root@localhost"}, "DATABASE_URL"),
+        ({"APP_ENV": "production"}, "SECRET_KEY"),
+        ({"SECRET_KEY": "short"}, "SECRET_KEY"),
+        ({"PORT": "eighty"}, "PORT"),
+        ({"APP_ENV": "staging"}, "APP_ENV"),
+        ({"DATABASE_ECHO": "maybe"}, "DATABASE_ECHO"),
+    ],
+)
+def test_invalid_settings_name_the_variable(env: dict[str, str], variable: str) -> None:
+    with pytest.raises(ConfigError, match=variable):
+        get_config(env)
+
+
+def test_settings_follow_the_environment_they_are_given() -> None:
+    assert get_config({"PORT": "9001"}).port == 9001
+    assert get_config({"PORT": "9002"}).port == 9002
+
+
+@pytest.mark.parametrize("module", ["app.main", "app.cli serve"])
+def test_startup_with_bad_config_exits_with_one_clear_line(module: str) -> None:
+    env = {**os.environ, "DATABASE_URL": "postgresql://nohost"}
+    command = (
+        [sys.executable, "-c", "from app.main import app"]
+        if module == "app.main"
+        else [
+            sys.executable,
+            "-m",
+            "app.cli",
+            "serve",
+        ]
+    )
+    result = subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert "DATABASE_URL" in lines[0]
