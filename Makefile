@@ -9,7 +9,7 @@ RUN := $(UV) run --frozen
 PYTEST_ARGS ?=
 
 .PHONY: help install dev dev-backend db-start db-stop db-upgrade db-downgrade db-migrate db-reset \
-	test test-fast lint-backend format-backend check-backend check-all codegen clean
+	test test-fast lint-backend format-backend check-backend check-all docker-build clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -59,6 +59,9 @@ format-backend: install ## Format and auto-fix with ruff
 check-backend: lint-backend test ## Lint, type-check and test
 
 check-all: check-backend ## Everything CI runs
+
+docker-build: ## Build the Docker image (API and worker)
+	docker build -t campaign-platform:latest .
 
 clean: ## Remove caches (keeps .data)
 	rm -rf .pytest_cache .ruff_cache

@@ -12,7 +12,7 @@ import asyncio
 import os
 import sys
 
-from app.config import ConfigError, Settings, get_config
+from app.config import ConfigError, Settings, get_config, load_dotenv
 from app.db import setup
 
 
@@ -91,6 +91,7 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("db-reset", help="downgrade to base, then upgrade to head (destroys data)")
     args = parser.parse_args(argv)
 
+    load_dotenv()
     settings = _settings()
     match args.command:
         case "serve":

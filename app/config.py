@@ -113,6 +113,20 @@ def parse_database_url(raw: str, *, variable: str = "DATABASE_URL") -> URL:
     return url.set(drivername="postgresql+asyncpg")
 
 
+def load_dotenv(path: Path = PROJECT_ROOT / ".env") -> None:
+    """Copy `KEY=value` lines from `.env` into the process environment; real variables win."""
+    if not path.is_file():
+        return
+    for raw_line in path.read_text().splitlines():
+        line = raw_line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        key, value = key.strip().removeprefix("export "), value.strip().strip("'\"")
+        if value:
+            os.environ.setdefault(key, value)
+
+
 def get_config(environ: Mapping[str, str] | None = None) -> Settings:
     """Build and validate settings from `environ` (default: the process environment).
 

@@ -19,7 +19,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 from app import __version__
 from app.brands.controllers import BrandController
-from app.config import ConfigError, Settings, get_config
+from app.config import ConfigError, Settings, get_config, load_dotenv
 from app.db.engine import create_engine, create_session_maker
 from app.db.setup import resolve_owner_url
 from app.lib.auth import AccessTokens, build_jwt_auth
@@ -130,6 +130,7 @@ def _initial_state(settings: Settings, jwt_auth: object):
 
 
 def _create_app_or_exit() -> Litestar:
+    load_dotenv()
     try:
         return create_app()
     except ConfigError as exc:

@@ -74,11 +74,8 @@ async def ensure_app_role(owner_url: URL, settings: DatabaseSettings) -> None:
             await conn.execute("SELECT pg_advisory_xact_lock(hashtext('campaign-platform:app-role'))")
             exists = await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role)
             verb = "ALTER" if exists else "CREATE"
-            password = (
-                "PASSWORD " + _quote_literal(settings.app_password)
-                if settings.app_password
-                else "PASSWORD NULL"
-            )
+            # Only touch the password when one is configured (a DBA may manage it otherwise).
+            password = f"PASSWORD {_quote_literal(settings.app_password)}" if settings.app_password else ""
             await conn.execute(
                 f'{verb} ROLE "{role}" LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE {password}'
             )
