@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.brands.schemas import BrandCreate, BrandList, BrandRead, BrandSort, BrandUpdate
 from app.brands.services import BrandService
 from app.lib.deps import TeamAccess, team_dependencies
+from app.lib.errors import TEAM_ROUTE_ERRORS
 from app.lib.pagination import Page, SortOrder, page_dependencies
 from app.lib.roles import TeamRole, requires_role
 
@@ -31,7 +32,7 @@ class BrandController(Controller):
         **page_dependencies,
     }
 
-    @get("", operation_id="ListBrands")
+    @get("", operation_id="ListBrands", responses=TEAM_ROUTE_ERRORS)
     async def list_brands(
         self,
         team_access: NamedDependency[TeamAccess],
@@ -48,7 +49,7 @@ class BrandController(Controller):
             team_id=team_access.team_id, page=page, sort=sort, order=order, search=q
         )
 
-    @post("", operation_id="CreateBrand", status_code=HTTP_201_CREATED)
+    @post("", operation_id="CreateBrand", responses=TEAM_ROUTE_ERRORS, status_code=HTTP_201_CREATED)
     async def create_brand(
         self,
         data: JSONBody[BrandCreate],
@@ -60,7 +61,7 @@ class BrandController(Controller):
             team_id=team_access.team_id, name=data.name, website=data.website, description=data.description
         )
 
-    @get("/{brand_id:uuid}", operation_id="GetBrand")
+    @get("/{brand_id:uuid}", operation_id="GetBrand", responses=TEAM_ROUTE_ERRORS)
     async def get_brand(
         self,
         brand_id: FromPath[UUID],
@@ -70,7 +71,7 @@ class BrandController(Controller):
         """One brand of the team."""
         return await brands.read(brand_id)
 
-    @put("/{brand_id:uuid}", operation_id="UpdateBrand")
+    @put("/{brand_id:uuid}", operation_id="UpdateBrand", responses=TEAM_ROUTE_ERRORS)
     async def update_brand(
         self,
         brand_id: FromPath[UUID],
@@ -91,6 +92,7 @@ class BrandController(Controller):
     @delete(
         "/{brand_id:uuid}",
         operation_id="DeleteBrand",
+        responses=TEAM_ROUTE_ERRORS,
         status_code=HTTP_204_NO_CONTENT,
         opt=requires_role(TeamRole.ADMIN),
     )

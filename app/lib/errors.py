@@ -12,6 +12,7 @@ import re
 from http import HTTPStatus
 from typing import Any
 
+import msgspec
 from advanced_alchemy.exceptions import (
     DuplicateKeyError,
     ForeignKeyError,
@@ -26,6 +27,7 @@ from litestar.exceptions import (
     SerializationException,
     ValidationException,
 )
+from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 from sqlalchemy.exc import DBAPIError
@@ -207,4 +209,55 @@ __all__ = [
     "UnprocessableError",
     "exception_handlers",
     "problem",
+    "problem_responses",
 ]
+
+
+# --- OpenAPI: the problem-details shape, so generated clients type their errors -----------
+
+
+class FieldError(msgspec.Struct):
+    key: str | None
+    message: str
+    source: str | None = None
+
+
+class ProblemDetails(msgspec.Struct):
+    """RFC 9457 problem details, as every error response carries them."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldError] | None = None
+    current_version: int | None = None
+    """On a stale-version 409: the version to reload."""
+
+
+_DESCRIPTIONS = {
+    400: "Malformed JSON, unknown fields or invalid values; `errors` names each field.",
+    401: "Missing, invalid or expired credentials.",
+    403: "Your role in this team does not allow this.",
+    404: "Not found, or not visible to you.",
+    409: "A duplicate, a stale `version`, or a rule that the change would break.",
+    413: "The request body is too large.",
+    422: "Well-formed, but refers to something that does not exist.",
+    429: "Too many attempts; see Retry-After.",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """`responses=` for a route: the listed error statuses, documented as problem details."""
+    return {
+        status: ResponseSpec(
+            data_container=ProblemDetails,
+            description=_DESCRIPTIONS[status],
+            media_type=PROBLEM_JSON,
+            generate_examples=False,
+        )
+        for status in statuses
+    }
+
+
+TEAM_ROUTE_ERRORS = problem_responses(400, 401, 403, 404, 409)
+"""What any `/api/teams/...` route may answer besides success."""

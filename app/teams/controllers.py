@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.lib.auth import AuthUser
 from app.lib.deps import TeamAccess, team_dependencies
+from app.lib.errors import TEAM_ROUTE_ERRORS
 from app.lib.pagination import Page, page_dependencies
 from app.lib.roles import TeamRole, requires_role
 from app.teams.schemas import (
@@ -44,7 +45,7 @@ class TeamController(Controller):
         **page_dependencies,
     }
 
-    @get("", operation_id="ListTeams")
+    @get("", operation_id="ListTeams", responses=TEAM_ROUTE_ERRORS)
     async def list_teams(
         self,
         current_user: NamedDependency[AuthUser],
@@ -54,7 +55,7 @@ class TeamController(Controller):
         """The teams you belong to, by name, with your role in each."""
         return await teams.list_teams(current_user.id, page)
 
-    @post("", operation_id="CreateTeam", status_code=HTTP_201_CREATED)
+    @post("", operation_id="CreateTeam", responses=TEAM_ROUTE_ERRORS, status_code=HTTP_201_CREATED)
     async def create_team(
         self,
         data: JSONBody[TeamCreate],
@@ -64,14 +65,19 @@ class TeamController(Controller):
         """Create a team; you become its owner."""
         return await teams.create_team(name=data.name, description=data.description, owner_id=current_user.id)
 
-    @get("/{team_id:uuid}", operation_id="GetTeam")
+    @get("/{team_id:uuid}", operation_id="GetTeam", responses=TEAM_ROUTE_ERRORS)
     async def get_team(
         self, team_access: NamedDependency[TeamAccess], teams: NamedDependency[TeamService]
     ) -> TeamRead:
         """A team you belong to (404 for any other)."""
         return await teams.read(team_access)
 
-    @put("/{team_id:uuid}", operation_id="UpdateTeam", opt=requires_role(TeamRole.ADMIN))
+    @put(
+        "/{team_id:uuid}",
+        operation_id="UpdateTeam",
+        responses=TEAM_ROUTE_ERRORS,
+        opt=requires_role(TeamRole.ADMIN),
+    )
     async def update_team(
         self,
         data: JSONBody[TeamUpdate],
@@ -83,7 +89,12 @@ class TeamController(Controller):
             team_access, name=data.name, description=data.description, version=data.version
         )
 
-    @delete("/{team_id:uuid}", operation_id="DeleteTeam", opt=requires_role(TeamRole.OWNER))
+    @delete(
+        "/{team_id:uuid}",
+        operation_id="DeleteTeam",
+        responses=TEAM_ROUTE_ERRORS,
+        opt=requires_role(TeamRole.OWNER),
+    )
     async def delete_team(
         self, team_access: NamedDependency[TeamAccess], teams: NamedDependency[TeamService]
     ) -> None:
@@ -100,7 +111,7 @@ class TeamMemberController(Controller):
         **page_dependencies,
     }
 
-    @get("", operation_id="ListTeamMembers")
+    @get("", operation_id="ListTeamMembers", responses=TEAM_ROUTE_ERRORS)
     async def list_members(
         self,
         team_access: NamedDependency[TeamAccess],
@@ -113,6 +124,7 @@ class TeamMemberController(Controller):
     @post(
         "",
         operation_id="AddTeamMember",
+        responses=TEAM_ROUTE_ERRORS,
         status_code=HTTP_201_CREATED,
         opt=requires_role(TeamRole.ADMIN),
     )
@@ -125,7 +137,12 @@ class TeamMemberController(Controller):
         """Add an existing user by email (admins; only owners may add owners)."""
         return await members.add_member(team_access, email=data.email, role=data.role)
 
-    @put("/{user_id:uuid}", operation_id="UpdateTeamMember", opt=requires_role(TeamRole.ADMIN))
+    @put(
+        "/{user_id:uuid}",
+        operation_id="UpdateTeamMember",
+        responses=TEAM_ROUTE_ERRORS,
+        opt=requires_role(TeamRole.ADMIN),
+    )
     async def update_member(
         self,
         user_id: FromPath[UUID],
@@ -136,7 +153,12 @@ class TeamMemberController(Controller):
         """Change a member's role. Only owners grant or remove ownership; one owner always remains."""
         return await members.change_role(team_access, user_id=user_id, role=data.role)
 
-    @delete("/{user_id:uuid}", operation_id="RemoveTeamMember", status_code=HTTP_204_NO_CONTENT)
+    @delete(
+        "/{user_id:uuid}",
+        operation_id="RemoveTeamMember",
+        responses=TEAM_ROUTE_ERRORS,
+        status_code=HTTP_204_NO_CONTENT,
+    )
     async def remove_member(
         self,
         user_id: FromPath[UUID],

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.lib.auth import AccessTokens, AuthUser
 from app.lib.crypto import Passwords
-from app.lib.errors import AuthenticationError
+from app.lib.errors import AuthenticationError, problem_responses
 from app.lib.schema import normalize_email
 from app.users.models import User
 from app.users.schemas import (
@@ -62,7 +62,13 @@ class AuthController(Controller):
         "refresh_tokens": Provide(provide_refresh_tokens, sync_to_thread=False),
     }
 
-    @post("/register", operation_id="Register", status_code=HTTP_201_CREATED, exclude_from_auth=True)
+    @post(
+        "/register",
+        operation_id="Register",
+        responses=problem_responses(400, 409),
+        status_code=HTTP_201_CREATED,
+        exclude_from_auth=True,
+    )
     async def register(
         self,
         data: JSONBody[Register],
@@ -78,9 +84,9 @@ class AuthController(Controller):
     @post(
         "/login",
         operation_id="Login",
+        responses=problem_responses(400, 401, 429),
         status_code=HTTP_200_OK,
         exclude_from_auth=True,
-        responses={},
     )
     async def login(
         self,
@@ -114,7 +120,13 @@ class AuthController(Controller):
             raise AuthenticationError(INVALID_CREDENTIALS)
         return await refresh_tokens.issue(user, access_tokens=access_tokens, settings=settings.auth)
 
-    @post("/refresh", operation_id="RefreshToken", status_code=HTTP_200_OK, exclude_from_auth=True)
+    @post(
+        "/refresh",
+        operation_id="RefreshToken",
+        responses=problem_responses(400, 401),
+        status_code=HTTP_200_OK,
+        exclude_from_auth=True,
+    )
     async def refresh(
         self,
         data: JSONBody[RefreshRequest],
@@ -132,7 +144,12 @@ class AuthController(Controller):
             user, access_tokens=access_tokens, settings=settings.auth, family_id=retired.family_id
         )
 
-    @post("/logout", operation_id="Logout", status_code=HTTP_204_NO_CONTENT)
+    @post(
+        "/logout",
+        operation_id="Logout",
+        responses=problem_responses(400, 401),
+        status_code=HTTP_204_NO_CONTENT,
+    )
     async def logout(
         self,
         data: JSONBody[LogoutRequest],
@@ -157,14 +174,14 @@ class CurrentUserController(Controller):
         "refresh_tokens": Provide(provide_refresh_tokens, sync_to_thread=False),
     }
 
-    @get("", operation_id="GetCurrentUser")
+    @get("", operation_id="GetCurrentUser", responses=problem_responses(401))
     async def get_current_user(
         self, current_user: NamedDependency[AuthUser], users: NamedDependency[UserService]
     ) -> UserRead:
         """The signed-in user's profile."""
         return to_user_read(await users.get(current_user.id))
 
-    @put("", operation_id="UpdateCurrentUser")
+    @put("", operation_id="UpdateCurrentUser", responses=problem_responses(400, 401, 409))
     async def update_current_user(
         self,
         data: JSONBody[UserUpdate],
@@ -175,7 +192,12 @@ class CurrentUserController(Controller):
         user = await users.update_profile(current_user.id, email=data.email, name=data.name)
         return to_user_read(user)
 
-    @post("/password", operation_id="ChangePassword", status_code=HTTP_204_NO_CONTENT)
+    @post(
+        "/password",
+        operation_id="ChangePassword",
+        responses=problem_responses(400, 401),
+        status_code=HTTP_204_NO_CONTENT,
+    )
     async def change_password(
         self,
         data: JSONBody[PasswordChange],

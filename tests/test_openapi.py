@@ -1,0 +1,79 @@
+"""The OpenAPI schema is the frontend's contract: names, tags and error shapes are checked here."""
+
+from __future__ import annotations
+
+import re
+
+from tests.conftest import ApiClient
+
+EXPECTED_OPERATIONS = {
+    "Health",
+    "Register",
+    "Login",
+    "RefreshToken",
+    "Logout",
+    "GetCurrentUser",
+    "UpdateCurrentUser",
+    "ChangePassword",
+    "ListTeams",
+    "CreateTeam",
+    "GetTeam",
+    "UpdateTeam",
+    "DeleteTeam",
+    "ListTeamMembers",
+    "AddTeamMember",
+    "UpdateTeamMember",
+    "RemoveTeamMember",
+    "ListBrands",
+    "CreateBrand",
+    "GetBrand",
+    "UpdateBrand",
+    "DeleteBrand",
+}
+
+
+async def _schema(client: ApiClient) -> dict:
+    response = await client.get("/schema/openapi.json")
+    assert response.status_code == 200
+    return response.json()
+
+
+async def test_every_operation_is_named_tagged_and_documents_problem_errors(test_client: ApiClient) -> None:
+    schema = await _schema(test_client)
+    operations = {}
+    for path, methods in schema["paths"].items():
+        assert "{id}" not in path, path
+        for operation in methods.values():
+            operation_id = operation["operationId"]
+            assert re.fullmatch(r"(?:[A-Z][a-z0-9]+)+", operation_id), operation_id
+            assert operation["tags"], operation_id
+            operations[operation_id] = operation
+            for status, response in operation["responses"].items():
+                if status.startswith("4"):
+                    content = response["content"]["application/problem+json"]["schema"]
+                    assert content == {"$ref": "#/components/schemas/ProblemDetails"}, (operation_id, status)
+    assert set(operations) >= EXPECTED_OPERATIONS
+
+
+async def test_list_operations_return_named_page_schemas(test_client: ApiClient) -> None:
+    schema = await _schema(test_client)
+    for methods in schema["paths"].values():
+        for operation in methods.values():
+            if operation["operationId"].startswith("List"):
+                ref = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+                name = ref.rsplit("/", 1)[-1]
+                assert name.endswith("List"), name
+                assert set(schema["components"]["schemas"][name]["properties"]) == {
+                    "items",
+                    "total",
+                    "limit",
+                    "offset",
+                }
+
+
+async def test_swagger_ui_is_served_with_local_assets(test_client: ApiClient) -> None:
+    page = await test_client.get("/schema/swagger")
+    assert page.status_code == 200
+    assert "cdn." not in page.text
+    for asset in re.findall(r'(?:src|href)="(/schema/assets/[^"]+)"', page.text):
+        assert (await test_client.get(asset)).status_code == 200, asset
