@@ -49,6 +49,7 @@ async def run_async_migrations() -> None:
         settings = get_config().database
         owner_url = resolve_owner_url(settings)
         config.attributes["app_user"] = settings.app_user
+        config.attributes["system_user"] = settings.system_user
     engine = create_async_engine(owner_url, poolclass=pool.NullPool)
     async with engine.connect() as connection:
         await connection.run_sync(do_run_migrations)

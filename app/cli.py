@@ -27,7 +27,7 @@ def _settings() -> Settings:
 def _owner_url(settings: Settings):
     try:
         owner_url = setup.resolve_owner_url(settings.database)
-        asyncio.run(setup.ensure_app_role(owner_url, settings.database))
+        asyncio.run(setup.ensure_roles(owner_url, settings.database))
     except (ConfigError, OSError) as exc:
         print(f"database error: {exc}", file=sys.stderr)  # noqa: T201
         raise SystemExit(1) from None

@@ -36,6 +36,8 @@ class DatabaseSettings(msgspec.Struct, frozen=True, kw_only=True):
     owner_url: URL | None
     app_user: str
     app_password: str | None
+    system_user: str
+    system_password: str | None
     embedded_data_dir: Path
     pool_size: int
     echo: bool
@@ -46,6 +48,10 @@ class DatabaseSettings(msgspec.Struct, frozen=True, kw_only=True):
 
     def app_url_from(self, owner_url: URL) -> URL:
         return owner_url.set(username=self.app_user, password=self.app_password)
+
+    def system_url_from(self, owner_url: URL) -> URL:
+        """The privileged path for the few named system jobs that cross teams (BYPASSRLS)."""
+        return owner_url.set(username=self.system_user, password=self.system_password)
 
 
 class AuthSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -59,6 +65,24 @@ class AuthSettings(msgspec.Struct, frozen=True, kw_only=True):
     argon2_memory_kib: int
 
 
+class MailSettings(msgspec.Struct, frozen=True, kw_only=True):
+    smtp_host: str | None
+    """Unset: mails are kept in the outbox table only (see `make mail-outbox`)."""
+    smtp_port: int
+    smtp_user: str | None
+    smtp_password: str | None
+    smtp_tls: Literal["none", "starttls", "tls"]
+    mail_from: str
+    app_base_url: str
+    """Where the frontend lives; links in emails point there."""
+
+
+class QueueSettings(msgspec.Struct, frozen=True, kw_only=True):
+    concurrency: int
+    sweep_seconds: int
+    purge_cron: str
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     env: Environment
     host: str
@@ -67,6 +91,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_request_body_bytes: int
     database: DatabaseSettings
     auth: AuthSettings
+    mail: MailSettings
+    queue: QueueSettings
 
     @property
     def is_dev(self) -> bool:
@@ -154,6 +180,23 @@ def get_config(environ: Mapping[str, str] | None = None) -> Settings:
     if not app_user.replace("_", "").isalnum():
         raise ConfigError(f"DATABASE_APP_USER must be letters, digits and underscores, got {app_user!r}")
 
+    system_user = env.get("DATABASE_SYSTEM_USER", "campaign_system") or "campaign_system"
+    if not system_user.replace("_", "").isalnum():
+        raise ConfigError(
+            f"DATABASE_SYSTEM_USER must be letters, digits and underscores, got {system_user!r}"
+        )
+
+    smtp_tls = (env.get("SMTP_TLS", "") or "none").lower()
+    if smtp_tls in {"true", "1", "yes"}:
+        smtp_tls = "starttls"
+    if smtp_tls in {"false", "0", "no"}:
+        smtp_tls = "none"
+    if smtp_tls not in {"none", "starttls", "tls"}:
+        raise ConfigError(f"SMTP_TLS must be none, starttls or tls; got {smtp_tls!r}")
+    mail_from = env.get("MAIL_FROM", "") or "Campaign Platform <no-reply@campaign-platform.local>"
+    if "@" not in mail_from:
+        raise ConfigError(f"MAIL_FROM must contain an email address, got {mail_from!r}")
+
     data_dir = Path(env.get("EMBEDDED_DB_DIR", "") or PROJECT_ROOT / ".data" / "postgres")
 
     return Settings(
@@ -166,6 +209,8 @@ def get_config(environ: Mapping[str, str] | None = None) -> Settings:
             owner_url=owner_url,
             app_user=app_user,
             app_password=env.get("DATABASE_APP_PASSWORD") or None,
+            system_user=system_user,
+            system_password=env.get("DATABASE_SYSTEM_PASSWORD") or None,
             embedded_data_dir=data_dir.resolve(),
             pool_size=_int(env, "DATABASE_POOL_SIZE", 10, minimum=1),
             echo=_bool(env, "DATABASE_ECHO", default=False),
@@ -180,5 +225,24 @@ def get_config(environ: Mapping[str, str] | None = None) -> Settings:
             # OWASP's argon2id baseline (19 MiB, 2 passes); tests lower it to stay fast.
             argon2_time_cost=_int(env, "ARGON2_TIME_COST", 2, minimum=1),
             argon2_memory_kib=_int(env, "ARGON2_MEMORY_KIB", 19456, minimum=8),
+        ),
+        mail=MailSettings(
+            smtp_host=env.get("SMTP_HOST") or None,
+            smtp_port=_int(
+                env,
+                "SMTP_PORT",
+                465 if smtp_tls == "tls" else 587 if smtp_tls == "starttls" else 25,
+                minimum=1,
+            ),
+            smtp_user=env.get("SMTP_USER") or None,
+            smtp_password=env.get("SMTP_PASSWORD") or None,
+            smtp_tls=smtp_tls,  # pyright: ignore[reportArgumentType]
+            mail_from=mail_from,
+            app_base_url=(env.get("APP_BASE_URL", "") or "http://localhost:3000").rstrip("/"),
+        ),
+        queue=QueueSettings(
+            concurrency=_int(env, "WORKER_CONCURRENCY", 10, minimum=1),
+            sweep_seconds=_int(env, "WORKER_SWEEP_SECONDS", 30, minimum=1),
+            purge_cron=env.get("PURGE_CRON", "") or "15 3 * * *",
         ),
     )

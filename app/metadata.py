@@ -8,6 +8,8 @@ from __future__ import annotations
 from advanced_alchemy.base import orm_registry
 
 import app.brands.models
+import app.mail.models
+import app.system.models
 import app.teams.models
 import app.users.models  # noqa: F401
 

@@ -46,7 +46,7 @@ async def create_test_database() -> TestDatabase:
     name = f"cp_test_{_worker()}_{uuid.uuid4().hex[:8]}"
     owner_url = await setup.ensure_database(server_url, name)
     settings = get_config({"DATABASE_URL": owner_url.render_as_string(hide_password=False)}).database
-    await setup.ensure_app_role(owner_url, settings)
+    await setup.ensure_roles(owner_url, settings)
     return TestDatabase(owner_url=owner_url, server_url=server_url, name=name, embedded_dir=embedded_dir)
 
 

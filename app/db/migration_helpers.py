@@ -7,13 +7,26 @@ from alembic import op
 from app.config import get_config
 
 
+def _quote_ident(name: str) -> str:
+    """Quote like PostgreSQL's quote_ident (only when needed), so catalog comparisons match."""
+    if name.isidentifier() and name == name.lower():
+        return name
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _configured(attribute: str, default: str) -> str:
+    config = op.get_context().config
+    return (config.attributes.get(attribute) if config is not None else None) or default
+
+
 def app_role() -> str:
     """The application role's name, as configured for this run (quoted for SQL)."""
-    config = op.get_context().config
-    name = (
-        config.attributes.get("app_user") if config is not None else None
-    ) or get_config().database.app_user
-    return '"' + name.replace('"', '""') + '"'
+    return _quote_ident(_configured("app_user", get_config().database.app_user))
+
+
+def system_role() -> str:
+    """The system role's name (BYPASSRLS; only named cross-team system jobs use it), quoted."""
+    return _quote_ident(_configured("system_user", get_config().database.system_user))
 
 
 def grant_read_only(table: str) -> None:

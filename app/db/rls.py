@@ -25,6 +25,7 @@ RLS_INFO_KEY = "rls_policy"
 CURRENT_TEAM_ID = "NULLIF(current_setting('app.team_id', true), '')::uuid"
 CURRENT_USER_ID = "NULLIF(current_setting('app.user_id', true), '')::uuid"
 CURRENT_CAMPAIGN_IDS = "NULLIF(current_setting('app.campaign_ids', true), '')"
+CURRENT_INVITATION_TOKEN = "NULLIF(current_setting('app.invitation_token', true), '')"
 IS_PLATFORM_ADMIN = "COALESCE(current_setting('app.is_platform_admin', true), '') = 'on'"
 
 

@@ -62,25 +62,35 @@ async def ensure_database(server_url: URL, name: str) -> URL:
     return server_url.set(database=name)
 
 
-async def ensure_app_role(owner_url: URL, settings: DatabaseSettings) -> None:
-    """Create or align the application role: LOGIN, NOSUPERUSER, NOBYPASSRLS, owns nothing.
+async def ensure_roles(owner_url: URL, settings: DatabaseSettings) -> None:
+    """Create or align the database roles the app uses. Idempotent.
+
+    - the application role: LOGIN, NOSUPERUSER, NOBYPASSRLS, owns nothing (requests, tenant jobs);
+    - the system role: LOGIN, NOSUPERUSER, BYPASSRLS, for the few named cross-team system jobs.
 
     Roles are cluster-wide, so concurrent callers (test workers) serialise on an advisory lock.
+    Creating a BYPASSRLS role needs a superuser; without one the system role is left to a DBA.
     """
     conn = await asyncpg.connect(_asyncpg_dsn(owner_url))
-    role = settings.app_user
     try:
         async with conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtext('campaign-platform:app-role'))")
-            exists = await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role)
-            verb = "ALTER" if exists else "CREATE"
-            # Only touch the password when one is configured (a DBA may manage it otherwise).
-            password = f"PASSWORD {_quote_literal(settings.app_password)}" if settings.app_password else ""
-            await conn.execute(
-                f'{verb} ROLE "{role}" LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE {password}'
-            )
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext('campaign-platform:roles'))")
             database = await conn.fetchval("SELECT current_database()")
-            await conn.execute(f'GRANT CONNECT, TEMPORARY ON DATABASE "{database}" TO "{role}"')
+            is_superuser = await conn.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+            roles = [(settings.app_user, settings.app_password, "NOBYPASSRLS")]
+            if is_superuser:
+                roles.append((settings.system_user, settings.system_password, "BYPASSRLS"))
+            else:
+                logger.warning("not a superuser: create role %s (BYPASSRLS) by hand", settings.system_user)
+            for role, secret, rls in roles:
+                exists = await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role)
+                verb = "ALTER" if exists else "CREATE"
+                # Only touch the password when one is configured (a DBA may manage it otherwise).
+                password = f"PASSWORD {_quote_literal(secret)}" if secret else ""
+                await conn.execute(
+                    f'{verb} ROLE "{role}" LOGIN NOSUPERUSER {rls} NOCREATEDB NOCREATEROLE {password}'
+                )
+                await conn.execute(f'GRANT CONNECT, TEMPORARY ON DATABASE "{database}" TO "{role}"')
     finally:
         await conn.close()
 
@@ -102,6 +112,7 @@ def alembic_config(owner_url: URL, settings: DatabaseSettings):
     config.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
     config.attributes["owner_url"] = owner_url
     config.attributes["app_user"] = settings.app_user
+    config.attributes["system_user"] = settings.system_user
     return config
 
 
@@ -117,7 +128,7 @@ def prepare_database(settings: DatabaseSettings) -> URL:
     """Make the database ready to serve: server up, app role present, schema at head."""
     try:
         owner_url = resolve_owner_url(settings)
-        asyncio.run(ensure_app_role(owner_url, settings))
+        asyncio.run(ensure_roles(owner_url, settings))
     except (OSError, asyncpg.PostgresError) as exc:
         target = "the embedded PostgreSQL" if settings.is_embedded else "DATABASE_URL"
         raise ConfigError(f"cannot reach {target}: {exc}") from exc

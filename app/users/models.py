@@ -47,3 +47,16 @@ class LoginFailure(AuditBase):
 
     email: Mapped[str] = mapped_column(String(254))
     address: Mapped[str] = mapped_column(String(64))
+
+
+class ActionToken(AuditBase):
+    """A single-use, expiring token sent by email (password reset, email verification)."""
+
+    __tablename__ = "action_tokens"
+    __table_args__ = (Index("ix_action_tokens_expires_at", "expires_at"),)
+
+    user_id: Mapped[UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(32))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
