@@ -76,6 +76,52 @@ def cmd_serve(settings: Settings) -> None:
     ).serve()
 
 
+def cmd_worker(settings: Settings) -> None:
+    """Run one SAQ worker (tasks and cron) until SIGINT/SIGTERM."""
+    from app.queue.config import QUEUE_NAME, QueuePlugin, build_saq_config
+
+    owner_url = _owner_url(settings)
+    worker = QueuePlugin(build_saq_config(settings, owner_url)).get_workers()[QUEUE_NAME]
+    print(f"worker {worker.id} processing queue {QUEUE_NAME!r} (Ctrl-C to stop)", flush=True)  # noqa: T201
+
+    async def run() -> None:
+        await worker.queue.connect()
+        try:
+            await worker.start()
+        finally:
+            await worker.queue.disconnect()
+
+    asyncio.run(run())
+
+
+def cmd_mail_outbox(settings: Settings, limit: int) -> None:
+    """Print the newest emails in the outbox (what the app sent, or would send without SMTP)."""
+
+    owner_url = _owner_url(settings)
+
+    async def show() -> None:
+        import asyncpg
+
+        conn = await asyncpg.connect(
+            owner_url.set(drivername="postgresql").render_as_string(hide_password=False)
+        )
+        try:
+            rows = await conn.fetch(
+                "SELECT created_at, to_address, subject, status, text_body FROM email_messages "
+                "ORDER BY created_at DESC LIMIT $1",
+                limit,
+            )
+        finally:
+            await conn.close()
+        for row in reversed(rows):
+            print(f"--- {row['created_at']:%Y-%m-%d %H:%M:%S}  to {row['to_address']}  [{row['status']}]")  # noqa: T201
+            print(f"Subject: {row['subject']}\n\n{row['text_body']}")  # noqa: T201
+        if not rows:
+            print("the outbox is empty")  # noqa: T201
+
+    asyncio.run(show())
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m app.cli")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -89,6 +135,9 @@ def main(argv: list[str] | None = None) -> None:
     migrate = sub.add_parser("db-migrate", help="autogenerate a migration from the models")
     migrate.add_argument("-m", "--message", required=True)
     sub.add_parser("db-reset", help="downgrade to base, then upgrade to head (destroys data)")
+    sub.add_parser("worker", help="run a background worker (tasks and cron)")
+    outbox = sub.add_parser("mail-outbox", help="print the newest emails in the outbox")
+    outbox.add_argument("--limit", type=int, default=10)
     args = parser.parse_args(argv)
 
     load_dotenv()
@@ -106,6 +155,10 @@ def main(argv: list[str] | None = None) -> None:
             _alembic(settings, "downgrade", args.revision)
         case "db-migrate":
             _alembic(settings, "revision", message=args.message, autogenerate=True)
+        case "worker":
+            cmd_worker(settings)
+        case "mail-outbox":
+            cmd_mail_outbox(settings, args.limit)
         case "db-reset":
             _alembic(settings, "downgrade", "base")
             _alembic(settings, "upgrade", "head")

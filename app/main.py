@@ -7,7 +7,6 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import anyio
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.logging import LoggingConfig
@@ -26,9 +25,16 @@ from app.lib.auth import AccessTokens, build_jwt_auth
 from app.lib.crypto import Passwords
 from app.lib.deps import SessionCleanupMiddleware, app_dependencies
 from app.lib.errors import exception_handlers
+from app.mail.controllers import DevOutboxController
+from app.queue.config import QueuePlugin, build_saq_config
 from app.system.controllers import SystemController
-from app.teams.controllers import TeamController, TeamMemberController
-from app.users.controllers import AuthController, CurrentUserController
+from app.teams.controllers import (
+    InvitationAcceptanceController,
+    TeamController,
+    TeamInvitationController,
+    TeamMemberController,
+)
+from app.users.controllers import AccountController, AuthController, CurrentUserController
 
 SWAGGER_ASSETS = "/schema/assets"
 
@@ -58,13 +64,12 @@ def _openapi_config() -> OpenAPIConfig:
 def create_app(settings: Settings | None = None) -> Litestar:
     """Build the application. Settings come from the environment unless given."""
     settings = settings or get_config()
-    jwt_auth = build_jwt_auth(settings.auth)
+    jwt_auth = build_jwt_auth(settings.auth, open_job_ui=settings.is_dev)
+    owner_url = resolve_owner_url(settings.database)  # starts the embedded server if there is no DATABASE_URL
+    saq_config = build_saq_config(settings, owner_url)
 
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncIterator[None]:
-        owner_url = settings.database.owner_url or await anyio.to_thread.run_sync(
-            resolve_owner_url, settings.database
-        )
         engine = create_engine(
             settings.database.app_url_from(owner_url),
             pool_size=settings.database.pool_size,
@@ -84,7 +89,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             CurrentUserController,
             TeamController,
             TeamMemberController,
+            TeamInvitationController,
+            InvitationAcceptanceController,
+            AccountController,
             BrandController,
+            *([DevOutboxController] if settings.is_dev else []),
             create_static_files_router(
                 path=SWAGGER_ASSETS,
                 directories=[swagger_ui_path],
@@ -96,6 +105,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[SessionCleanupMiddleware()],
         lifespan=[database],
         on_app_init=[jwt_auth.on_app_init],
+        plugins=[QueuePlugin(saq_config)],
         openapi_config=_openapi_config(),
         exception_handlers=exception_handlers,
         request_max_body_size=settings.max_request_body_bytes,

@@ -99,7 +99,8 @@ async def _clean_tables(owner_connection: asyncpg.Connection) -> AsyncIterator[N
     """Every test starts from empty tables (the schema stays; TRUNCATE is fast)."""
     yield
     conn = owner_connection
-    tables = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
+    names = [table.name for table in metadata.sorted_tables] + ["saq_jobs", "saq_stats"]
+    tables = ", ".join(f'"{name}"' for name in names)
     await conn.execute(f"TRUNCATE {tables} CASCADE")
 
 

@@ -50,6 +50,7 @@ async def test_every_operation_is_named_tagged_and_documents_problem_errors(test
             operations[operation_id] = operation
             for status, response in operation["responses"].items():
                 if status.startswith("4"):
+                    assert "application/problem+json" in response.get("content", {}), (operation_id, status)
                     content = response["content"]["application/problem+json"]["schema"]
                     assert content == {"$ref": "#/components/schemas/ProblemDetails"}, (operation_id, status)
     assert set(operations) >= EXPECTED_OPERATIONS

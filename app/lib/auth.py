@@ -34,14 +34,16 @@ async def _user_from_token(token: Token, connection: ASGIConnection[Any, Any, An
     return AuthUser(id=user_id, is_platform_admin=bool(token.extras.get("adm", False)))
 
 
-def build_jwt_auth(settings: AuthSettings) -> JWTAuth[AuthUser, Token]:
+def build_jwt_auth(settings: AuthSettings, *, open_job_ui: bool = False) -> JWTAuth[AuthUser, Token]:
+    """`open_job_ui`: serve the SAQ UI at /saq without a token (development only)."""
+    exclude = ["^/schema", "^/health$", *(["^/saq"] if open_job_ui else [])]
     return JWTAuth[AuthUser, Token](
         retrieve_user_handler=_user_from_token,
         token_secret=settings.secret_key,
         algorithm="HS256",
         default_token_expiration=settings.access_token_ttl,
         accepted_issuers=[ISSUER],
-        exclude=["^/schema", "^/health$", "^/saq"],
+        exclude=exclude,
         exclude_opt_key="exclude_from_auth",
         description="A bearer access token from `Login` or `RefreshToken`.",
     )

@@ -74,6 +74,12 @@ class ConflictError(DomainError):
     status_code = 409
 
 
+class GoneError(DomainError):
+    """Existed, but can no longer be used (an expired or revoked link)."""
+
+    status_code = 410
+
+
 class TooManyRequestsError(DomainError):
     status_code = 429
 
@@ -202,6 +208,7 @@ __all__ = [
     "BadRequestError",
     "ConflictError",
     "DomainError",
+    "GoneError",
     "MediaType",
     "PermissionDeniedError",
     "ResourceNotFoundError",
@@ -240,6 +247,7 @@ _DESCRIPTIONS = {
     403: "Your role in this team does not allow this.",
     404: "Not found, or not visible to you.",
     409: "A duplicate, a stale `version`, or a rule that the change would break.",
+    410: "The link or token existed but has expired or was revoked.",
     413: "The request body is too large.",
     422: "Well-formed, but refers to something that does not exist.",
     429: "Too many attempts; see Retry-After.",

@@ -24,7 +24,9 @@ class Mailer:
         message["From"] = self.settings.mail_from
         message["To"] = to
         message["Subject"] = subject
-        message["Message-ID"] = make_msgid(domain=self.settings.mail_from.rsplit("@", 1)[-1].strip(">") or None)
+        message["Message-ID"] = make_msgid(
+            domain=self.settings.mail_from.rsplit("@", 1)[-1].strip(">") or None
+        )
         message.set_content(text)
         message.add_alternative(html, subtype="html")
         return message
@@ -39,6 +41,6 @@ class Mailer:
             username=settings.smtp_user,
             password=settings.smtp_password,
             use_tls=settings.smtp_tls == "tls",
-            start_tls=True if settings.smtp_tls == "starttls" else False,
+            start_tls=settings.smtp_tls == "starttls",
             timeout=20,
         )

@@ -32,5 +32,7 @@ class EmailService(SQLAlchemyAsyncRepositoryService[EmailMessage]):
                 text_body=rendered.text,
             )
         )
-        await enqueue(self.repository.session, queue, "send_email", key=f"email:{message.id}", email_id=str(message.id))
+        await enqueue(
+            self.repository.session, queue, "send_email", key=f"email:{message.id}", email_id=str(message.id)
+        )
         return message

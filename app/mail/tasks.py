@@ -19,7 +19,9 @@ async def send_email(ctx: Context, *, email_id: str) -> str:
     worker = resources(ctx)
     async with tenant_session(worker.session_maker, None) as session:
         message = (
-            await session.execute(select(EmailMessage).where(EmailMessage.id == UUID(email_id)).with_for_update())
+            await session.execute(
+                select(EmailMessage).where(EmailMessage.id == UUID(email_id)).with_for_update()
+            )
         ).scalar_one_or_none()
         if message is None or message.status in {"sent", "kept"}:
             return "skipped"
@@ -30,7 +32,10 @@ async def send_email(ctx: Context, *, email_id: str) -> str:
         try:
             await worker.mailer.send(
                 worker.mailer.build(
-                    to=message.to_address, subject=message.subject, html=message.html_body, text=message.text_body
+                    to=message.to_address,
+                    subject=message.subject,
+                    html=message.html_body,
+                    text=message.text_body,
                 )
             )
         except Exception as exc:

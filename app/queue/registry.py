@@ -59,7 +59,9 @@ def task(
     return register
 
 
-def scheduled_task(*, cron: str | Callable[[Any], str], timeout: int = 300, retries: int = 1) -> Callable[[F], F]:
+def scheduled_task(
+    *, cron: str | Callable[[Any], str], timeout: int = 300, retries: int = 1
+) -> Callable[[F], F]:
     """Register a cron task. It runs once per schedule, however many workers are running."""
 
     def register(function: F) -> F:
@@ -98,4 +100,4 @@ RESOURCES_KEY = "campaign_platform"
 
 
 def resources(ctx: Context) -> WorkerResources:
-    return ctx[RESOURCES_KEY]  # pyright: ignore[reportTypedDictNotRequiredAccess, reportReturnType]
+    return ctx[RESOURCES_KEY]  # pyright: ignore[reportTypedDictNotRequiredAccess, reportReturnType, reportGeneralTypeIssues]

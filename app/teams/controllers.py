@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, delete, get, post, put
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, JSONBody
-from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar.params import FromPath, JSONBody, Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from saq.queue.base import Queue
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.config import Settings
 from app.lib.auth import AuthUser
 from app.lib.deps import TeamAccess, team_dependencies
-from app.lib.errors import TEAM_ROUTE_ERRORS
+from app.lib.errors import TEAM_ROUTE_ERRORS, problem_responses
 from app.lib.pagination import Page, page_dependencies
 from app.lib.roles import TeamRole, requires_role
+from app.queue.deps import queue_dependencies
+from app.teams.invitations import TeamInvitationService
 from app.teams.schemas import (
+    InvitationAcceptance,
+    InvitationStatus,
     TeamCreate,
+    TeamInvitationCreate,
+    TeamInvitationList,
+    TeamInvitationRead,
     TeamList,
     TeamMemberAdd,
     TeamMemberList,
@@ -167,3 +177,93 @@ class TeamMemberController(Controller):
     ) -> None:
         """Remove a member (admins), or leave the team by removing yourself. The last owner cannot go."""
         await members.remove_member(team_access, user_id=user_id)
+
+
+def provide_invitations(db_session: NamedDependency[AsyncSession]) -> TeamInvitationService:
+    return TeamInvitationService(session=db_session)
+
+
+class TeamInvitationController(Controller):
+    path = "/api/teams/{team_id:uuid}/invitations"
+    tags = ["Teams"]
+    dependencies = {
+        "invitations": Provide(provide_invitations, sync_to_thread=False),
+        **team_dependencies,
+        **page_dependencies,
+        **queue_dependencies,
+    }
+
+    @post(
+        "",
+        operation_id="CreateTeamInvitation",
+        responses=TEAM_ROUTE_ERRORS,
+        status_code=HTTP_201_CREATED,
+        opt=requires_role(TeamRole.ADMIN),
+    )
+    async def create_invitation(
+        self,
+        data: JSONBody[TeamInvitationCreate],
+        team_access: NamedDependency[TeamAccess],
+        invitations: NamedDependency[TeamInvitationService],
+        job_queue: NamedDependency[Queue],
+        settings: NamedDependency[Settings],
+    ) -> TeamInvitationRead:
+        """Invite an email address with a role (admins; only owners invite owners). The link is
+        emailed and valid for 7 days; inviting the same address again replaces the pending one."""
+        return await invitations.invite(
+            team_access, email=data.email, role=data.role, queue=job_queue, settings=settings
+        )
+
+    @get(
+        "", operation_id="ListTeamInvitations", responses=TEAM_ROUTE_ERRORS, opt=requires_role(TeamRole.ADMIN)
+    )
+    async def list_invitations(
+        self,
+        team_access: NamedDependency[TeamAccess],
+        invitations: NamedDependency[TeamInvitationService],
+        page: NamedDependency[Page],
+        status: Annotated[
+            InvitationStatus | None, Parameter(description="Only invitations in this state.")
+        ] = None,
+    ) -> TeamInvitationList:
+        """The team's invitations, newest first (admins)."""
+        return await invitations.list_invitations(team_access, page, status)
+
+    @delete(
+        "/{invitation_id:uuid}",
+        operation_id="RevokeTeamInvitation",
+        responses=TEAM_ROUTE_ERRORS,
+        status_code=HTTP_204_NO_CONTENT,
+        opt=requires_role(TeamRole.ADMIN),
+    )
+    async def revoke_invitation(
+        self,
+        invitation_id: FromPath[UUID],
+        team_access: NamedDependency[TeamAccess],
+        invitations: NamedDependency[TeamInvitationService],
+    ) -> None:
+        """Revoke an invitation so its link stops working (admins)."""
+        await invitations.revoke(team_access, invitation_id)
+
+
+class InvitationAcceptanceController(Controller):
+    path = "/api/invitations"
+    tags = ["Teams"]
+    dependencies = {"invitations": Provide(provide_invitations, sync_to_thread=False)}
+
+    @post(
+        "/accept",
+        operation_id="AcceptTeamInvitation",
+        responses=problem_responses(400, 401, 403, 404, 409, 410),
+        status_code=HTTP_200_OK,
+    )
+    async def accept_invitation(
+        self,
+        data: JSONBody[InvitationAcceptance],
+        current_user: NamedDependency[AuthUser],
+        invitations: NamedDependency[TeamInvitationService],
+    ) -> TeamRead:
+        """Join the team with the token from the invitation email. Sign in first, with the
+        invited address (register with it if you have no account). Expired or revoked: 410;
+        already used: 409; another address: 403."""
+        return await invitations.accept(data.token, user_id=current_user.id)

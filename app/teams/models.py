@@ -8,7 +8,13 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import AuditBase, RowLevelSecured, VersionedMixin
-from app.db.rls import CURRENT_INVITATION_TOKEN, CURRENT_TEAM_ID, CURRENT_USER_ID, IS_PLATFORM_ADMIN, RlsPolicy
+from app.db.rls import (
+    CURRENT_INVITATION_TOKEN,
+    CURRENT_TEAM_ID,
+    CURRENT_USER_ID,
+    IS_PLATFORM_ADMIN,
+    RlsPolicy,
+)
 from app.lib.roles import TeamRole
 
 ROLE_VALUES = ", ".join(f"'{role.value}'" for role in TeamRole)
@@ -19,7 +25,7 @@ class Team(RowLevelSecured, VersionedMixin, AuditBase):
     __rls_policy__ = RlsPolicy(
         name="team_visibility",
         using=(
-            f"id = {CURRENT_TEAM_ID} OR {IS_PLATFORM_ADMIN} OR EXISTS (SELECT 1 FROM team_members m "  # noqa: S608
+            f"id = {CURRENT_TEAM_ID} OR {IS_PLATFORM_ADMIN} OR EXISTS (SELECT 1 FROM team_members m "
             f"WHERE m.team_id = teams.id AND m.user_id = {CURRENT_USER_ID})"
         ),
         with_check=f"id = {CURRENT_TEAM_ID}",
@@ -58,7 +64,7 @@ class TeamInvitation(RowLevelSecured, AuditBase):
         name="invitation_visibility",
         using=(
             f"team_id = {CURRENT_TEAM_ID} OR token_hash = {CURRENT_INVITATION_TOKEN} "
-            f"OR lower(email) = (SELECT lower(u.email) FROM users u WHERE u.id = {CURRENT_USER_ID})"  # noqa: S608
+            f"OR lower(email) = (SELECT lower(u.email) FROM users u WHERE u.id = {CURRENT_USER_ID})"
         ),
         with_check=f"team_id = {CURRENT_TEAM_ID}",
     )
@@ -74,5 +80,7 @@ class TeamInvitation(RowLevelSecured, AuditBase):
     invited_by_id: Mapped[UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     expires_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
     accepted_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
-    accepted_by_id: Mapped[UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
+    accepted_by_id: Mapped[UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
     revoked_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from uuid import UUID
 
 from app.lib.roles import TeamRole
@@ -60,3 +61,40 @@ class TeamMemberAdd(Schema):
 
 class TeamMemberUpdate(Schema):
     role: TeamRole
+
+
+class InvitationStatus(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+
+
+class TeamInvitationCreate(Schema):
+    email: Email
+    role: TeamRole = TeamRole.MEMBER
+
+
+class TeamInvitationRead(Schema):
+    id: UUID
+    team_id: UUID
+    email: str
+    role: TeamRole
+    status: InvitationStatus
+    invited_by_id: UUID | None
+    expires_at: datetime
+    accepted_at: datetime | None
+    revoked_at: datetime | None
+    created_at: datetime
+
+
+class TeamInvitationList(Schema):
+    items: list[TeamInvitationRead]
+    total: int
+    limit: int
+    offset: int
+
+
+class InvitationAcceptance(Schema):
+    token: str
+    """The token from the invitation email's link."""

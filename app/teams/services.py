@@ -23,7 +23,7 @@ from app.teams.schemas import TeamList, TeamMemberList, TeamMemberRead, TeamRead
 from app.users.models import User
 
 
-def _team_read(team: Team, role: TeamRole | str | None) -> TeamRead:
+def team_read(team: Team, role: TeamRole | str | None) -> TeamRead:
     return TeamRead(
         id=team.id,
         name=team.name,
@@ -67,19 +67,19 @@ class TeamService(SQLAlchemyAsyncRepositoryService[Team]):
         team = await self.repository.add(Team(id=team_id, name=name.strip(), description=description))
         self.repository.session.add(TeamMember(team_id=team_id, user_id=owner_id, role=TeamRole.OWNER))
         await self.repository.session.flush()
-        return _team_read(team, TeamRole.OWNER)
+        return team_read(team, TeamRole.OWNER)
 
     async def list_teams(self, user_id: UUID, page: Page) -> TeamList:
         rows, total = await self.repository.list_with_role_of(user_id, page)
         return TeamList(
-            items=[_team_read(team, role) for team, role in rows],
+            items=[team_read(team, role) for team, role in rows],
             total=total,
             limit=page.limit,
             offset=page.offset,
         )
 
     async def read(self, access: TeamAccess) -> TeamRead:
-        return _team_read(await self.repository.get(access.team_id), access.role)
+        return team_read(await self.repository.get(access.team_id), access.role)
 
     async def update_team(
         self, access: TeamAccess, *, name: str, description: str | None, version: int
@@ -89,7 +89,7 @@ class TeamService(SQLAlchemyAsyncRepositoryService[Team]):
         team.name = name.strip()
         team.description = description
         await self.repository.session.flush()
-        return _team_read(team, access.role)
+        return team_read(team, access.role)
 
     async def delete_team(self, access: TeamAccess) -> None:
         await self.repository.delete(access.team_id)
@@ -148,7 +148,7 @@ class TeamMemberService(SQLAlchemyAsyncRepositoryService[TeamMember]):
         return TeamMemberList(items=items, total=total, limit=page.limit, offset=page.offset)
 
     async def add_member(self, access: TeamAccess, *, email: str, role: TeamRole) -> TeamMemberRead:
-        _ensure_may_grant(access, role)
+        ensure_may_grant(access, role)
         session: AsyncSession = self.repository.session
         user = (await session.execute(select(User).where(User.email == normalize_email(email)))).scalar()
         if user is None:
@@ -165,7 +165,7 @@ class TeamMemberService(SQLAlchemyAsyncRepositoryService[TeamMember]):
     async def change_role(self, access: TeamAccess, *, user_id: UUID, role: TeamRole) -> TeamMemberRead:
         member, user = await self.repository.get_member(access.team_id, user_id)
         if TeamRole.OWNER in (role, member.role):
-            _ensure_may_grant(access, TeamRole.OWNER)
+            ensure_may_grant(access, TeamRole.OWNER)
         if member.role == TeamRole.OWNER and role != TeamRole.OWNER:
             await self._ensure_another_owner(access.team_id, leaving=user_id)
         member.role = role
@@ -180,7 +180,7 @@ class TeamMemberService(SQLAlchemyAsyncRepositoryService[TeamMember]):
             raise PermissionDeniedError("Only admins and owners can remove other members.")
         if member.role == TeamRole.OWNER:
             if not leaving_self:
-                _ensure_may_grant(access, TeamRole.OWNER)
+                ensure_may_grant(access, TeamRole.OWNER)
             await self._ensure_another_owner(access.team_id, leaving=user_id)
         await self.repository.session.execute(delete(TeamMember).where(TeamMember.id == member.id))
 
@@ -190,7 +190,7 @@ class TeamMemberService(SQLAlchemyAsyncRepositoryService[TeamMember]):
             raise ConflictError("A team must keep at least one owner; make someone else owner first.")
 
 
-def _ensure_may_grant(access: TeamAccess, role: TeamRole) -> None:
+def ensure_may_grant(access: TeamAccess, role: TeamRole) -> None:
     if role == TeamRole.OWNER and not access.at_least(TeamRole.OWNER):
         raise PermissionDeniedError("Only owners can grant or take away the owner role.")
 

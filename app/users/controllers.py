@@ -7,7 +7,8 @@ from typing import Any
 from litestar import Controller, Request, get, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
+from saq.queue.base import Queue
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
@@ -15,11 +16,17 @@ from app.lib.auth import AccessTokens, AuthUser
 from app.lib.crypto import Passwords
 from app.lib.errors import AuthenticationError, problem_responses
 from app.lib.schema import normalize_email
+from app.queue.deps import queue_dependencies
+from app.users.accounts import AccountEmails
 from app.users.models import User
 from app.users.schemas import (
+    Accepted,
+    EmailVerification,
     Login,
     LogoutRequest,
     PasswordChange,
+    PasswordReset,
+    PasswordResetRequest,
     RefreshRequest,
     Register,
     TokenPair,
@@ -43,6 +50,14 @@ def provide_refresh_tokens(db_session: NamedDependency[AsyncSession]) -> Refresh
     return RefreshTokenService(session=db_session)
 
 
+def provide_account_emails(
+    db_session: NamedDependency[AsyncSession],
+    job_queue: NamedDependency[Queue],
+    settings: NamedDependency[Settings],
+) -> AccountEmails:
+    return AccountEmails(db_session, job_queue, settings)
+
+
 def to_user_read(user: User) -> UserRead:
     return UserRead(
         id=user.id,
@@ -60,6 +75,8 @@ class AuthController(Controller):
     dependencies = {
         "users": Provide(provide_users, sync_to_thread=False),
         "refresh_tokens": Provide(provide_refresh_tokens, sync_to_thread=False),
+        "account_emails": Provide(provide_account_emails, sync_to_thread=False),
+        **queue_dependencies,
     }
 
     @post(
@@ -74,11 +91,13 @@ class AuthController(Controller):
         data: JSONBody[Register],
         users: NamedDependency[UserService],
         passwords: NamedDependency[Passwords],
+        account_emails: NamedDependency[AccountEmails],
     ) -> UserRead:
-        """Create an account. Log in afterwards to get tokens."""
+        """Create an account and email a link to verify the address. Log in afterwards for tokens."""
         user = await users.register(
             email=data.email, password=data.password, name=data.name, passwords=passwords
         )
+        await account_emails.send_verification(user)
         return to_user_read(user)
 
     @post(
@@ -164,6 +183,78 @@ class AuthController(Controller):
             await refresh_tokens.revoke_all(current_user.id)
         else:
             await refresh_tokens.revoke(data.refresh_token, user_id=current_user.id)
+
+
+class AccountController(Controller):
+    """Email-based account flows: password reset and email verification."""
+
+    path = "/api/auth"
+    tags = ["Auth"]
+    dependencies = {
+        "users": Provide(provide_users, sync_to_thread=False),
+        "account_emails": Provide(provide_account_emails, sync_to_thread=False),
+        **queue_dependencies,
+    }
+
+    @post(
+        "/password-reset",
+        operation_id="RequestPasswordReset",
+        responses=problem_responses(400),
+        status_code=HTTP_202_ACCEPTED,
+        exclude_from_auth=True,
+    )
+    async def request_password_reset(
+        self, data: JSONBody[PasswordResetRequest], account_emails: NamedDependency[AccountEmails]
+    ) -> Accepted:
+        """Email a single-use reset link, if an account uses this address. Always 202: the answer
+        never reveals whether the address has an account."""
+        await account_emails.request_password_reset(data.email)
+        return Accepted(detail="If an account uses this address, a reset link is on its way.")
+
+    @post(
+        "/password-reset/confirm",
+        operation_id="ResetPassword",
+        responses=problem_responses(400),
+        status_code=HTTP_204_NO_CONTENT,
+        exclude_from_auth=True,
+    )
+    async def reset_password(
+        self,
+        data: JSONBody[PasswordReset],
+        account_emails: NamedDependency[AccountEmails],
+        passwords: NamedDependency[Passwords],
+    ) -> None:
+        """Set a new password with the token from the reset email. Signs out every session."""
+        await account_emails.reset_password(data.token, data.password, passwords)
+
+    @post(
+        "/verify-email",
+        operation_id="VerifyEmail",
+        responses=problem_responses(400),
+        status_code=HTTP_200_OK,
+        exclude_from_auth=True,
+    )
+    async def verify_email(
+        self, data: JSONBody[EmailVerification], account_emails: NamedDependency[AccountEmails]
+    ) -> UserRead:
+        """Confirm the address with the token from the verification email; a welcome email follows."""
+        return to_user_read(await account_emails.verify(data.token))
+
+    @post(
+        "/verify-email/resend",
+        operation_id="ResendVerification",
+        responses=problem_responses(401, 409),
+        status_code=HTTP_202_ACCEPTED,
+    )
+    async def resend_verification(
+        self,
+        current_user: NamedDependency[AuthUser],
+        users: NamedDependency[UserService],
+        account_emails: NamedDependency[AccountEmails],
+    ) -> Accepted:
+        """Send a new verification link (earlier ones stop working). 409 when already verified."""
+        await account_emails.send_verification(await users.get(current_user.id))
+        return Accepted(detail="A new verification link is on its way.")
 
 
 class CurrentUserController(Controller):

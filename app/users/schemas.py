@@ -56,3 +56,22 @@ class UserUpdate(Schema):
 class PasswordChange(Schema):
     current_password: str
     new_password: Password
+
+
+class PasswordResetRequest(Schema):
+    email: Email
+
+
+class PasswordReset(Schema):
+    token: str
+    password: Password
+
+
+class EmailVerification(Schema):
+    token: str
+
+
+class Accepted(Schema):
+    """The request was accepted; any email it causes is on its way."""
+
+    detail: str

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from uuid import UUID
 
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
@@ -14,9 +15,9 @@ from uuid_utils.compat import uuid7
 from app.config import AuthSettings
 from app.lib.auth import AccessTokens
 from app.lib.crypto import Passwords, new_token, token_digest
-from app.lib.errors import AuthenticationError, ConflictError, TooManyRequestsError
+from app.lib.errors import AuthenticationError, BadRequestError, ConflictError, TooManyRequestsError
 from app.lib.schema import normalize_email
-from app.users.models import LoginFailure, RefreshToken, User
+from app.users.models import ActionToken, LoginFailure, RefreshToken, User
 from app.users.schemas import TokenPair
 
 INVALID_CREDENTIALS = "Email or password is incorrect."
@@ -192,3 +193,72 @@ class RefreshTokenService(SQLAlchemyAsyncRepositoryService[RefreshToken]):
 
 class ReusedRefreshTokenError(AuthenticationError):
     """A rotated refresh token came back; its family has been revoked."""
+
+
+class TokenPurpose(StrEnum):
+    PASSWORD_RESET = "password_reset"
+    EMAIL_VERIFICATION = "email_verification"
+
+
+TOKEN_LIFETIMES = {
+    TokenPurpose.PASSWORD_RESET: timedelta(hours=1),
+    TokenPurpose.EMAIL_VERIFICATION: timedelta(hours=48),
+}
+
+
+class ActionTokenService(SQLAlchemyAsyncRepositoryService[ActionToken]):
+    """Single-use, expiring tokens sent by email. Only their SHA-256 digest is stored."""
+
+    class Repo(SQLAlchemyAsyncRepository[ActionToken]):
+        model_type = ActionToken
+
+        async def lock_by_token(self, token: str, purpose: TokenPurpose) -> ActionToken | None:
+            statement = (
+                select(ActionToken)
+                .where(ActionToken.token_hash == token_digest(token), ActionToken.purpose == purpose)
+                .with_for_update()
+            )
+            return (await self.session.execute(statement)).scalar_one_or_none()
+
+        async def retire_unused(self, user_id: UUID, purpose: TokenPurpose, *, at: datetime) -> None:
+            await self.session.execute(
+                update(ActionToken)
+                .where(
+                    ActionToken.user_id == user_id,
+                    ActionToken.purpose == purpose,
+                    ActionToken.used_at.is_(None),
+                )
+                .values(used_at=at)
+            )
+
+    repository_type = Repo
+
+    async def issue(self, user_id: UUID, purpose: TokenPurpose) -> str:
+        """A new token for `purpose`; earlier unused ones stop working (only the newest link does)."""
+        now = utcnow()
+        await self.repository.retire_unused(user_id, purpose, at=now)
+        token = new_token()
+        await self.repository.add(
+            ActionToken(
+                user_id=user_id,
+                purpose=purpose,
+                token_hash=token_digest(token),
+                expires_at=now + TOKEN_LIFETIMES[purpose],
+            )
+        )
+        return token
+
+    async def consume(self, token: str, purpose: TokenPurpose) -> ActionToken:
+        what = "reset link" if purpose is TokenPurpose.PASSWORD_RESET else "verification link"
+        stored = await self.repository.lock_by_token(token, purpose)
+        if stored is None:
+            raise BadRequestError(f"This {what} is not valid; request a new one.")
+        if stored.used_at is not None:
+            raise BadRequestError(
+                f"This {what} was already used or replaced by a newer one; request a new one."
+            )
+        if stored.expires_at <= utcnow():
+            raise BadRequestError(f"This {what} has expired; request a new one.")
+        stored.used_at = utcnow()
+        await self.repository.session.flush()
+        return stored

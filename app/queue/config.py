@@ -1,0 +1,133 @@
+"""The litestar-saq configuration: one PostgreSQL-backed queue in the application's database.
+
+A domain with background work adds a `tasks.py` and one import line below.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.config.app import AppConfig
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers import BaseRouteHandler
+from litestar_saq import CronJob, QueueConfig, SAQConfig, SAQPlugin
+from litestar_saq.base import Worker
+from psycopg import AsyncConnection
+from psycopg.rows import TupleRow
+from psycopg_pool import AsyncConnectionPool
+from saq.types import Context, PartialTimersDict
+from sqlalchemy.engine import URL
+
+import app.mail.tasks
+import app.system.tasks  # noqa: F401  (each domain's tasks register themselves on import)
+from app.config import Settings
+from app.db.engine import create_engine, create_session_maker
+from app.lib.auth import AuthUser
+from app.mail.sender import Mailer
+from app.queue.backend import ApplicationQueue
+from app.queue.deps import QUEUE_NAME
+from app.queue.registry import RESOURCES_KEY, WorkerResources, scheduled_specs, task_specs
+
+
+def libpq_dsn(url: URL) -> str:
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def build_queue(app_url: URL, *, max_connections: int) -> ApplicationQueue:
+    pool: AsyncConnectionPool[AsyncConnection[TupleRow]] = AsyncConnectionPool(
+        libpq_dsn(app_url),
+        check=AsyncConnectionPool.check_connection,
+        open=False,
+        kwargs={"autocommit": True, "application_name": "campaign-platform-queue"},
+    )
+    return ApplicationQueue(
+        pool, name=QUEUE_NAME, min_size=1, max_size=max_connections, manage_pool_lifecycle=True
+    )
+
+
+def cron_jobs(settings: Settings) -> list[CronJob]:
+    jobs = []
+    for spec in scheduled_specs().values():
+        cron = spec.cron(settings) if callable(spec.cron) else spec.cron
+        jobs.append(
+            CronJob(spec.function, cron=cron, timeout=spec.timeout, retries=spec.retries, unique=True)
+        )
+    return jobs
+
+
+def worker_lifecycle(settings: Settings, owner_url: URL) -> tuple[Any, Any]:
+    """Startup/shutdown hooks that give tasks their sessions (app role and system role) and mailer."""
+
+    async def startup(ctx: Context) -> None:
+        engine = create_engine(
+            settings.database.app_url_from(owner_url), pool_size=settings.queue.concurrency
+        )
+        system_engine = create_engine(settings.database.system_url_from(owner_url), pool_size=1)
+        ctx[RESOURCES_KEY] = WorkerResources(  # pyright: ignore[reportGeneralTypeIssues]
+            settings=settings,
+            session_maker=create_session_maker(engine),
+            system_session_maker=create_session_maker(system_engine),
+            mailer=Mailer(settings.mail),
+        )
+        ctx["campaign_platform_engines"] = (engine, system_engine)  # pyright: ignore[reportGeneralTypeIssues]
+
+    async def shutdown(ctx: Context) -> None:
+        for engine in ctx.get("campaign_platform_engines", ()):  # pyright: ignore[reportArgumentType]
+            await engine.dispose()
+
+    return startup, shutdown
+
+
+def saq_web_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """The job UI is open in development; elsewhere only platform admins get it."""
+    settings: Settings = connection.app.state.settings
+    if settings.is_dev:
+        return
+    user = connection.scope.get("user")
+    if not isinstance(user, AuthUser):
+        raise NotAuthorizedException("Sign in as a platform admin to see the job queue.")
+    if not user.is_platform_admin:
+        raise PermissionDeniedException("Only platform admins can see the job queue.")
+
+
+def build_saq_config(settings: Settings, owner_url: URL) -> SAQConfig:
+    queue = build_queue(
+        settings.database.app_url_from(owner_url), max_connections=settings.queue.concurrency + 2
+    )
+    startup, shutdown = worker_lifecycle(settings, owner_url)
+    queue_config = QueueConfig(
+        broker_instance=queue.pool,
+        name=QUEUE_NAME,
+        tasks=[spec.function for spec in task_specs().values()],  # pyright: ignore[reportArgumentType]
+        scheduled_tasks=cron_jobs(settings),
+        startup=startup,
+        shutdown=shutdown,
+        concurrency=settings.queue.concurrency,
+        timers=PartialTimersDict(sweep=settings.queue.sweep_seconds, schedule=1, abort=1),
+        separate_process=True,
+        shutdown_grace_period_s=10,
+    )
+    return SAQConfig(
+        queue_configs=[queue_config],
+        queue_instances={QUEUE_NAME: queue},
+        web_enabled=True,
+        web_path="/saq",
+        web_guards=[saq_web_guard],
+        use_server_lifespan=False,
+    )
+
+
+class QueuePlugin(SAQPlugin):
+    """litestar-saq's plugin, minus in-process worker hooks: workers always run as their own
+    process (`make dev-worker` / `litestar workers run`); the API enqueues and serves /saq."""
+
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        app_config = super().on_app_init(app_config)
+        app_config.on_startup = [
+            h for h in app_config.on_startup if not isinstance(getattr(h, "__self__", None), Worker)
+        ]
+        app_config.on_shutdown = [
+            h for h in app_config.on_shutdown if not isinstance(getattr(h, "__self__", None), Worker)
+        ]
+        return app_config
