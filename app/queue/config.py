@@ -104,7 +104,7 @@ def build_saq_config(settings: Settings, owner_url: URL) -> SAQConfig:
         startup=startup,
         shutdown=shutdown,
         concurrency=settings.queue.concurrency,
-        timers=PartialTimersDict(sweep=settings.queue.sweep_seconds, schedule=1, abort=1),
+        timers=PartialTimersDict(sweep=settings.queue.sweep_seconds, schedule=1, abort=1),  # pyright: ignore[reportCallIssue]
         separate_process=True,
         shutdown_grace_period_s=10,
     )
