@@ -26,7 +26,7 @@ from app.lib.crypto import Passwords
 from app.lib.deps import SessionCleanupMiddleware, app_dependencies
 from app.lib.errors import exception_handlers
 from app.mail.controllers import DevOutboxController
-from app.queue.config import QueuePlugin, build_saq_config
+from app.queue.config import QUEUE_NAME, QueuePlugin, build_saq_config
 from app.system.controllers import SystemController
 from app.teams.controllers import (
     InvitationAcceptanceController,
@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         )
         app.state.engine = engine
         app.state.session_maker = create_session_maker(engine)
+        app.state.saq_queue = saq_config.get_queues().get(QUEUE_NAME)
         try:
             yield
         finally:

@@ -27,6 +27,7 @@ from app.main import create_app
 from app.metadata import metadata
 from app.teams.models import Team
 from app.users.models import User
+from tests.background import SmtpSink, WorkerProcess, start_smtp_sink
 from tests.database import TestDatabase, create_test_database, drop_test_database
 from tests.factories import FactoryDatabase, TeamFactory, TeamMemberFactory, UserFactory
 
@@ -230,3 +231,20 @@ def query_counter(app: Litestar, base_client: httpx.AsyncClient) -> Iterator[Que
     event.listen(engine, "before_cursor_execute", count)
     yield counter
     event.remove(engine, "before_cursor_execute", count)
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[SmtpSink]:
+    """A real SMTP server (aiosmtpd) on a free local port, collecting what it receives."""
+    sink, controller = start_smtp_sink()
+    sink.port = controller.port  # pyright: ignore[reportAttributeAccessIssue]
+    yield sink
+    controller.stop()
+
+
+@pytest.fixture
+def worker(database: TestDatabase, smtp_sink: SmtpSink) -> Iterator[WorkerProcess]:
+    """A real worker process on the test database, delivering mail to `smtp_sink`."""
+    process = WorkerProcess(database, smtp_port=smtp_sink.port).start()  # pyright: ignore[reportAttributeAccessIssue]
+    yield process
+    process.stop()
