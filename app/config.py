@@ -80,6 +80,7 @@ class MailSettings(msgspec.Struct, frozen=True, kw_only=True):
 class QueueSettings(msgspec.Struct, frozen=True, kw_only=True):
     concurrency: int
     sweep_seconds: int
+    shutdown_grace_seconds: int
     purge_cron: str
 
 
@@ -243,6 +244,7 @@ def get_config(environ: Mapping[str, str] | None = None) -> Settings:
         queue=QueueSettings(
             concurrency=_int(env, "WORKER_CONCURRENCY", 10, minimum=1),
             sweep_seconds=_int(env, "WORKER_SWEEP_SECONDS", 30, minimum=1),
+            shutdown_grace_seconds=_int(env, "WORKER_SHUTDOWN_GRACE_SECONDS", 10, minimum=0),
             purge_cron=env.get("PURGE_CRON", "") or "15 3 * * *",
         ),
     )

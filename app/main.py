@@ -81,6 +81,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         try:
             yield
         finally:
+            await app.state.saq_queue.disconnect()
             await engine.dispose()
 
     return Litestar(

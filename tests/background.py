@@ -76,15 +76,18 @@ def token_from(text: str) -> str:
 class WorkerProcess:
     """`python -m app.cli worker` against the test database, as a real OS process."""
 
-    def __init__(self, database: TestDatabase, *, smtp_port: int | None = None, **env: str) -> None:
+    def __init__(
+        self, database: TestDatabase, *, smtp_port: int | None = None, env: dict[str, str] | None = None
+    ) -> None:
         self.env = {
             **os.environ,
             "APP_ENV": "test",
             "DATABASE_URL": database.owner_url.render_as_string(hide_password=False),
             "WORKER_SWEEP_SECONDS": "1",
+            "WORKER_SHUTDOWN_GRACE_SECONDS": "1",
             "PYTHONUNBUFFERED": "1",
             **({"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port)} if smtp_port else {}),
-            **env,
+            **(env or {}),
         }
         self.process: subprocess.Popen[str] | None = None
         self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"cp-worker-{os.getpid()}-{id(self)}.log"
@@ -123,6 +126,14 @@ class WorkerProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout=5)
+
+    @staticmethod
+    def stop_all(workers: list[WorkerProcess]) -> None:
+        for worker in workers:
+            if worker.process is not None and worker.process.poll() is None:
+                worker.process.terminate()
+        for worker in workers:
+            worker.stop()
 
     def log(self) -> str:
         return self.log_path.read_text() if self.log_path.exists() else ""

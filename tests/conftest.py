@@ -62,30 +62,32 @@ def settings(database: TestDatabase) -> Settings:
 
 
 @pytest.fixture(scope="session")
-async def app(settings: Settings) -> Litestar:
-    return create_app(settings)
-
-
-@pytest.fixture(scope="session")
-async def base_client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
-    """httpx straight into the ASGI app, on the test's own event loop (Litestar's AsyncTestClient
-    runs the app on a portal thread, whose loop the factories' connections could not share)."""
+async def app(settings: Settings) -> AsyncIterator[Litestar]:
+    """The application, started (its lifespan runs on the test loop, in one task as anyio requires)."""
+    application = create_app(settings)
     started, stop = asyncio.Event(), asyncio.Event()
 
-    async def run_lifespan() -> None:  # enters and exits in one task, as anyio requires
-        async with app.lifespan():
+    async def run_lifespan() -> None:
+        async with application.lifespan():
             started.set()
             await stop.wait()
 
     lifespan_task = asyncio.create_task(run_lifespan())
     await started.wait()
-    FactoryDatabase.session_maker = app.state.session_maker
-    transport = httpx.ASGITransport(app=app)  # pyright: ignore[reportArgumentType]
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        yield client
+    FactoryDatabase.session_maker = application.state.session_maker
+    yield application
     FactoryDatabase.session_maker = None
     stop.set()
     await lifespan_task
+
+
+@pytest.fixture(scope="session")
+async def base_client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    """httpx straight into the ASGI app on the test's own event loop (Litestar's AsyncTestClient
+    runs the app on a portal thread, whose loop the factories' connections could not share)."""
+    transport = httpx.ASGITransport(app=app)  # pyright: ignore[reportArgumentType]
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
 
 
 @pytest.fixture(scope="session")

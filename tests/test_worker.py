@@ -17,8 +17,8 @@ from tests.database import TestDatabase
 from tests.factories import UserFactory
 
 
-async def _wait_for(predicate, *, timeout: float = 20.0, interval: float = 0.1):  # noqa: ANN001, ANN202
-    deadline = time.monotonic() + timeout
+async def _wait_for(predicate, *, within: float = 20.0, interval: float = 0.1):
+    deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         result = await predicate()
         if result:
@@ -28,7 +28,9 @@ async def _wait_for(predicate, *, timeout: float = 20.0, interval: float = 0.1):
 
 
 async def _markers(conn: asyncpg.Connection) -> list[str]:
-    rows = await conn.fetch("SELECT summary FROM scheduled_task_runs WHERE task = 'sleep_then_record' ORDER BY 1")
+    rows = await conn.fetch(
+        "SELECT summary FROM scheduled_task_runs WHERE task = 'sleep_then_record' ORDER BY 1"
+    )
     return [row["summary"] for row in rows]
 
 
@@ -93,7 +95,9 @@ async def test_a_worker_killed_mid_job_loses_no_job(
             await enqueue(session, app.state.saq_queue, "sleep_then_record", seconds=2.5, marker="survivor")
 
         async def running() -> bool:
-            return await owner_connection.fetchval("SELECT count(*) FROM saq_jobs WHERE status = 'active'") == 1
+            return (
+                await owner_connection.fetchval("SELECT count(*) FROM saq_jobs WHERE status = 'active'") == 1
+            )
 
         await _wait_for(running)
         first.kill()
@@ -104,7 +108,7 @@ async def test_a_worker_killed_mid_job_loses_no_job(
     second = WorkerProcess(database).start()
     try:
         # The job's 5 s timeout marks it stuck; the new worker's sweep retries it.
-        await _wait_for(lambda: _markers(owner_connection), timeout=30)
+        await _wait_for(lambda: _markers(owner_connection), within=30)
     finally:
         second.stop()
     assert await _markers(owner_connection) == ["survivor"]
@@ -114,16 +118,18 @@ async def test_a_cron_job_runs_once_per_schedule_with_two_workers(
     database: TestDatabase, owner_connection: asyncpg.Connection
 ) -> None:
     every_second = {"PURGE_CRON": "* * * * * *"}
-    workers = [WorkerProcess(database, **every_second).start(), WorkerProcess(database, **every_second).start()]
+    workers = [
+        WorkerProcess(database, env=every_second).start(),
+        WorkerProcess(database, env=every_second).start(),
+    ]
     try:
 
         async def enough_runs() -> bool:
-            return await owner_connection.fetchval("SELECT count(*) FROM scheduled_task_runs") >= 4
+            return int(await owner_connection.fetchval("SELECT count(*) FROM scheduled_task_runs") or 0) >= 4
 
-        await _wait_for(enough_runs, timeout=30)
+        await _wait_for(enough_runs, within=30)
     finally:
-        for process in workers:
-            process.stop()
+        WorkerProcess.stop_all(workers)
     duplicates = await owner_connection.fetch(
         "SELECT due_at, count(*) FROM scheduled_task_runs WHERE task = 'purge_expired_credentials' "
         "GROUP BY due_at HAVING count(*) > 1"
@@ -137,22 +143,26 @@ async def test_purge_removes_expired_credentials_only(
     app: Litestar, database: TestDatabase, owner_connection: asyncpg.Connection, test_client: ApiClient
 ) -> None:
     user = await UserFactory.create_async()
-    login = await test_client.post("/api/auth/login", json={"email": user.email, "password": "correct horse battery staple"})
+    login = await test_client.post(
+        "/api/auth/login", json={"email": user.email, "password": "correct horse battery staple"}
+    )
     assert login.status_code == 200
     await owner_connection.execute(
         "INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, expires_at, created_at, updated_at) "
         "VALUES (gen_random_uuid(), $1, gen_random_uuid(), 'expired', now() - interval '1 day', now(), now())",
         user.id,
     )
-    process = WorkerProcess(database, PURGE_CRON="* * * * * *").start()
+    process = WorkerProcess(database, env={"PURGE_CRON": "* * * * * *"}).start()
     try:
 
         async def purged() -> bool:
-            return await owner_connection.fetchval("SELECT count(*) FROM scheduled_task_runs") >= 1
+            return int(await owner_connection.fetchval("SELECT count(*) FROM scheduled_task_runs") or 0) >= 1
 
-        await _wait_for(purged, timeout=30)
+        await _wait_for(purged, within=30)
     finally:
         process.stop()
-    hashes = [row["token_hash"] for row in await owner_connection.fetch("SELECT token_hash FROM refresh_tokens")]
+    hashes = [
+        row["token_hash"] for row in await owner_connection.fetch("SELECT token_hash FROM refresh_tokens")
+    ]
     assert "expired" not in hashes
     assert len(hashes) == 1  # the live one from the login stays

@@ -106,7 +106,7 @@ def build_saq_config(settings: Settings, owner_url: URL) -> SAQConfig:
         concurrency=settings.queue.concurrency,
         timers=PartialTimersDict(sweep=settings.queue.sweep_seconds, schedule=1, abort=1),  # pyright: ignore[reportCallIssue]
         separate_process=True,
-        shutdown_grace_period_s=10,
+        shutdown_grace_period_s=settings.queue.shutdown_grace_seconds,
     )
     return SAQConfig(
         queue_configs=[queue_config],
