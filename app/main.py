@@ -22,6 +22,7 @@ from app.brands.controllers import BrandController
 from app.config import ConfigError, Settings, get_config, load_dotenv
 from app.db.engine import create_engine, create_session_maker
 from app.db.setup import resolve_owner_url
+from app.events.controllers import EventController
 from app.lib.auth import AccessTokens, build_jwt_auth
 from app.lib.crypto import Passwords
 from app.lib.deps import SessionCleanupMiddleware, app_dependencies
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             TeamController,
             TeamMemberController,
             BrandController,
+            EventController,
             create_static_files_router(
                 path=SWAGGER_ASSETS,
                 directories=[swagger_ui_path],

@@ -78,6 +78,20 @@ class TooManyRequestsError(DomainError):
     status_code = 429
 
 
+def invalid_field(key: str, message: str) -> BadRequestError:
+    """A 400 naming the field, shaped like the framework's own validation errors."""
+    return BadRequestError(
+        f"{key}: {message}", extra={"errors": [{"key": key, "message": message, "source": "body"}]}
+    )
+
+
+def unknown_reference(key: str, message: str) -> UnprocessableError:
+    """A 422 for an id that names nothing visible to the caller (missing, or another team's)."""
+    return UnprocessableError(
+        f"{key}: {message}", extra={"errors": [{"key": key, "message": message, "source": "body"}]}
+    )
+
+
 def problem(
     status: int,
     detail: str,
@@ -208,8 +222,10 @@ __all__ = [
     "TooManyRequestsError",
     "UnprocessableError",
     "exception_handlers",
+    "invalid_field",
     "problem",
     "problem_responses",
+    "unknown_reference",
 ]
 
 
@@ -259,5 +275,5 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
     }
 
 
-TEAM_ROUTE_ERRORS = problem_responses(400, 401, 403, 404, 409)
+TEAM_ROUTE_ERRORS = problem_responses(400, 401, 403, 404, 409, 422)
 """What any `/api/teams/...` route may answer besides success."""
