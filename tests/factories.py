@@ -19,6 +19,7 @@ from app.db.engine import SessionMaker, tenant_session
 from app.db.tenancy import TenantContext
 from app.lib.crypto import Passwords
 from app.lib.roles import TeamRole
+from app.roster.models import Creator
 from app.teams.models import Team, TeamMember
 from app.users.models import User
 
@@ -99,4 +100,16 @@ class BrandFactory(BaseFactory[Brand]):
     name = Use(lambda: f"{BrandFactory.__faker__.company()} {BrandFactory.__faker__.uuid4()[:6]}")
     website = Use(lambda: f"https://{BrandFactory.__faker__.domain_name()}")
     description = Use(lambda: BrandFactory.__faker__.sentence())
+    version = 1
+
+
+class CreatorFactory(BaseFactory[Creator]):
+    __model__ = Creator
+    name = Use(lambda: f"{CreatorFactory.__faker__.name()} {CreatorFactory.__faker__.uuid4()[:4]}")
+    handles = Use(lambda: {"instagram": f"@{CreatorFactory.__faker__.user_name()}"})
+    follower_counts = Use(lambda: {"instagram": CreatorFactory.__faker__.random_int(1_000, 1_000_000)})
+    contact_email = None
+    tags = Use(list)
+    notes = None
+    archived_at = None
     version = 1
