@@ -19,6 +19,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 from app import __version__
 from app.brands.controllers import BrandController
+from app.campaigns.controllers import CampaignController, CampaignCreatorController
 from app.config import ConfigError, Settings, get_config, load_dotenv
 from app.db.engine import create_engine, create_session_maker
 from app.db.setup import resolve_owner_url
@@ -89,6 +90,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             BrandController,
             EventController,
             CreatorController,
+            CampaignController,
+            CampaignCreatorController,
             create_static_files_router(
                 path=SWAGGER_ASSETS,
                 directories=[swagger_ui_path],

@@ -6,6 +6,8 @@ factory can never write what the application itself could not.
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from typing import Any, ClassVar, Generic, TypeVar
 from uuid import UUID
 
@@ -14,6 +16,7 @@ from polyfactory.factories.sqlalchemy_factory import SQLAlchemyFactory
 from polyfactory.persistence import AsyncPersistenceProtocol
 
 from app.brands.models import Brand
+from app.campaigns.models import Campaign, CampaignCreator, CampaignGuestAccess
 from app.db.base import AuditBase
 from app.db.engine import SessionMaker, tenant_session
 from app.db.tenancy import TenantContext
@@ -113,3 +116,43 @@ class CreatorFactory(BaseFactory[Creator]):
     notes = None
     archived_at = None
     version = 1
+
+
+class CampaignFactory(BaseFactory[Campaign]):
+    """`create_async(team_id=...)` also creates a brand for it unless `brand_id` is given."""
+
+    __model__ = Campaign
+    name = Use(lambda: f"{CampaignFactory.__faker__.catch_phrase()} {CampaignFactory.__faker__.uuid4()[:4]}")
+    status = "draft"
+    budget = Decimal("10000.00")
+    currency = "EUR"
+    start_date = date(2026, 12, 1)
+    end_date = date(2026, 12, 31)
+    description = None
+    version = 1
+
+    @classmethod
+    async def create_async(cls, **kwargs: Any) -> Campaign:
+        if "brand_id" not in kwargs:
+            kwargs["brand_id"] = (await BrandFactory.create_async(team_id=kwargs["team_id"])).id
+        return await super().create_async(**kwargs)
+
+
+class CampaignCreatorFactory(BaseFactory[CampaignCreator]):
+    """`create_async(campaign=..., creator=...)` books a creator (made up when not given)."""
+
+    __model__ = CampaignCreator
+    agreed_fee = Decimal("500.00")
+    deliverables = "1 reel"
+    version = 1
+
+    @classmethod
+    async def book(cls, campaign: Campaign, creator: Creator | None = None, **kwargs: Any) -> CampaignCreator:
+        creator = creator or await CreatorFactory.create_async(team_id=campaign.team_id)
+        return await cls.create_async(
+            team_id=campaign.team_id, campaign_id=campaign.id, creator_id=creator.id, **kwargs
+        )
+
+
+class CampaignGuestAccessFactory(BaseFactory[CampaignGuestAccess]):
+    __model__ = CampaignGuestAccess

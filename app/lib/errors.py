@@ -248,6 +248,8 @@ class ProblemDetails(msgspec.Struct):
     errors: list[FieldError] | None = None
     current_version: int | None = None
     """On a stale-version 409: the version to reload."""
+    allowed_statuses: list[str] | None = None
+    """On an illegal status move (409): where the object may move from its current status."""
 
 
 _DESCRIPTIONS = {

@@ -171,13 +171,14 @@ class CreatorService(SQLAlchemyAsyncRepositoryService[Creator]):
     async def delete_creator(self, creator_id: UUID, *, actor_id: UUID) -> None:
         """Refused while any campaign or post refers to the creator (the foreign keys restrict)."""
         creator = await self._get(creator_id)
+        name = creator.name
         self._record(creator, actor_id, EventType.DELETED)
         await self.repository.session.delete(creator)
         try:
             await self.repository.session.flush()
         except IntegrityError as exc:
             raise ConflictError(
-                f"{creator.name} is on a campaign (booked as a campaign creator or the creator of a post), "
+                f"{name} is on a campaign (booked as a campaign creator or the creator of a post), "
                 "so deleting would break its history; archive the creator instead."
             ) from exc
 
