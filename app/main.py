@@ -28,6 +28,7 @@ from app.lib.auth import AccessTokens, build_jwt_auth
 from app.lib.crypto import Passwords
 from app.lib.deps import SessionCleanupMiddleware, app_dependencies
 from app.lib.errors import exception_handlers
+from app.posts.controllers import PostController
 from app.roster.controllers import CreatorController
 from app.system.controllers import SystemController
 from app.teams.controllers import TeamController, TeamMemberController
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             CreatorController,
             CampaignController,
             CampaignCreatorController,
+            PostController,
             create_static_files_router(
                 path=SWAGGER_ASSETS,
                 directories=[swagger_ui_path],

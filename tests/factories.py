@@ -22,6 +22,7 @@ from app.db.engine import SessionMaker, tenant_session
 from app.db.tenancy import TenantContext
 from app.lib.crypto import Passwords
 from app.lib.roles import TeamRole
+from app.posts.models import Post
 from app.roster.models import Creator
 from app.teams.models import Team, TeamMember
 from app.users.models import User
@@ -156,3 +157,26 @@ class CampaignCreatorFactory(BaseFactory[CampaignCreator]):
 
 class CampaignGuestAccessFactory(BaseFactory[CampaignGuestAccess]):
     __model__ = CampaignGuestAccess
+
+
+class PostFactory(BaseFactory[Post]):
+    """`for_booking(booking)` plans a draft post for a booked creator."""
+
+    __model__ = Post
+    platform = "instagram"
+    caption = Use(lambda: PostFactory.__faker__.sentence())
+    status = "draft"
+    scheduled_at = None
+    published_at = None
+    published_url = None
+    views = 0
+    likes = 0
+    comments = 0
+    shares = 0
+    version = 1
+
+    @classmethod
+    async def for_booking(cls, booking: CampaignCreator, **kwargs: Any) -> Post:
+        return await cls.create_async(
+            team_id=booking.team_id, campaign_id=booking.campaign_id, creator_id=booking.creator_id, **kwargs
+        )
