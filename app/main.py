@@ -32,6 +32,7 @@ from app.posts.controllers import PostController
 from app.roster.controllers import CreatorController
 from app.system.controllers import SystemController
 from app.teams.controllers import TeamController, TeamMemberController
+from app.todos.controllers import TodoController
 from app.users.controllers import AuthController, CurrentUserController
 
 SWAGGER_ASSETS = "/schema/assets"
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             CampaignController,
             CampaignCreatorController,
             PostController,
+            TodoController,
             create_static_files_router(
                 path=SWAGGER_ASSETS,
                 directories=[swagger_ui_path],

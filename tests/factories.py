@@ -25,6 +25,7 @@ from app.lib.roles import TeamRole
 from app.posts.models import Post
 from app.roster.models import Creator
 from app.teams.models import Team, TeamMember
+from app.todos.models import Todo
 from app.users.models import User
 
 DEFAULT_PASSWORD = "correct horse battery staple"
@@ -180,3 +181,20 @@ class PostFactory(BaseFactory[Post]):
         return await cls.create_async(
             team_id=booking.team_id, campaign_id=booking.campaign_id, creator_id=booking.creator_id, **kwargs
         )
+
+
+class TodoFactory(BaseFactory[Todo]):
+    """`for_campaign(campaign, ...)` adds an open to-do."""
+
+    __model__ = Todo
+    title = Use(lambda: TodoFactory.__faker__.sentence(nb_words=4))
+    description = None
+    assignee_id = None
+    due_date = None
+    status = "open"
+    post_id = None
+    version = 1
+
+    @classmethod
+    async def for_campaign(cls, campaign: Campaign, **kwargs: Any) -> Todo:
+        return await cls.create_async(team_id=campaign.team_id, campaign_id=campaign.id, **kwargs)
