@@ -19,7 +19,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 from app import __version__
 from app.brands.controllers import BrandController
-from app.campaigns.controllers import CampaignController, CampaignCreatorController
+from app.campaigns.controllers import CampaignController, CampaignCreatorController, CampaignGuestController
 from app.config import ConfigError, Settings, get_config, load_dotenv
 from app.db.engine import create_engine, create_session_maker
 from app.db.setup import resolve_owner_url
@@ -94,6 +94,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             CreatorController,
             CampaignController,
             CampaignCreatorController,
+            CampaignGuestController,
             PostController,
             TodoController,
             create_static_files_router(

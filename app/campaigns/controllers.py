@@ -23,13 +23,21 @@ from app.campaigns.schemas import (
     CampaignCreatorRead,
     CampaignCreatorSort,
     CampaignCreatorUpdate,
+    CampaignGuestGrant,
+    CampaignGuestList,
+    CampaignGuestRead,
     CampaignList,
     CampaignRead,
     CampaignSort,
     CampaignStatus,
     CampaignUpdate,
 )
-from app.campaigns.services import CampaignCreatorService, CampaignFilters, CampaignService
+from app.campaigns.services import (
+    CampaignCreatorService,
+    CampaignFilters,
+    CampaignGuestService,
+    CampaignService,
+)
 from app.lib.deps import TeamAccess, team_dependencies
 from app.lib.errors import TEAM_ROUTE_ERRORS
 from app.lib.pagination import Page, SortOrder, page_dependencies
@@ -42,6 +50,10 @@ def provide_campaigns(db_session: NamedDependency[AsyncSession]) -> CampaignServ
 
 def provide_campaign_creators(db_session: NamedDependency[AsyncSession]) -> CampaignCreatorService:
     return CampaignCreatorService(session=db_session)
+
+
+def provide_campaign_guests(db_session: NamedDependency[AsyncSession]) -> CampaignGuestService:
+    return CampaignGuestService(session=db_session)
 
 
 class CampaignController(Controller):
@@ -234,3 +246,62 @@ class CampaignCreatorController(Controller):
     ) -> None:
         """Take a creator off the campaign; the creator stays on the roster, the campaign and its posts stay."""
         await bookings.remove_booking(campaign_id, campaign_creator_id, actor_id=team_access.user_id)
+
+
+class CampaignGuestController(Controller):
+    """Which guests may read a campaign (admins manage it)."""
+
+    path = "/api/teams/{team_id:uuid}/campaigns/{campaign_id:uuid}/guests"
+    tags = ["Campaigns"]
+    dependencies = {
+        "guests": Provide(provide_campaign_guests, sync_to_thread=False),
+        **team_dependencies,
+        **page_dependencies,
+    }
+
+    @get(
+        "", operation_id="ListCampaignGuests", responses=TEAM_ROUTE_ERRORS, opt=requires_role(TeamRole.ADMIN)
+    )
+    async def list_campaign_guests(
+        self,
+        campaign_id: FromPath[UUID],
+        team_access: NamedDependency[TeamAccess],
+        guests: NamedDependency[CampaignGuestService],
+        page: NamedDependency[Page],
+    ) -> CampaignGuestList:
+        """The guests who may read this campaign, by name (admins)."""
+        return await guests.list_guests(campaign_id, page)
+
+    @post(
+        "",
+        operation_id="GrantCampaignGuest",
+        responses=TEAM_ROUTE_ERRORS,
+        status_code=HTTP_201_CREATED,
+        opt=requires_role(TeamRole.ADMIN),
+    )
+    async def grant_campaign_guest(
+        self,
+        campaign_id: FromPath[UUID],
+        data: JSONBody[CampaignGuestGrant],
+        team_access: NamedDependency[TeamAccess],
+        guests: NamedDependency[CampaignGuestService],
+    ) -> CampaignGuestRead:
+        """Let a guest of the team read this campaign, its creators, posts and to-dos (admins)."""
+        return await guests.grant(campaign_id, actor_id=team_access.user_id, user_id=data.user_id)
+
+    @delete(
+        "/{user_id:uuid}",
+        operation_id="RevokeCampaignGuest",
+        responses=TEAM_ROUTE_ERRORS,
+        status_code=HTTP_204_NO_CONTENT,
+        opt=requires_role(TeamRole.ADMIN),
+    )
+    async def revoke_campaign_guest(
+        self,
+        campaign_id: FromPath[UUID],
+        user_id: FromPath[UUID],
+        team_access: NamedDependency[TeamAccess],
+        guests: NamedDependency[CampaignGuestService],
+    ) -> None:
+        """Take a guest's access to this campaign away (admins)."""
+        await guests.revoke(campaign_id, actor_id=team_access.user_id, user_id=user_id)

@@ -115,3 +115,23 @@ class CampaignCreatorSort(StrEnum):
     CREATOR_NAME = "creator_name"
     AGREED_FEE = "agreed_fee"
     CREATED_AT = "created_at"
+
+
+class CampaignGuestGrant(Schema):
+    user_id: UUID
+    """A team member whose role is `guest`."""
+
+
+class CampaignGuestRead(Schema):
+    user_id: UUID
+    email: str
+    name: str
+    campaign_id: UUID
+    granted_at: datetime
+
+
+class CampaignGuestList(Schema):
+    items: list[CampaignGuestRead]
+    total: int
+    limit: int
+    offset: int

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from app.brands.models import Brand
-from app.campaigns.models import Campaign, CampaignCreator
+from app.campaigns.models import Campaign, CampaignCreator, CampaignGuestAccess
 from app.campaigns.schemas import (
     CampaignCreate,
     CampaignCreatorCreate,
@@ -28,6 +28,8 @@ from app.campaigns.schemas import (
     CampaignCreatorRead,
     CampaignCreatorSort,
     CampaignCreatorUpdate,
+    CampaignGuestList,
+    CampaignGuestRead,
     CampaignList,
     CampaignRead,
     CampaignSort,
@@ -35,14 +37,17 @@ from app.campaigns.schemas import (
     CampaignUpdate,
 )
 from app.events.schemas import EventType
-from app.events.services import emit_event, snapshot, update_model_with_event
+from app.events.services import emit_event, field_change, snapshot, update_model_with_event
 from app.lib.errors import ConflictError, ResourceNotFoundError, invalid_field, unknown_reference
 from app.lib.money import checked_amount
 from app.lib.pagination import Page, SortOrder
+from app.lib.roles import TeamRole
 from app.lib.search import contains_ignoring_case, ordered
 from app.lib.transitions import ensure_transition
 from app.lib.versioning import ensure_current_version
 from app.roster.models import Creator
+from app.teams.models import TeamMember
+from app.users.models import User
 
 CAMPAIGN_TRANSITIONS: Mapping[CampaignStatus, frozenset[CampaignStatus]] = {
     CampaignStatus.DRAFT: frozenset({CampaignStatus.ACTIVE, CampaignStatus.ARCHIVED}),
@@ -465,3 +470,103 @@ def _booking_read(booking: CampaignCreator, creator_name: str) -> CampaignCreato
         created_at=booking.created_at,
         updated_at=booking.updated_at,
     )
+
+
+# --- Guest access ---------------------------------------------------------------------------
+
+_GUEST_COLUMNS = (
+    CampaignGuestAccess.user_id,
+    User.email,
+    User.name,
+    CampaignGuestAccess.campaign_id,
+    CampaignGuestAccess.created_at.label("granted_at"),
+)
+
+
+class CampaignGuestService(SQLAlchemyAsyncRepositoryService[CampaignGuestAccess]):
+    """Which campaigns each guest may read. Only members whose role is `guest` can be granted."""
+
+    class Repo(SQLAlchemyAsyncRepository[CampaignGuestAccess]):
+        model_type = CampaignGuestAccess
+
+        def readable(self) -> Select[Any]:  # pyright: ignore[reportInvalidTypeArguments]
+            return select(*_GUEST_COLUMNS).join(User, User.id == CampaignGuestAccess.user_id)  # pyright: ignore[reportReturnType]
+
+        async def list_page(self, *, campaign_id: UUID, page: Page) -> tuple[list[CampaignGuestRead], int]:
+            statement = (
+                self.readable()
+                .add_columns(func.count().over().label("total"))
+                .where(CampaignGuestAccess.campaign_id == campaign_id)
+                .order_by(func.lower(User.name), CampaignGuestAccess.id)
+                .limit(page.limit)
+                .offset(page.offset)
+            )
+            rows = (await self.session.execute(statement)).mappings().all()
+            if rows:
+                return msgspec.convert(rows, list[CampaignGuestRead], strict=False), int(rows[0]["total"])
+            count = (
+                select(func.count())
+                .select_from(CampaignGuestAccess)
+                .where(CampaignGuestAccess.campaign_id == campaign_id)
+            )
+            return [], int((await self.session.execute(count)).scalar_one())
+
+        async def read_one(self, campaign_id: UUID, user_id: UUID) -> CampaignGuestRead:
+            statement = self.readable().where(
+                CampaignGuestAccess.campaign_id == campaign_id, CampaignGuestAccess.user_id == user_id
+            )
+            row = (await self.session.execute(statement)).mappings().first()
+            if row is None:
+                raise ResourceNotFoundError("This guest has no access to the campaign.")
+            return msgspec.convert(row, CampaignGuestRead, strict=False)
+
+        async def role_of(self, team_id: UUID, user_id: UUID) -> str | None:
+            statement = select(TeamMember.role).where(
+                TeamMember.team_id == team_id, TeamMember.user_id == user_id
+            )
+            return (await self.session.execute(statement)).scalar()
+
+    repository_type = Repo
+
+    async def list_guests(self, campaign_id: UUID, page: Page) -> CampaignGuestList:
+        await visible_campaign(self.repository.session, campaign_id)
+        items, total = await self.repository.list_page(campaign_id=campaign_id, page=page)
+        return CampaignGuestList(items=items, total=total, limit=page.limit, offset=page.offset)
+
+    async def grant(self, campaign_id: UUID, *, actor_id: UUID, user_id: UUID) -> CampaignGuestRead:
+        campaign = await visible_campaign(self.repository.session, campaign_id)
+        if await self.repository.role_of(campaign.team_id, user_id) != TeamRole.GUEST:
+            raise unknown_reference(
+                "user_id", "is not a guest of this team (add them with the guest role first)"
+            )
+        if await self.repository.get_one_or_none(campaign_id=campaign_id, user_id=user_id) is not None:
+            raise ConflictError("This guest already has access to the campaign.")
+        access = await self.repository.add(
+            CampaignGuestAccess(team_id=campaign.team_id, campaign_id=campaign_id, user_id=user_id)
+        )
+        self._record(access, actor_id, EventType.CREATED)
+        return await self.repository.read_one(campaign_id, user_id)
+
+    async def revoke(self, campaign_id: UUID, *, actor_id: UUID, user_id: UUID) -> None:
+        await visible_campaign(self.repository.session, campaign_id)
+        access = await self.repository.get_one_or_none(campaign_id=campaign_id, user_id=user_id)
+        if access is None:
+            raise ResourceNotFoundError("This guest has no access to the campaign.")
+        self._record(access, actor_id, EventType.DELETED)
+        await self.repository.session.delete(access)
+        await self.repository.session.flush()
+
+    def _record(self, access: CampaignGuestAccess, actor_id: UUID, event_type: EventType) -> None:
+        emit_event(
+            self.repository.session,
+            team_id=access.team_id,
+            actor_id=actor_id,
+            object_type="campaign_guest",
+            object_id=access.campaign_id,  # the campaign's guest list changed
+            event_type=event_type,
+            changes={
+                "user_id": field_change(None, access.user_id)
+                if event_type is EventType.CREATED
+                else field_change(access.user_id, None)
+            },
+        )
