@@ -21,6 +21,7 @@ from app import __version__
 from app.brands.controllers import BrandController
 from app.campaigns.controllers import CampaignController, CampaignCreatorController, CampaignGuestController
 from app.config import ConfigError, Settings, get_config, load_dotenv
+from app.dashboard.controllers import DashboardController
 from app.db.engine import create_engine, create_session_maker
 from app.db.setup import resolve_owner_url
 from app.events.controllers import EventController
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             CampaignGuestController,
             PostController,
             TodoController,
+            DashboardController,
             create_static_files_router(
                 path=SWAGGER_ASSETS,
                 directories=[swagger_ui_path],
