@@ -29,6 +29,22 @@ EXPECTED_OPERATIONS = {
     "GetBrand",
     "UpdateBrand",
     "DeleteBrand",
+    "ListTeamEvents",
+    "ListObjectEvents",
+    *(f"{verb}Creator" for verb in ("Create", "Get", "Update", "Delete")),
+    "ListCreators",
+    *(f"{verb}Campaign" for verb in ("Create", "Get", "Update", "Delete")),
+    "ListCampaigns",
+    *(f"{verb}CampaignCreator" for verb in ("Create", "Get", "Update", "Delete")),
+    "ListCampaignCreators",
+    "ListCampaignGuests",
+    "GrantCampaignGuest",
+    "RevokeCampaignGuest",
+    *(f"{verb}Post" for verb in ("Create", "Get", "Update", "Delete")),
+    "ListPosts",
+    *(f"{verb}Todo" for verb in ("Create", "Get", "Update", "Delete")),
+    "ListTodos",
+    "GetTeamDashboard",
 }
 
 
