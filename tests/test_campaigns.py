@@ -327,3 +327,13 @@ async def test_lists_cost_a_constant_number_of_queries(
         "total"
     ] == 11
     assert query_counter.count == bookings_with_one <= 4  # plus the campaign's visibility check
+
+
+async def test_a_brand_with_campaigns_cannot_be_deleted(authenticated_client: ApiClient, team) -> None:
+    campaign = await CampaignFactory.create_async(team_id=team.id)
+    response = await authenticated_client.delete(f"/api/teams/{team.id}/brands/{campaign.brand_id}")
+    assert response.status_code == 409
+    assert "has campaigns" in response.json()["detail"]
+    assert (
+        await authenticated_client.get(f"/api/teams/{team.id}/brands/{campaign.brand_id}")
+    ).status_code == 200
