@@ -190,3 +190,15 @@ async def test_another_teams_admin_cannot_manage_guests(
         ("GET", f"/api/teams/{b.team.id}/campaigns/{s.visible.id}/guests", None),
     ):
         assert (await b.owner_client.request(method, target, json=body)).status_code == 404, (method, target)
+
+
+async def test_a_guest_may_read_the_team_and_leave_it_but_not_remove_others(
+    guest_setup: GuestSetup, multi_team_setup: MultiTeamSetup
+) -> None:
+    s, a = guest_setup, multi_team_setup.a
+    team = await s.client.get(f"/api/teams/{s.team.id}")
+    assert (team.status_code, team.json()["role"]) == (200, "guest")
+    assert (await s.client.get(f"/api/teams/{s.team.id}/members")).status_code == 403
+    assert (await s.client.delete(f"/api/teams/{s.team.id}/members/{a.member.id}")).status_code == 403
+    assert (await s.client.delete(f"/api/teams/{s.team.id}/members/{s.guest.id}")).status_code == 204
+    assert (await s.client.get(f"/api/teams/{s.team.id}/campaigns")).status_code == 404
