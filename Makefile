@@ -8,7 +8,7 @@ UV = $(eval UV := $$(shell scripts/ensure-uv.sh))$(UV)
 RUN := $(UV) run --frozen
 PYTEST_ARGS ?=
 
-.PHONY: help install dev dev-backend db-start db-stop db-upgrade db-downgrade db-migrate db-reset \
+.PHONY: help install dev dev-backend db-start db-stop db-upgrade db-downgrade db-migrate db-reset seed \
 	test test-fast lint-backend format-backend check-backend check-all docker-build clean
 
 help: ## List the targets
@@ -43,6 +43,9 @@ db-migrate: install ## Autogenerate a migration from the models: make db-migrate
 
 db-reset: install ## Downgrade to base and upgrade to head (destroys all data)
 	@$(RUN) python -m app.cli db-reset
+
+seed: db-upgrade ## Load a demo team and print its login (skipped when already there)
+	@$(RUN) python -m app.cli seed
 
 test: install ## Run the test suite on a real PostgreSQL (embedded unless DATABASE_URL is set)
 	@$(RUN) pytest $(PYTEST_ARGS)

@@ -2,7 +2,7 @@
 
 db-start / db-stop manage the embedded PostgreSQL; db-upgrade, db-downgrade, db-migrate and
 db-reset run Alembic as the owner (after making sure the application role exists); serve
-prepares the database and runs Granian.
+prepares the database and runs Granian; seed loads the demo team (app/seed.py).
 """
 
 from __future__ import annotations
@@ -122,6 +122,30 @@ def cmd_mail_outbox(settings: Settings, limit: int) -> None:
     asyncio.run(show())
 
 
+def cmd_seed(settings: Settings) -> None:
+    from app.db.engine import create_engine, create_session_maker
+    from app.lib.crypto import Passwords
+    from app.seed import seed_demo
+
+    owner_url = _owner_url(settings)
+    engine = create_engine(settings.database.app_url_from(owner_url), pool_size=1)
+    passwords = Passwords(
+        time_cost=settings.auth.argon2_time_cost, memory_cost_kib=settings.auth.argon2_memory_kib
+    )
+
+    async def run():
+        try:
+            return await seed_demo(create_session_maker(engine), passwords)
+        finally:
+            await engine.dispose()
+
+    result = asyncio.run(run())
+    if result is None:
+        print("demo data already present (the demo user exists); nothing changed")  # noqa: T201
+        return
+    print(f"demo team {result.team_id} seeded; log in as {result.email} / {result.password}")  # noqa: T201
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m app.cli")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -138,6 +162,8 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("worker", help="run a background worker (tasks and cron)")
     outbox = sub.add_parser("mail-outbox", help="print the newest emails in the outbox")
     outbox.add_argument("--limit", type=int, default=10)
+
+    sub.add_parser("seed", help="load a demo team (skipped when the demo user exists)")
     args = parser.parse_args(argv)
 
     load_dotenv()
@@ -162,6 +188,8 @@ def main(argv: list[str] | None = None) -> None:
         case "db-reset":
             _alembic(settings, "downgrade", "base")
             _alembic(settings, "upgrade", "head")
+        case "seed":
+            cmd_seed(settings)
 
 
 if __name__ == "__main__":

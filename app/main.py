@@ -18,15 +18,20 @@ from swagger_ui_bundle import swagger_ui_path
 
 from app import __version__
 from app.brands.controllers import BrandController
+from app.campaigns.controllers import CampaignController, CampaignCreatorController, CampaignGuestController
 from app.config import ConfigError, Settings, get_config, load_dotenv
+from app.dashboard.controllers import DashboardController
 from app.db.engine import create_engine, create_session_maker
 from app.db.setup import resolve_owner_url
+from app.events.controllers import EventController
 from app.lib.auth import AccessTokens, build_jwt_auth
 from app.lib.crypto import Passwords
 from app.lib.deps import SessionCleanupMiddleware, app_dependencies
 from app.lib.errors import exception_handlers
 from app.mail.controllers import DevOutboxController
+from app.posts.controllers import PostController
 from app.queue.config import QUEUE_NAME, QueuePlugin, build_saq_config
+from app.roster.controllers import CreatorController
 from app.system.controllers import SystemController
 from app.teams.controllers import (
     InvitationAcceptanceController,
@@ -34,6 +39,7 @@ from app.teams.controllers import (
     TeamInvitationController,
     TeamMemberController,
 )
+from app.todos.controllers import TodoController
 from app.users.controllers import AccountController, AuthController, CurrentUserController
 
 SWAGGER_ASSETS = "/schema/assets"
@@ -96,6 +102,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AccountController,
             BrandController,
             *([DevOutboxController] if settings.is_dev else []),
+            EventController,
+            CreatorController,
+            CampaignController,
+            CampaignCreatorController,
+            CampaignGuestController,
+            PostController,
+            TodoController,
+            DashboardController,
             create_static_files_router(
                 path=SWAGGER_ASSETS,
                 directories=[swagger_ui_path],

@@ -8,9 +8,14 @@ from __future__ import annotations
 from advanced_alchemy.base import orm_registry
 
 import app.brands.models
+import app.campaigns.models
+import app.events.models
 import app.mail.models
+import app.posts.models
+import app.roster.models
 import app.system.models
 import app.teams.models
+import app.todos.models
 import app.users.models  # noqa: F401
 
 metadata = orm_registry.metadata

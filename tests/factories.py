@@ -6,6 +6,8 @@ factory can never write what the application itself could not.
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from typing import Any, ClassVar, Generic, TypeVar
 from uuid import UUID
 
@@ -14,12 +16,16 @@ from polyfactory.factories.sqlalchemy_factory import SQLAlchemyFactory
 from polyfactory.persistence import AsyncPersistenceProtocol
 
 from app.brands.models import Brand
+from app.campaigns.models import Campaign, CampaignCreator, CampaignGuestAccess
 from app.db.base import AuditBase
 from app.db.engine import SessionMaker, tenant_session
 from app.db.tenancy import TenantContext
 from app.lib.crypto import Passwords
 from app.lib.roles import TeamRole
+from app.posts.models import Post
+from app.roster.models import Creator
 from app.teams.models import Team, TeamMember
+from app.todos.models import Todo
 from app.users.models import User
 
 DEFAULT_PASSWORD = "correct horse battery staple"
@@ -100,3 +106,95 @@ class BrandFactory(BaseFactory[Brand]):
     website = Use(lambda: f"https://{BrandFactory.__faker__.domain_name()}")
     description = Use(lambda: BrandFactory.__faker__.sentence())
     version = 1
+
+
+class CreatorFactory(BaseFactory[Creator]):
+    __model__ = Creator
+    name = Use(lambda: f"{CreatorFactory.__faker__.name()} {CreatorFactory.__faker__.uuid4()[:4]}")
+    handles = Use(lambda: {"instagram": f"@{CreatorFactory.__faker__.user_name()}"})
+    follower_counts = Use(lambda: {"instagram": CreatorFactory.__faker__.random_int(1_000, 1_000_000)})
+    contact_email = None
+    tags = Use(list)
+    notes = None
+    archived_at = None
+    version = 1
+
+
+class CampaignFactory(BaseFactory[Campaign]):
+    """`create_async(team_id=...)` also creates a brand for it unless `brand_id` is given."""
+
+    __model__ = Campaign
+    name = Use(lambda: f"{CampaignFactory.__faker__.catch_phrase()} {CampaignFactory.__faker__.uuid4()[:4]}")
+    status = "draft"
+    budget = Decimal("10000.00")
+    currency = "EUR"
+    start_date = date(2026, 12, 1)
+    end_date = date(2026, 12, 31)
+    description = None
+    version = 1
+
+    @classmethod
+    async def create_async(cls, **kwargs: Any) -> Campaign:
+        if "brand_id" not in kwargs:
+            kwargs["brand_id"] = (await BrandFactory.create_async(team_id=kwargs["team_id"])).id
+        return await super().create_async(**kwargs)
+
+
+class CampaignCreatorFactory(BaseFactory[CampaignCreator]):
+    """`create_async(campaign=..., creator=...)` books a creator (made up when not given)."""
+
+    __model__ = CampaignCreator
+    agreed_fee = Decimal("500.00")
+    deliverables = "1 reel"
+    version = 1
+
+    @classmethod
+    async def book(cls, campaign: Campaign, creator: Creator | None = None, **kwargs: Any) -> CampaignCreator:
+        creator = creator or await CreatorFactory.create_async(team_id=campaign.team_id)
+        return await cls.create_async(
+            team_id=campaign.team_id, campaign_id=campaign.id, creator_id=creator.id, **kwargs
+        )
+
+
+class CampaignGuestAccessFactory(BaseFactory[CampaignGuestAccess]):
+    __model__ = CampaignGuestAccess
+
+
+class PostFactory(BaseFactory[Post]):
+    """`for_booking(booking)` plans a draft post for a booked creator."""
+
+    __model__ = Post
+    platform = "instagram"
+    caption = Use(lambda: PostFactory.__faker__.sentence())
+    status = "draft"
+    scheduled_at = None
+    published_at = None
+    published_url = None
+    views = 0
+    likes = 0
+    comments = 0
+    shares = 0
+    version = 1
+
+    @classmethod
+    async def for_booking(cls, booking: CampaignCreator, **kwargs: Any) -> Post:
+        return await cls.create_async(
+            team_id=booking.team_id, campaign_id=booking.campaign_id, creator_id=booking.creator_id, **kwargs
+        )
+
+
+class TodoFactory(BaseFactory[Todo]):
+    """`for_campaign(campaign, ...)` adds an open to-do."""
+
+    __model__ = Todo
+    title = Use(lambda: TodoFactory.__faker__.sentence(nb_words=4))
+    description = None
+    assignee_id = None
+    due_date = None
+    status = "open"
+    post_id = None
+    version = 1
+
+    @classmethod
+    async def for_campaign(cls, campaign: Campaign, **kwargs: Any) -> Todo:
+        return await cls.create_async(team_id=campaign.team_id, campaign_id=campaign.id, **kwargs)

@@ -5,7 +5,7 @@ SAQ's tables are created here (from SAQ's own migration statements) because the 
 role may not create tables; `ApplicationQueue.init_db` only checks their version.
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-11-21
 """
 
@@ -22,7 +22,7 @@ from app.db.migration_helpers import system_role
 SAQ_TABLES = ("saq_jobs", "saq_stats", "saq_versions")
 
 revision: str = "0004"
-down_revision: str | None = "0002"  # becomes "0003" when the workspace migration lands
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -136,7 +136,7 @@ def upgrade() -> None:
         sa.Column("created_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
         sa.Column("updated_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
         sa.CheckConstraint(
-            "role IN ('owner', 'admin', 'member')", name=op.f("ck_team_invitations_role_valid")
+            "role IN ('owner', 'admin', 'member', 'guest')", name=op.f("ck_team_invitations_role_valid")
         ),
         sa.ForeignKeyConstraint(
             ["accepted_by_id"],

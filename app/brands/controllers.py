@@ -58,7 +58,11 @@ class BrandController(Controller):
     ) -> BrandRead:
         """Add a brand. Names are unique within the team, ignoring case (409 on a clash)."""
         return await brands.create_brand(
-            team_id=team_access.team_id, name=data.name, website=data.website, description=data.description
+            team_id=team_access.team_id,
+            actor_id=team_access.user_id,
+            name=data.name,
+            website=data.website,
+            description=data.description,
         )
 
     @get("/{brand_id:uuid}", operation_id="GetBrand", responses=TEAM_ROUTE_ERRORS)
@@ -83,6 +87,7 @@ class BrandController(Controller):
         return await brands.update_brand(
             brand_id,
             team_id=team_access.team_id,
+            actor_id=team_access.user_id,
             name=data.name,
             website=data.website,
             description=data.description,
@@ -103,4 +108,4 @@ class BrandController(Controller):
         brands: NamedDependency[BrandService],
     ) -> None:
         """Delete a brand (admins and owners)."""
-        await brands.delete_brand(brand_id)
+        await brands.delete_brand(brand_id, actor_id=team_access.user_id)

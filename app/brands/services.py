@@ -9,13 +9,19 @@ import msgspec
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute
 
 from app.brands.models import Brand
 from app.brands.schemas import BrandList, BrandRead, BrandSort
+from app.events.schemas import EventType
+from app.events.services import emit_event, snapshot, update_model_with_event
 from app.lib.errors import ConflictError, ResourceNotFoundError
 from app.lib.pagination import Page, SortOrder
 from app.lib.versioning import ensure_current_version
+
+OBJECT_TYPE = "brand"
+TRACKED_FIELDS = ("name", "website", "description")
 
 _READ_COLUMNS = (
     Brand.id,
@@ -102,13 +108,14 @@ class BrandService(SQLAlchemyAsyncRepositoryService[Brand]):
         return await self.repository.read_one(brand_id)
 
     async def create_brand(
-        self, *, team_id: UUID, name: str, website: str | None, description: str | None
+        self, *, team_id: UUID, actor_id: UUID, name: str, website: str | None, description: str | None
     ) -> BrandRead:
         name = name.strip()
         await self._ensure_name_free(team_id, name)
         brand = await self.repository.add(
             Brand(team_id=team_id, name=name, website=website, description=description)
         )
+        self._record(brand, actor_id, EventType.CREATED)
         return _brand_read(brand)
 
     async def update_brand(
@@ -116,6 +123,7 @@ class BrandService(SQLAlchemyAsyncRepositoryService[Brand]):
         brand_id: UUID,
         *,
         team_id: UUID,
+        actor_id: UUID,
         name: str,
         website: str | None,
         description: str | None,
@@ -125,13 +133,38 @@ class BrandService(SQLAlchemyAsyncRepositoryService[Brand]):
         ensure_current_version(kind="brand", current=brand.version, sent=version)
         name = name.strip()
         await self._ensure_name_free(team_id, name, except_id=brand_id)
-        brand.name, brand.website, brand.description = name, website, description
+        update_model_with_event(
+            self.repository.session,
+            brand,
+            {"name": name, "website": website, "description": description},
+            actor_id=actor_id,
+            track_fields=TRACKED_FIELDS,
+            object_type=OBJECT_TYPE,
+        )
         await self.repository.session.flush()
         return _brand_read(brand)
 
-    async def delete_brand(self, brand_id: UUID) -> None:
-        await self.repository.session.delete(await self._get(brand_id))
-        await self.repository.session.flush()
+    async def delete_brand(self, brand_id: UUID, *, actor_id: UUID) -> None:
+        brand = await self._get(brand_id)
+        self._record(brand, actor_id, EventType.DELETED)
+        await self.repository.session.delete(brand)
+        try:
+            await self.repository.session.flush()
+        except IntegrityError as exc:  # campaigns.brand_id restricts
+            raise ConflictError(
+                "This brand has campaigns; delete or move them to another brand first."
+            ) from exc
+
+    def _record(self, brand: Brand, actor_id: UUID, event_type: EventType) -> None:
+        emit_event(
+            self.repository.session,
+            team_id=brand.team_id,
+            actor_id=actor_id,
+            object_type=OBJECT_TYPE,
+            object_id=brand.id,
+            event_type=event_type,
+            changes=snapshot(brand, TRACKED_FIELDS) if event_type is EventType.CREATED else None,
+        )
 
     async def _get(self, brand_id: UUID) -> Brand:
         brand = await self.repository.get_one_or_none(id=brand_id)

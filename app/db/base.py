@@ -66,6 +66,8 @@ class TeamScopedBase(RowLevelSecured, AuditBase):
 class CampaignScopedBase(RowLevelSecured, AuditBase):
     __abstract__ = True
     __rls_policy__ = CAMPAIGN_POLICY
+    __extra_table_args__: ClassVar[tuple[Any, ...]] = ()
+    """Constraints and indexes a subclass adds next to the composite foreign key."""
 
     team_id: Mapped[UUID] = mapped_column(nullable=False, index=True, sort_order=-90)
     campaign_id: Mapped[UUID] = mapped_column(nullable=False, index=True, sort_order=-80)
@@ -78,4 +80,5 @@ class CampaignScopedBase(RowLevelSecured, AuditBase):
                 ["campaigns.id", "campaigns.team_id"],
                 ondelete="CASCADE",
             ),
+            *cls.__extra_table_args__,
         )

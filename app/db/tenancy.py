@@ -38,10 +38,18 @@ class TenantContext:
             "user_id": str(self.user_id) if self.user_id else "",
             "team_id": str(self.team_id) if self.team_id else "",
             "is_platform_admin": "on" if self.is_platform_admin else "",
-            "campaign_ids": ",".join(str(c) for c in self.campaign_ids)
-            if self.campaign_ids is not None
-            else "",
+            "campaign_ids": _campaign_list(self.campaign_ids),
         }
+
+
+NO_CAMPAIGN = "00000000-0000-0000-0000-000000000000"
+"""Stands for an empty restriction: '' would read as "no restriction" and show every campaign."""
+
+
+def _campaign_list(campaign_ids: tuple[UUID, ...] | None) -> str:
+    if campaign_ids is None:
+        return ""
+    return ",".join(str(c) for c in campaign_ids) or NO_CAMPAIGN
 
 
 _SET_CONTEXT = text(

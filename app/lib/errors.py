@@ -84,6 +84,20 @@ class TooManyRequestsError(DomainError):
     status_code = 429
 
 
+def invalid_field(key: str, message: str) -> BadRequestError:
+    """A 400 naming the field, shaped like the framework's own validation errors."""
+    return BadRequestError(
+        f"{key}: {message}", extra={"errors": [{"key": key, "message": message, "source": "body"}]}
+    )
+
+
+def unknown_reference(key: str, message: str) -> UnprocessableError:
+    """A 422 for an id that names nothing visible to the caller (missing, or another team's)."""
+    return UnprocessableError(
+        f"{key}: {message}", extra={"errors": [{"key": key, "message": message, "source": "body"}]}
+    )
+
+
 def problem(
     status: int,
     detail: str,
@@ -215,8 +229,10 @@ __all__ = [
     "TooManyRequestsError",
     "UnprocessableError",
     "exception_handlers",
+    "invalid_field",
     "problem",
     "problem_responses",
+    "unknown_reference",
 ]
 
 
@@ -239,6 +255,8 @@ class ProblemDetails(msgspec.Struct):
     errors: list[FieldError] | None = None
     current_version: int | None = None
     """On a stale-version 409: the version to reload."""
+    allowed_statuses: list[str] | None = None
+    """On an illegal status move (409): where the object may move from its current status."""
 
 
 _DESCRIPTIONS = {
@@ -267,5 +285,5 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
     }
 
 
-TEAM_ROUTE_ERRORS = problem_responses(400, 401, 403, 404, 409)
+TEAM_ROUTE_ERRORS = problem_responses(400, 401, 403, 404, 409, 422)
 """What any `/api/teams/...` route may answer besides success."""

@@ -1,4 +1,8 @@
-"""Team roles, ordered: owner > admin > member."""
+"""Team roles, ordered: owner > admin > member > guest.
+
+A guest sees only the campaigns listed for them in `campaign_guest_access`, read-only; routes
+that guests may call declare `requires_role(TeamRole.GUEST)`, every other route needs a member.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ class TeamRole(StrEnum):
     OWNER = "owner"
     ADMIN = "admin"
     MEMBER = "member"
+    GUEST = "guest"
 
     @property
     def rank(self) -> int:
@@ -18,7 +23,7 @@ class TeamRole(StrEnum):
         return self.rank >= other.rank
 
 
-_RANK = {TeamRole.MEMBER: 1, TeamRole.ADMIN: 2, TeamRole.OWNER: 3}
+_RANK = {TeamRole.GUEST: 0, TeamRole.MEMBER: 1, TeamRole.ADMIN: 2, TeamRole.OWNER: 3}
 
 
 def requires_role(role: TeamRole) -> dict[str, TeamRole]:

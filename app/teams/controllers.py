@@ -75,11 +75,16 @@ class TeamController(Controller):
         """Create a team; you become its owner."""
         return await teams.create_team(name=data.name, description=data.description, owner_id=current_user.id)
 
-    @get("/{team_id:uuid}", operation_id="GetTeam", responses=TEAM_ROUTE_ERRORS)
+    @get(
+        "/{team_id:uuid}",
+        operation_id="GetTeam",
+        responses=TEAM_ROUTE_ERRORS,
+        opt=requires_role(TeamRole.GUEST),
+    )
     async def get_team(
         self, team_access: NamedDependency[TeamAccess], teams: NamedDependency[TeamService]
     ) -> TeamRead:
-        """A team you belong to (404 for any other)."""
+        """A team you belong to (404 for any other); guests too."""
         return await teams.read(team_access)
 
     @put(
@@ -168,6 +173,7 @@ class TeamMemberController(Controller):
         operation_id="RemoveTeamMember",
         responses=TEAM_ROUTE_ERRORS,
         status_code=HTTP_204_NO_CONTENT,
+        opt=requires_role(TeamRole.GUEST),  # anyone may leave; the service lets only admins remove others
     )
     async def remove_member(
         self,

@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
 from app.db.tenancy import TenantContext, apply_tenant_now, get_tenant
+from app.events.schemas import EventType
+from app.events.services import emit_event, field_change, update_model_with_event
 from app.lib.deps import TeamAccess
 from app.lib.errors import ConflictError, PermissionDeniedError, ResourceNotFoundError, UnprocessableError
 from app.lib.pagination import Page
@@ -66,6 +68,15 @@ class TeamService(SQLAlchemyAsyncRepositoryService[Team]):
         )
         team = await self.repository.add(Team(id=team_id, name=name.strip(), description=description))
         self.repository.session.add(TeamMember(team_id=team_id, user_id=owner_id, role=TeamRole.OWNER))
+        emit_event(
+            self.repository.session,
+            team_id=team_id,
+            actor_id=owner_id,
+            object_type="team",
+            object_id=team_id,
+            event_type=EventType.CREATED,
+            changes={"name": field_change(None, team.name)},
+        )
         await self.repository.session.flush()
         return team_read(team, TeamRole.OWNER)
 
@@ -86,8 +97,15 @@ class TeamService(SQLAlchemyAsyncRepositoryService[Team]):
     ) -> TeamRead:
         team = await self.repository.get(access.team_id)
         ensure_current_version(kind="team", current=team.version, sent=version)
-        team.name = name.strip()
-        team.description = description
+        update_model_with_event(
+            self.repository.session,
+            team,
+            {"name": name.strip(), "description": description},
+            actor_id=access.user_id,
+            track_fields=("name", "description"),
+            object_type="team",
+            team_id=team.id,
+        )
         await self.repository.session.flush()
         return team_read(team, access.role)
 
@@ -160,6 +178,7 @@ class TeamMemberService(SQLAlchemyAsyncRepositoryService[TeamMember]):
         if existing is not None:
             raise ConflictError(f"{user.email} is already a member of this team (as {existing.role}).")
         member = await self.repository.add(TeamMember(team_id=access.team_id, user_id=user.id, role=role))
+        self._record_member(access, user.id, EventType.CREATED, {"role": field_change(None, role)})
         return _member_read(member, user)
 
     async def change_role(self, access: TeamAccess, *, user_id: UUID, role: TeamRole) -> TeamMemberRead:
@@ -168,6 +187,8 @@ class TeamMemberService(SQLAlchemyAsyncRepositoryService[TeamMember]):
             ensure_may_grant(access, TeamRole.OWNER)
         if member.role == TeamRole.OWNER and role != TeamRole.OWNER:
             await self._ensure_another_owner(access.team_id, leaving=user_id)
+        if member.role != role:
+            self._record_member(access, user_id, EventType.UPDATED, {"role": field_change(member.role, role)})
         member.role = role
         await self.repository.session.flush()
         return _member_read(member, user)
@@ -183,6 +204,21 @@ class TeamMemberService(SQLAlchemyAsyncRepositoryService[TeamMember]):
                 ensure_may_grant(access, TeamRole.OWNER)
             await self._ensure_another_owner(access.team_id, leaving=user_id)
         await self.repository.session.execute(delete(TeamMember).where(TeamMember.id == member.id))
+        self._record_member(access, user_id, EventType.DELETED, {"role": field_change(member.role, None)})
+
+    def _record_member(
+        self, access: TeamAccess, user_id: UUID, event_type: EventType, changes: dict[str, dict[str, object]]
+    ) -> None:
+        """Membership events name the user (`team_member/{user_id}`), as the member routes do."""
+        emit_event(
+            self.repository.session,
+            team_id=access.team_id,
+            actor_id=access.user_id,
+            object_type="team_member",
+            object_id=user_id,
+            event_type=event_type,
+            changes=changes,
+        )
 
     async def _ensure_another_owner(self, team_id: UUID, *, leaving: UUID) -> None:
         owners = await self.repository.lock_owner_ids(team_id)

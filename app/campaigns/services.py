@@ -1,0 +1,572 @@
+"""Campaigns and the creators booked on them.
+
+Rules: a campaign's brand is one of the team's (422 otherwise), its end date is not before its
+start date, budgets and fees are exact, and its status moves only along `CAMPAIGN_TRANSITIONS`.
+A creator is booked once per campaign, only if they are on the roster and not archived.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from advanced_alchemy.repository import SQLAlchemyAsyncRepository
+from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from app.brands.models import Brand
+from app.campaigns.models import Campaign, CampaignCreator, CampaignGuestAccess
+from app.campaigns.schemas import (
+    CampaignCreate,
+    CampaignCreatorCreate,
+    CampaignCreatorList,
+    CampaignCreatorRead,
+    CampaignCreatorSort,
+    CampaignCreatorUpdate,
+    CampaignGuestList,
+    CampaignGuestRead,
+    CampaignList,
+    CampaignRead,
+    CampaignSort,
+    CampaignStatus,
+    CampaignUpdate,
+)
+from app.events.schemas import EventType
+from app.events.services import emit_event, field_change, snapshot, update_model_with_event
+from app.lib.errors import ConflictError, ResourceNotFoundError, invalid_field, unknown_reference
+from app.lib.money import checked_amount
+from app.lib.pagination import Page, SortOrder
+from app.lib.roles import TeamRole
+from app.lib.search import contains_ignoring_case, ordered
+from app.lib.transitions import ensure_transition
+from app.lib.versioning import ensure_current_version
+from app.roster.models import Creator
+from app.teams.models import TeamMember
+from app.users.models import User
+
+CAMPAIGN_TRANSITIONS: Mapping[CampaignStatus, frozenset[CampaignStatus]] = {
+    CampaignStatus.DRAFT: frozenset({CampaignStatus.ACTIVE, CampaignStatus.ARCHIVED}),
+    CampaignStatus.ACTIVE: frozenset(
+        {CampaignStatus.PAUSED, CampaignStatus.COMPLETED, CampaignStatus.ARCHIVED}
+    ),
+    CampaignStatus.PAUSED: frozenset(
+        {CampaignStatus.ACTIVE, CampaignStatus.COMPLETED, CampaignStatus.ARCHIVED}
+    ),
+    CampaignStatus.COMPLETED: frozenset({CampaignStatus.ARCHIVED}),
+    CampaignStatus.ARCHIVED: frozenset(),
+}
+"""Where a campaign may go from each status. Archived is final: the record stays for reporting."""
+
+OBJECT_TYPE = "campaign"
+TRACKED_FIELDS = ("name", "brand_id", "status", "budget", "currency", "start_date", "end_date", "description")
+BOOKING_OBJECT_TYPE = "campaign_creator"
+BOOKING_TRACKED_FIELDS = ("creator_id", "agreed_fee", "deliverables")
+
+_READ_COLUMNS = (
+    Campaign.id,
+    Campaign.team_id,
+    Campaign.name,
+    Campaign.brand_id,
+    Campaign.status,
+    Campaign.budget,
+    Campaign.currency,
+    Campaign.start_date,
+    Campaign.end_date,
+    Campaign.description,
+    Campaign.version,
+    Campaign.created_at,
+    Campaign.updated_at,
+)
+
+
+async def visible_campaign(session: AsyncSession, campaign_id: UUID) -> Campaign:
+    """The campaign if the caller may see it (RLS: their team, and a guest's list), else 404."""
+    campaign = (await session.execute(select(Campaign).where(Campaign.id == campaign_id))).scalar()
+    if campaign is None:
+        raise ResourceNotFoundError("Campaign not found.")
+    return campaign
+
+
+def _check_dates(start_date: date | None, end_date: date | None) -> None:
+    if start_date is not None and end_date is not None and end_date < start_date:
+        raise invalid_field("end_date", "must not be before start_date")
+
+
+class CampaignFilters(msgspec.Struct, frozen=True, kw_only=True):
+    search: str | None = None
+    status: CampaignStatus | None = None
+    brand_id: UUID | None = None
+    start_after: date | None = None
+    start_before: date | None = None
+    end_after: date | None = None
+    end_before: date | None = None
+
+
+def _sort_column(sort: CampaignSort) -> ColumnElement[Any] | InstrumentedAttribute[Any]:
+    match sort:
+        case CampaignSort.NAME:
+            return func.lower(Campaign.name)
+        case CampaignSort.START_DATE:
+            return Campaign.start_date
+        case CampaignSort.END_DATE:
+            return Campaign.end_date
+        case CampaignSort.BUDGET:
+            return Campaign.budget
+        case CampaignSort.CREATED_AT:
+            return Campaign.created_at
+        case CampaignSort.UPDATED_AT:
+            return Campaign.updated_at
+
+
+def _conditions(team_id: UUID, filters: CampaignFilters) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [Campaign.team_id == team_id]
+    if filters.search:
+        conditions.append(contains_ignoring_case(Campaign.name, filters.search))
+    if filters.status is not None:
+        conditions.append(Campaign.status == filters.status.value)
+    if filters.brand_id is not None:
+        conditions.append(Campaign.brand_id == filters.brand_id)
+    if filters.start_after is not None:
+        conditions.append(Campaign.start_date >= filters.start_after)
+    if filters.start_before is not None:
+        conditions.append(Campaign.start_date <= filters.start_before)
+    if filters.end_after is not None:
+        conditions.append(Campaign.end_date >= filters.end_after)
+    if filters.end_before is not None:
+        conditions.append(Campaign.end_date <= filters.end_before)
+    return conditions
+
+
+class CampaignService(SQLAlchemyAsyncRepositoryService[Campaign]):
+    class Repo(SQLAlchemyAsyncRepository[Campaign]):
+        model_type = Campaign
+
+        def readable(self) -> Select[Any]:  # pyright: ignore[reportInvalidTypeArguments]
+            """The one statement every campaign read starts from; RLS limits it to the team (and a guest's list)."""
+            return select(*_READ_COLUMNS)  # pyright: ignore[reportReturnType]
+
+        async def list_page(
+            self, *, team_id: UUID, page: Page, sort: CampaignSort, order: SortOrder, filters: CampaignFilters
+        ) -> tuple[list[CampaignRead], int]:
+            conditions = _conditions(team_id, filters)
+            statement = (
+                self.readable()
+                .add_columns(func.count().over().label("total"))
+                .where(*conditions)
+                .order_by(ordered(_sort_column(sort), order).nulls_last(), Campaign.id)
+                .limit(page.limit)
+                .offset(page.offset)
+            )
+            rows = (await self.session.execute(statement)).mappings().all()
+            if rows:
+                return msgspec.convert(rows, list[CampaignRead], strict=False), int(rows[0]["total"])
+            total = (
+                await self.session.execute(select(func.count()).select_from(Campaign).where(*conditions))
+            ).scalar_one()
+            return [], int(total)
+
+        async def read_one(self, campaign_id: UUID) -> CampaignRead:
+            row = (
+                (await self.session.execute(self.readable().where(Campaign.id == campaign_id)))
+                .mappings()
+                .first()
+            )
+            if row is None:
+                raise ResourceNotFoundError("Campaign not found.")
+            return msgspec.convert(row, CampaignRead, strict=False)
+
+        async def brand_is_visible(self, brand_id: UUID) -> bool:
+            """Another team's brand is hidden by RLS, so it counts as missing."""
+            return (
+                await self.session.execute(select(Brand.id).where(Brand.id == brand_id))
+            ).first() is not None
+
+    repository_type = Repo
+
+    async def list_campaigns(
+        self, *, team_id: UUID, page: Page, sort: CampaignSort, order: SortOrder, filters: CampaignFilters
+    ) -> CampaignList:
+        items, total = await self.repository.list_page(
+            team_id=team_id, page=page, sort=sort, order=order, filters=filters
+        )
+        return CampaignList(items=items, total=total, limit=page.limit, offset=page.offset)
+
+    async def read(self, campaign_id: UUID) -> CampaignRead:
+        return await self.repository.read_one(campaign_id)
+
+    async def create_campaign(self, *, team_id: UUID, actor_id: UUID, data: CampaignCreate) -> CampaignRead:
+        _check_dates(data.start_date, data.end_date)
+        budget = checked_amount("budget", data.budget)
+        await self._ensure_brand(data.brand_id)
+        campaign = await self.repository.add(
+            Campaign(
+                team_id=team_id,
+                name=data.name.strip(),
+                brand_id=data.brand_id,
+                status=CampaignStatus.DRAFT.value,
+                budget=budget,
+                currency=data.currency,
+                start_date=data.start_date,
+                end_date=data.end_date,
+                description=data.description,
+            )
+        )
+        emit_event(
+            self.repository.session,
+            team_id=team_id,
+            actor_id=actor_id,
+            object_type=OBJECT_TYPE,
+            object_id=campaign.id,
+            event_type=EventType.CREATED,
+            changes=snapshot(campaign, TRACKED_FIELDS),
+        )
+        return _campaign_read(campaign)
+
+    async def update_campaign(
+        self, campaign_id: UUID, *, actor_id: UUID, data: CampaignUpdate
+    ) -> CampaignRead:
+        campaign = await visible_campaign(self.repository.session, campaign_id)
+        ensure_current_version(kind="campaign", current=campaign.version, sent=data.version)
+        ensure_transition(
+            CAMPAIGN_TRANSITIONS, kind="campaign", current=campaign.status, requested=data.status.value
+        )
+        _check_dates(data.start_date, data.end_date)
+        budget = checked_amount("budget", data.budget)
+        if data.brand_id != campaign.brand_id:
+            await self._ensure_brand(data.brand_id)
+        update_model_with_event(
+            self.repository.session,
+            campaign,
+            {
+                "name": data.name.strip(),
+                "brand_id": data.brand_id,
+                "status": data.status.value,
+                "budget": budget,
+                "currency": data.currency,
+                "start_date": data.start_date,
+                "end_date": data.end_date,
+                "description": data.description,
+            },
+            actor_id=actor_id,
+            track_fields=TRACKED_FIELDS,
+            object_type=OBJECT_TYPE,
+        )
+        await self.repository.session.flush()
+        return _campaign_read(campaign)
+
+    async def delete_campaign(self, campaign_id: UUID, *, actor_id: UUID) -> None:
+        """Its campaign creators, posts, to-dos and guest grants go with it (FK cascade)."""
+        campaign = await visible_campaign(self.repository.session, campaign_id)
+        emit_event(
+            self.repository.session,
+            team_id=campaign.team_id,
+            actor_id=actor_id,
+            object_type=OBJECT_TYPE,
+            object_id=campaign.id,
+            event_type=EventType.DELETED,
+            changes={"name": {"old": campaign.name, "new": None}},
+        )
+        await self.repository.session.delete(campaign)
+        await self.repository.session.flush()
+
+    async def _ensure_brand(self, brand_id: UUID) -> None:
+        if not await self.repository.brand_is_visible(brand_id):
+            raise unknown_reference("brand_id", "no such brand in this team")
+
+
+def _campaign_read(campaign: Campaign) -> CampaignRead:
+    return msgspec.convert(
+        {column.key: getattr(campaign, column.key) for column in _READ_COLUMNS}, CampaignRead, strict=False
+    )
+
+
+# --- Campaign creators ----------------------------------------------------------------------
+
+_BOOKING_COLUMNS = (
+    CampaignCreator.id,
+    CampaignCreator.team_id,
+    CampaignCreator.campaign_id,
+    CampaignCreator.creator_id,
+    Creator.name.label("creator_name"),
+    CampaignCreator.agreed_fee,
+    CampaignCreator.deliverables,
+    CampaignCreator.version,
+    CampaignCreator.created_at,
+    CampaignCreator.updated_at,
+)
+
+
+def _booking_sort_column(sort: CampaignCreatorSort) -> ColumnElement[Any] | InstrumentedAttribute[Any]:
+    match sort:
+        case CampaignCreatorSort.CREATOR_NAME:
+            return func.lower(Creator.name)
+        case CampaignCreatorSort.AGREED_FEE:
+            return CampaignCreator.agreed_fee
+        case CampaignCreatorSort.CREATED_AT:
+            return CampaignCreator.created_at
+
+
+class CampaignCreatorService(SQLAlchemyAsyncRepositoryService[CampaignCreator]):
+    class Repo(SQLAlchemyAsyncRepository[CampaignCreator]):
+        model_type = CampaignCreator
+
+        def readable(self) -> Select[Any]:  # pyright: ignore[reportInvalidTypeArguments]
+            """Bookings with their creator's name; RLS limits both to the team (and a guest's campaigns)."""
+            return select(*_BOOKING_COLUMNS).join(Creator, Creator.id == CampaignCreator.creator_id)  # pyright: ignore[reportReturnType]
+
+        async def list_page(
+            self,
+            *,
+            campaign_id: UUID,
+            page: Page,
+            sort: CampaignCreatorSort,
+            order: SortOrder,
+            search: str | None,
+            creator_id: UUID | None,
+        ) -> tuple[list[CampaignCreatorRead], int]:
+            conditions: list[ColumnElement[bool]] = [CampaignCreator.campaign_id == campaign_id]
+            if search:
+                conditions.append(contains_ignoring_case(Creator.name, search))
+            if creator_id is not None:
+                conditions.append(CampaignCreator.creator_id == creator_id)
+            statement = (
+                self.readable()
+                .add_columns(func.count().over().label("total"))
+                .where(*conditions)
+                .order_by(ordered(_booking_sort_column(sort), order), CampaignCreator.id)
+                .limit(page.limit)
+                .offset(page.offset)
+            )
+            rows = (await self.session.execute(statement)).mappings().all()
+            if rows:
+                return msgspec.convert(rows, list[CampaignCreatorRead], strict=False), int(rows[0]["total"])
+            count = (
+                select(func.count())
+                .select_from(CampaignCreator)
+                .join(Creator, Creator.id == CampaignCreator.creator_id)
+                .where(*conditions)
+            )
+            return [], int((await self.session.execute(count)).scalar_one())
+
+        async def read_one(self, campaign_id: UUID, booking_id: UUID) -> CampaignCreatorRead:
+            statement = self.readable().where(
+                CampaignCreator.id == booking_id, CampaignCreator.campaign_id == campaign_id
+            )
+            row = (await self.session.execute(statement)).mappings().first()
+            if row is None:
+                raise ResourceNotFoundError("Campaign creator not found.")
+            return msgspec.convert(row, CampaignCreatorRead, strict=False)
+
+        async def bookable_creator(self, creator_id: UUID) -> Creator | None:
+            return (await self.session.execute(select(Creator).where(Creator.id == creator_id))).scalar()
+
+        async def is_booked(self, campaign_id: UUID, creator_id: UUID) -> bool:
+            statement = select(CampaignCreator.id).where(
+                CampaignCreator.campaign_id == campaign_id, CampaignCreator.creator_id == creator_id
+            )
+            return (await self.session.execute(statement)).first() is not None
+
+    repository_type = Repo
+
+    async def list_bookings(
+        self,
+        *,
+        campaign_id: UUID,
+        page: Page,
+        sort: CampaignCreatorSort,
+        order: SortOrder,
+        search: str | None,
+        creator_id: UUID | None,
+    ) -> CampaignCreatorList:
+        await visible_campaign(self.repository.session, campaign_id)
+        items, total = await self.repository.list_page(
+            campaign_id=campaign_id, page=page, sort=sort, order=order, search=search, creator_id=creator_id
+        )
+        return CampaignCreatorList(items=items, total=total, limit=page.limit, offset=page.offset)
+
+    async def read(self, campaign_id: UUID, booking_id: UUID) -> CampaignCreatorRead:
+        return await self.repository.read_one(campaign_id, booking_id)
+
+    async def book_creator(
+        self, campaign_id: UUID, *, actor_id: UUID, data: CampaignCreatorCreate
+    ) -> CampaignCreatorRead:
+        campaign = await visible_campaign(self.repository.session, campaign_id)
+        fee = checked_amount("agreed_fee", data.agreed_fee)
+        creator = await self.repository.bookable_creator(data.creator_id)
+        if creator is None:
+            raise unknown_reference("creator_id", "no such creator in this team")
+        if creator.archived_at is not None:
+            raise unknown_reference("creator_id", "this creator is archived; restore them first")
+        if await self.repository.is_booked(campaign_id, creator.id):
+            raise ConflictError(f"{creator.name} is already on this campaign.")
+        booking = await self.repository.add(
+            CampaignCreator(
+                team_id=campaign.team_id,
+                campaign_id=campaign_id,
+                creator_id=creator.id,
+                agreed_fee=fee,
+                deliverables=data.deliverables,
+            )
+        )
+        self._record(booking, actor_id, EventType.CREATED)
+        return _booking_read(booking, creator.name)
+
+    async def update_booking(
+        self, campaign_id: UUID, booking_id: UUID, *, actor_id: UUID, data: CampaignCreatorUpdate
+    ) -> CampaignCreatorRead:
+        booking = await self._get(campaign_id, booking_id)
+        ensure_current_version(kind="campaign creator", current=booking.version, sent=data.version)
+        update_model_with_event(
+            self.repository.session,
+            booking,
+            {"agreed_fee": checked_amount("agreed_fee", data.agreed_fee), "deliverables": data.deliverables},
+            actor_id=actor_id,
+            track_fields=BOOKING_TRACKED_FIELDS,
+            object_type=BOOKING_OBJECT_TYPE,
+        )
+        await self.repository.session.flush()
+        return await self.repository.read_one(campaign_id, booking_id)
+
+    async def remove_booking(self, campaign_id: UUID, booking_id: UUID, *, actor_id: UUID) -> None:
+        """The creator stays on the roster and the campaign keeps going; only the booking goes."""
+        booking = await self._get(campaign_id, booking_id)
+        self._record(booking, actor_id, EventType.DELETED)
+        await self.repository.session.delete(booking)
+        await self.repository.session.flush()
+
+    async def _get(self, campaign_id: UUID, booking_id: UUID) -> CampaignCreator:
+        booking = await self.repository.get_one_or_none(id=booking_id, campaign_id=campaign_id)
+        if booking is None:
+            raise ResourceNotFoundError("Campaign creator not found.")
+        return booking
+
+    def _record(self, booking: CampaignCreator, actor_id: UUID, event_type: EventType) -> None:
+        emit_event(
+            self.repository.session,
+            team_id=booking.team_id,
+            actor_id=actor_id,
+            object_type=BOOKING_OBJECT_TYPE,
+            object_id=booking.id,
+            event_type=event_type,
+            changes=snapshot(booking, BOOKING_TRACKED_FIELDS) if event_type is EventType.CREATED else None,
+        )
+
+
+def _booking_read(booking: CampaignCreator, creator_name: str) -> CampaignCreatorRead:
+    return CampaignCreatorRead(
+        id=booking.id,
+        team_id=booking.team_id,
+        campaign_id=booking.campaign_id,
+        creator_id=booking.creator_id,
+        creator_name=creator_name,
+        agreed_fee=booking.agreed_fee,
+        deliverables=booking.deliverables,
+        version=booking.version,
+        created_at=booking.created_at,
+        updated_at=booking.updated_at,
+    )
+
+
+# --- Guest access ---------------------------------------------------------------------------
+
+_GUEST_COLUMNS = (
+    CampaignGuestAccess.user_id,
+    User.email,
+    User.name,
+    CampaignGuestAccess.campaign_id,
+    CampaignGuestAccess.created_at.label("granted_at"),
+)
+
+
+class CampaignGuestService(SQLAlchemyAsyncRepositoryService[CampaignGuestAccess]):
+    """Which campaigns each guest may read. Only members whose role is `guest` can be granted."""
+
+    class Repo(SQLAlchemyAsyncRepository[CampaignGuestAccess]):
+        model_type = CampaignGuestAccess
+
+        def readable(self) -> Select[Any]:  # pyright: ignore[reportInvalidTypeArguments]
+            return select(*_GUEST_COLUMNS).join(User, User.id == CampaignGuestAccess.user_id)  # pyright: ignore[reportReturnType]
+
+        async def list_page(self, *, campaign_id: UUID, page: Page) -> tuple[list[CampaignGuestRead], int]:
+            statement = (
+                self.readable()
+                .add_columns(func.count().over().label("total"))
+                .where(CampaignGuestAccess.campaign_id == campaign_id)
+                .order_by(func.lower(User.name), CampaignGuestAccess.id)
+                .limit(page.limit)
+                .offset(page.offset)
+            )
+            rows = (await self.session.execute(statement)).mappings().all()
+            if rows:
+                return msgspec.convert(rows, list[CampaignGuestRead], strict=False), int(rows[0]["total"])
+            count = (
+                select(func.count())
+                .select_from(CampaignGuestAccess)
+                .where(CampaignGuestAccess.campaign_id == campaign_id)
+            )
+            return [], int((await self.session.execute(count)).scalar_one())
+
+        async def read_one(self, campaign_id: UUID, user_id: UUID) -> CampaignGuestRead:
+            statement = self.readable().where(
+                CampaignGuestAccess.campaign_id == campaign_id, CampaignGuestAccess.user_id == user_id
+            )
+            row = (await self.session.execute(statement)).mappings().first()
+            if row is None:
+                raise ResourceNotFoundError("This guest has no access to the campaign.")
+            return msgspec.convert(row, CampaignGuestRead, strict=False)
+
+        async def role_of(self, team_id: UUID, user_id: UUID) -> str | None:
+            statement = select(TeamMember.role).where(
+                TeamMember.team_id == team_id, TeamMember.user_id == user_id
+            )
+            return (await self.session.execute(statement)).scalar()
+
+    repository_type = Repo
+
+    async def list_guests(self, campaign_id: UUID, page: Page) -> CampaignGuestList:
+        await visible_campaign(self.repository.session, campaign_id)
+        items, total = await self.repository.list_page(campaign_id=campaign_id, page=page)
+        return CampaignGuestList(items=items, total=total, limit=page.limit, offset=page.offset)
+
+    async def grant(self, campaign_id: UUID, *, actor_id: UUID, user_id: UUID) -> CampaignGuestRead:
+        campaign = await visible_campaign(self.repository.session, campaign_id)
+        if await self.repository.role_of(campaign.team_id, user_id) != TeamRole.GUEST:
+            raise unknown_reference(
+                "user_id", "is not a guest of this team (add them with the guest role first)"
+            )
+        if await self.repository.get_one_or_none(campaign_id=campaign_id, user_id=user_id) is not None:
+            raise ConflictError("This guest already has access to the campaign.")
+        access = await self.repository.add(
+            CampaignGuestAccess(team_id=campaign.team_id, campaign_id=campaign_id, user_id=user_id)
+        )
+        self._record(access, actor_id, EventType.CREATED)
+        return await self.repository.read_one(campaign_id, user_id)
+
+    async def revoke(self, campaign_id: UUID, *, actor_id: UUID, user_id: UUID) -> None:
+        await visible_campaign(self.repository.session, campaign_id)
+        access = await self.repository.get_one_or_none(campaign_id=campaign_id, user_id=user_id)
+        if access is None:
+            raise ResourceNotFoundError("This guest has no access to the campaign.")
+        self._record(access, actor_id, EventType.DELETED)
+        await self.repository.session.delete(access)
+        await self.repository.session.flush()
+
+    def _record(self, access: CampaignGuestAccess, actor_id: UUID, event_type: EventType) -> None:
+        emit_event(
+            self.repository.session,
+            team_id=access.team_id,
+            actor_id=actor_id,
+            object_type="campaign_guest",
+            object_id=access.campaign_id,  # the campaign's guest list changed
+            event_type=event_type,
+            changes={
+                "user_id": field_change(None, access.user_id)
+                if event_type is EventType.CREATED
+                else field_change(access.user_id, None)
+            },
+        )

@@ -1,0 +1,181 @@
+"""Recording events (`emit_event`, `update_model_with_event`) and reading the feed.
+
+Services call the two helpers inside their own transaction, so an event exists exactly when
+the change it describes was committed. The helpers only add rows to the session; the flush
+that writes the change writes its events in the same round trips.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from advanced_alchemy.repository import SQLAlchemyAsyncRepository
+from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from app.events.models import Event
+from app.events.schemas import EventList, EventRead, EventSort, EventType
+from app.lib.pagination import Page, SortOrder
+
+Changes = dict[str, dict[str, Any]]
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready: ids, decimals, dates and enums become strings (decimals stay exact)."""
+    return msgspec.to_builtins(value)
+
+
+def field_change(old: Any, new: Any) -> dict[str, Any]:
+    return {"old": _plain(old), "new": _plain(new)}
+
+
+def snapshot(model: Any, fields: Iterable[str]) -> Changes:
+    """`created`/`deleted` payloads: the tracked fields as they are (old `None` on create)."""
+    return {field: field_change(None, getattr(model, field)) for field in fields}
+
+
+def emit_event(
+    session: AsyncSession,
+    *,
+    team_id: UUID,
+    actor_id: UUID | None,
+    object_type: str,
+    object_id: UUID,
+    event_type: EventType | str,
+    changes: Changes | None = None,
+) -> Event:
+    """Record one event in the session's transaction (written with the next flush or commit)."""
+    event = Event(
+        team_id=team_id,
+        actor_id=actor_id,
+        object_type=object_type,
+        object_id=object_id,
+        event_type=str(event_type),
+        changes=changes or None,
+    )
+    session.add(event)
+    return event
+
+
+def update_model_with_event(
+    session: AsyncSession,
+    model: Any,
+    data: Mapping[str, Any],
+    *,
+    actor_id: UUID | None,
+    track_fields: Iterable[str],
+    object_type: str,
+    team_id: UUID | None = None,
+) -> Changes:
+    """Apply `data` to `model` and record what changed.
+
+    Every differing field is set; the tracked ones are recorded old -> new in one `updated`
+    event, and a changed `status` also gets its own `status_changed` event (the feed's
+    milestones). Nothing changed, nothing recorded. Returns the recorded changes.
+    `team_id` defaults to the model's own (pass it for the `teams` row itself).
+    """
+    tracked = set(track_fields)
+    changes: Changes = {}
+    changed_any = False
+    for field, new in data.items():
+        old = getattr(model, field)
+        if old == new:
+            continue
+        setattr(model, field, new)
+        changed_any = True
+        if field in tracked:
+            changes[field] = field_change(old, new)
+    if not changed_any:
+        return changes
+    common: dict[str, Any] = {
+        "team_id": team_id or model.team_id,
+        "actor_id": actor_id,
+        "object_type": object_type,
+        "object_id": model.id,
+    }
+    emit_event(session, event_type=EventType.UPDATED, changes=changes, **common)
+    if "status" in changes:
+        emit_event(
+            session, event_type=EventType.STATUS_CHANGED, changes={"status": changes["status"]}, **common
+        )
+    return changes
+
+
+_READ_COLUMNS = (
+    Event.id,
+    Event.team_id,
+    Event.actor_id,
+    Event.object_type,
+    Event.object_id,
+    Event.event_type,
+    Event.changes,
+    Event.created_at,
+)
+
+
+def _sort_column(sort: EventSort) -> ColumnElement[Any] | InstrumentedAttribute[Any]:
+    match sort:
+        case EventSort.CREATED_AT:
+            return Event.created_at
+
+
+class EventFilters(msgspec.Struct, frozen=True, kw_only=True):
+    event_type: EventType | None = None
+    actor_id: UUID | None = None
+    object_type: str | None = None
+    object_id: UUID | None = None
+
+
+class EventService(SQLAlchemyAsyncRepositoryService[Event]):
+    class Repo(SQLAlchemyAsyncRepository[Event]):
+        model_type = Event
+
+        def readable(self) -> Select[Any]:  # pyright: ignore[reportInvalidTypeArguments]
+            """The one statement every event read starts from; RLS limits it to the current team."""
+            return select(*_READ_COLUMNS)  # pyright: ignore[reportReturnType]
+
+        async def list_page(
+            self, *, team_id: UUID, page: Page, sort: EventSort, order: SortOrder, filters: EventFilters
+        ) -> tuple[list[EventRead], int]:
+            conditions: list[ColumnElement[bool]] = [Event.team_id == team_id]
+            if filters.event_type is not None:
+                conditions.append(Event.event_type == filters.event_type.value)
+            if filters.actor_id is not None:
+                conditions.append(Event.actor_id == filters.actor_id)
+            if filters.object_type is not None:
+                conditions.append(Event.object_type == filters.object_type)
+            if filters.object_id is not None:
+                conditions.append(Event.object_id == filters.object_id)
+            column = _sort_column(sort)
+            # UUIDv7 ids grow with time: the tie-breaker keeps events of one transaction in order.
+            tie = Event.id.desc() if order is SortOrder.DESC else Event.id.asc()
+            statement = (
+                self.readable()
+                .add_columns(func.count().over().label("total"))
+                .where(*conditions)
+                .order_by(column.desc() if order is SortOrder.DESC else column.asc(), tie)
+                .limit(page.limit)
+                .offset(page.offset)
+            )
+            rows = (await self.session.execute(statement)).mappings().all()
+            if rows:
+                return msgspec.convert(rows, list[EventRead], strict=False), int(rows[0]["total"])
+            total = (
+                await self.session.execute(select(func.count()).select_from(Event).where(*conditions))
+            ).scalar_one()
+            return [], int(total)
+
+    repository_type = Repo
+
+    async def list_events(
+        self, *, team_id: UUID, page: Page, sort: EventSort, order: SortOrder, filters: EventFilters
+    ) -> EventList:
+        items, total = await self.repository.list_page(
+            team_id=team_id, page=page, sort=sort, order=order, filters=filters
+        )
+        return EventList(items=items, total=total, limit=page.limit, offset=page.offset)

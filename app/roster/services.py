@@ -1,0 +1,206 @@
+"""Creators: CRUD, archiving, and the rule that a creator on a campaign is archived, not deleted."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from advanced_alchemy.repository import SQLAlchemyAsyncRepository
+from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import InstrumentedAttribute
+
+from app.events.schemas import EventType
+from app.events.services import emit_event, snapshot, update_model_with_event
+from app.lib.errors import ConflictError, ResourceNotFoundError
+from app.lib.pagination import Page, SortOrder
+from app.lib.schema import normalize_email
+from app.lib.search import contains_ignoring_case, ordered
+from app.lib.versioning import ensure_current_version
+from app.roster.models import Creator
+from app.roster.schemas import CreatorCreate, CreatorList, CreatorRead, CreatorSort, CreatorUpdate, Platform
+
+OBJECT_TYPE = "creator"
+TRACKED_FIELDS = ("name", "handles", "follower_counts", "contact_email", "tags", "archived_at")
+"""`notes` changes are applied but not copied into the trail (free text, possibly private)."""
+
+_READ_COLUMNS = (
+    Creator.id,
+    Creator.team_id,
+    Creator.name,
+    Creator.handles,
+    Creator.follower_counts,
+    Creator.contact_email,
+    Creator.tags,
+    Creator.notes,
+    Creator.archived_at,
+    Creator.version,
+    Creator.created_at,
+    Creator.updated_at,
+)
+
+
+class CreatorFilters(msgspec.Struct, frozen=True, kw_only=True):
+    search: str | None = None
+    tag: str | None = None
+    platform: Platform | None = None
+    include_archived: bool = False
+
+
+def _sort_column(sort: CreatorSort) -> ColumnElement[Any] | InstrumentedAttribute[Any]:
+    match sort:
+        case CreatorSort.NAME:
+            return func.lower(Creator.name)
+        case CreatorSort.CREATED_AT:
+            return Creator.created_at
+        case CreatorSort.UPDATED_AT:
+            return Creator.updated_at
+
+
+def _conditions(team_id: UUID, filters: CreatorFilters) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [Creator.team_id == team_id]
+    if filters.search:
+        conditions.append(contains_ignoring_case(Creator.name, filters.search))
+    if filters.tag:
+        conditions.append(Creator.tags.contains([filters.tag]))
+    if filters.platform is not None:
+        conditions.append(Creator.handles.has_key(filters.platform.value))
+    if not filters.include_archived:
+        conditions.append(Creator.archived_at.is_(None))
+    return conditions
+
+
+def _clean_tags(tags: list[str]) -> list[str]:
+    """Trimmed, without duplicates, in the order given."""
+    return list(dict.fromkeys(tag.strip() for tag in tags))
+
+
+class CreatorService(SQLAlchemyAsyncRepositoryService[Creator]):
+    class Repo(SQLAlchemyAsyncRepository[Creator]):
+        model_type = Creator
+
+        def readable(self) -> Select[Any]:  # pyright: ignore[reportInvalidTypeArguments]
+            """The one statement every creator read starts from; RLS limits it to the current team."""
+            return select(*_READ_COLUMNS)  # pyright: ignore[reportReturnType]
+
+        async def list_page(
+            self, *, team_id: UUID, page: Page, sort: CreatorSort, order: SortOrder, filters: CreatorFilters
+        ) -> tuple[list[CreatorRead], int]:
+            conditions = _conditions(team_id, filters)
+            statement = (
+                self.readable()
+                .add_columns(func.count().over().label("total"))
+                .where(*conditions)
+                .order_by(ordered(_sort_column(sort), order), Creator.id)
+                .limit(page.limit)
+                .offset(page.offset)
+            )
+            rows = (await self.session.execute(statement)).mappings().all()
+            if rows:
+                return msgspec.convert(rows, list[CreatorRead], strict=False), int(rows[0]["total"])
+            total = (
+                await self.session.execute(select(func.count()).select_from(Creator).where(*conditions))
+            ).scalar_one()
+            return [], int(total)
+
+        async def read_one(self, creator_id: UUID) -> CreatorRead:
+            statement = self.readable().where(Creator.id == creator_id)
+            row = (await self.session.execute(statement)).mappings().first()
+            if row is None:
+                raise ResourceNotFoundError("Creator not found.")
+            return msgspec.convert(row, CreatorRead, strict=False)
+
+    repository_type = Repo
+
+    async def list_creators(
+        self, *, team_id: UUID, page: Page, sort: CreatorSort, order: SortOrder, filters: CreatorFilters
+    ) -> CreatorList:
+        items, total = await self.repository.list_page(
+            team_id=team_id, page=page, sort=sort, order=order, filters=filters
+        )
+        return CreatorList(items=items, total=total, limit=page.limit, offset=page.offset)
+
+    async def read(self, creator_id: UUID) -> CreatorRead:
+        return await self.repository.read_one(creator_id)
+
+    async def create_creator(self, *, team_id: UUID, actor_id: UUID, data: CreatorCreate) -> CreatorRead:
+        creator = await self.repository.add(
+            Creator(
+                team_id=team_id,
+                name=data.name.strip(),
+                handles={str(k): v for k, v in data.handles.items()},
+                follower_counts={str(k): v for k, v in data.follower_counts.items()},
+                contact_email=normalize_email(data.contact_email) if data.contact_email else None,
+                tags=_clean_tags(data.tags),
+                notes=data.notes,
+            )
+        )
+        self._record(creator, actor_id, EventType.CREATED)
+        return _creator_read(creator)
+
+    async def update_creator(self, creator_id: UUID, *, actor_id: UUID, data: CreatorUpdate) -> CreatorRead:
+        creator = await self._get(creator_id)
+        ensure_current_version(kind="creator", current=creator.version, sent=data.version)
+        archived_at = creator.archived_at
+        if data.archived and archived_at is None:
+            archived_at = datetime.now(tz=UTC)
+        elif not data.archived:
+            archived_at = None
+        update_model_with_event(
+            self.repository.session,
+            creator,
+            {
+                "name": data.name.strip(),
+                "handles": {str(k): v for k, v in data.handles.items()},
+                "follower_counts": {str(k): v for k, v in data.follower_counts.items()},
+                "contact_email": normalize_email(data.contact_email) if data.contact_email else None,
+                "tags": _clean_tags(data.tags),
+                "notes": data.notes,
+                "archived_at": archived_at,
+            },
+            actor_id=actor_id,
+            track_fields=TRACKED_FIELDS,
+            object_type=OBJECT_TYPE,
+        )
+        await self.repository.session.flush()
+        return _creator_read(creator)
+
+    async def delete_creator(self, creator_id: UUID, *, actor_id: UUID) -> None:
+        """Refused while any campaign or post refers to the creator (the foreign keys restrict)."""
+        creator = await self._get(creator_id)
+        name = creator.name
+        self._record(creator, actor_id, EventType.DELETED)
+        await self.repository.session.delete(creator)
+        try:
+            await self.repository.session.flush()
+        except IntegrityError as exc:
+            raise ConflictError(
+                f"{name} is on a campaign (booked as a campaign creator or the creator of a post), "
+                "so deleting would break its history; archive the creator instead."
+            ) from exc
+
+    async def _get(self, creator_id: UUID) -> Creator:
+        creator = await self.repository.get_one_or_none(id=creator_id)
+        if creator is None:
+            raise ResourceNotFoundError("Creator not found.")
+        return creator
+
+    def _record(self, creator: Creator, actor_id: UUID, event_type: EventType) -> None:
+        emit_event(
+            self.repository.session,
+            team_id=creator.team_id,
+            actor_id=actor_id,
+            object_type=OBJECT_TYPE,
+            object_id=creator.id,
+            event_type=event_type,
+            changes=snapshot(creator, ("name",)) if event_type is EventType.CREATED else None,
+        )
+
+
+def _creator_read(creator: Creator) -> CreatorRead:
+    return msgspec.convert(
+        {column.key: getattr(creator, column.key) for column in _READ_COLUMNS}, CreatorRead, strict=False
+    )

@@ -1,0 +1,242 @@
+"""To-dos of a campaign: who does what by when, optionally about one post."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from advanced_alchemy.repository import SQLAlchemyAsyncRepository
+from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.orm import InstrumentedAttribute
+
+from app.campaigns.services import visible_campaign
+from app.events.schemas import EventType
+from app.events.services import emit_event, snapshot, update_model_with_event
+from app.lib.errors import ResourceNotFoundError, unknown_reference
+from app.lib.pagination import Page, SortOrder
+from app.lib.search import contains_ignoring_case, ordered
+from app.lib.versioning import ensure_current_version
+from app.posts.models import Post
+from app.teams.models import TeamMember
+from app.todos.models import Todo
+from app.todos.schemas import TodoCreate, TodoList, TodoRead, TodoSort, TodoStatus, TodoUpdate
+
+OBJECT_TYPE = "todo"
+TRACKED_FIELDS = ("title", "description", "assignee_id", "due_date", "status", "post_id")
+
+_READ_COLUMNS = (
+    Todo.id,
+    Todo.team_id,
+    Todo.campaign_id,
+    Todo.title,
+    Todo.description,
+    Todo.assignee_id,
+    Todo.due_date,
+    Todo.status,
+    Todo.post_id,
+    Todo.version,
+    Todo.created_at,
+    Todo.updated_at,
+)
+
+
+def today() -> date:
+    return datetime.now(tz=UTC).date()
+
+
+class TodoFilters(msgspec.Struct, frozen=True, kw_only=True):
+    search: str | None = None
+    status: TodoStatus | None = None
+    assignee_id: UUID | None = None
+    post_id: UUID | None = None
+    due_after: date | None = None
+    due_before: date | None = None
+    overdue: bool = False
+
+
+def _sort_column(sort: TodoSort) -> ColumnElement[Any] | InstrumentedAttribute[Any]:
+    match sort:
+        case TodoSort.DUE_DATE:
+            return Todo.due_date
+        case TodoSort.TITLE:
+            return func.lower(Todo.title)
+        case TodoSort.CREATED_AT:
+            return Todo.created_at
+        case TodoSort.UPDATED_AT:
+            return Todo.updated_at
+
+
+def overdue_condition(on: date) -> ColumnElement[bool]:
+    """Not done and due before `on` (today, in UTC)."""
+    return (Todo.status != TodoStatus.DONE.value) & (Todo.due_date < on)
+
+
+def _conditions(campaign_id: UUID, filters: TodoFilters) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [Todo.campaign_id == campaign_id]
+    if filters.search:
+        conditions.append(contains_ignoring_case(Todo.title, filters.search))
+    if filters.status is not None:
+        conditions.append(Todo.status == filters.status.value)
+    if filters.assignee_id is not None:
+        conditions.append(Todo.assignee_id == filters.assignee_id)
+    if filters.post_id is not None:
+        conditions.append(Todo.post_id == filters.post_id)
+    if filters.due_after is not None:
+        conditions.append(Todo.due_date >= filters.due_after)
+    if filters.due_before is not None:
+        conditions.append(Todo.due_date <= filters.due_before)
+    if filters.overdue:
+        conditions.append(overdue_condition(today()))
+    return conditions
+
+
+class TodoService(SQLAlchemyAsyncRepositoryService[Todo]):
+    class Repo(SQLAlchemyAsyncRepository[Todo]):
+        model_type = Todo
+
+        def readable(self) -> Select[Any]:  # pyright: ignore[reportInvalidTypeArguments]
+            """The one statement every to-do read starts from; RLS limits it to the team (and a guest's campaigns)."""
+            return select(*_READ_COLUMNS)  # pyright: ignore[reportReturnType]
+
+        async def list_page(
+            self, *, campaign_id: UUID, page: Page, sort: TodoSort, order: SortOrder, filters: TodoFilters
+        ) -> tuple[list[TodoRead], int]:
+            conditions = _conditions(campaign_id, filters)
+            statement = (
+                self.readable()
+                .add_columns(func.count().over().label("total"))
+                .where(*conditions)
+                .order_by(ordered(_sort_column(sort), order).nulls_last(), Todo.id)
+                .limit(page.limit)
+                .offset(page.offset)
+            )
+            rows = (await self.session.execute(statement)).mappings().all()
+            if rows:
+                return msgspec.convert(rows, list[TodoRead], strict=False), int(rows[0]["total"])
+            total = (
+                await self.session.execute(select(func.count()).select_from(Todo).where(*conditions))
+            ).scalar_one()
+            return [], int(total)
+
+        async def read_one(self, campaign_id: UUID, todo_id: UUID) -> TodoRead:
+            statement = self.readable().where(Todo.id == todo_id, Todo.campaign_id == campaign_id)
+            row = (await self.session.execute(statement)).mappings().first()
+            if row is None:
+                raise ResourceNotFoundError("To-do not found.")
+            return msgspec.convert(row, TodoRead, strict=False)
+
+        async def is_team_member(self, team_id: UUID, user_id: UUID) -> bool:
+            statement = select(TeamMember.id).where(
+                TeamMember.team_id == team_id, TeamMember.user_id == user_id
+            )
+            return (await self.session.execute(statement)).first() is not None
+
+        async def post_in_campaign(self, campaign_id: UUID, post_id: UUID) -> bool:
+            statement = select(Post.id).where(Post.id == post_id, Post.campaign_id == campaign_id)
+            return (await self.session.execute(statement)).first() is not None
+
+    repository_type = Repo
+
+    async def list_todos(
+        self, *, campaign_id: UUID, page: Page, sort: TodoSort, order: SortOrder, filters: TodoFilters
+    ) -> TodoList:
+        await visible_campaign(self.repository.session, campaign_id)
+        items, total = await self.repository.list_page(
+            campaign_id=campaign_id, page=page, sort=sort, order=order, filters=filters
+        )
+        return TodoList(items=items, total=total, limit=page.limit, offset=page.offset)
+
+    async def read(self, campaign_id: UUID, todo_id: UUID) -> TodoRead:
+        return await self.repository.read_one(campaign_id, todo_id)
+
+    async def create_todo(self, campaign_id: UUID, *, actor_id: UUID, data: TodoCreate) -> TodoRead:
+        campaign = await visible_campaign(self.repository.session, campaign_id)
+        await self._check_references(campaign.team_id, campaign_id, data.assignee_id, data.post_id)
+        todo = await self.repository.add(
+            Todo(
+                team_id=campaign.team_id,
+                campaign_id=campaign_id,
+                title=data.title.strip(),
+                description=data.description,
+                assignee_id=data.assignee_id,
+                due_date=data.due_date,
+                status=TodoStatus.OPEN.value,
+                post_id=data.post_id,
+            )
+        )
+        emit_event(
+            self.repository.session,
+            team_id=todo.team_id,
+            actor_id=actor_id,
+            object_type=OBJECT_TYPE,
+            object_id=todo.id,
+            event_type=EventType.CREATED,
+            changes=snapshot(todo, TRACKED_FIELDS),
+        )
+        return _todo_read(todo)
+
+    async def update_todo(
+        self, campaign_id: UUID, todo_id: UUID, *, actor_id: UUID, data: TodoUpdate
+    ) -> TodoRead:
+        todo = await self._get(campaign_id, todo_id)
+        ensure_current_version(kind="to-do", current=todo.version, sent=data.version)
+        await self._check_references(
+            todo.team_id,
+            campaign_id,
+            data.assignee_id if data.assignee_id != todo.assignee_id else None,
+            data.post_id if data.post_id != todo.post_id else None,
+        )
+        update_model_with_event(
+            self.repository.session,
+            todo,
+            {
+                "title": data.title.strip(),
+                "description": data.description,
+                "assignee_id": data.assignee_id,
+                "due_date": data.due_date,
+                "status": data.status.value,
+                "post_id": data.post_id,
+            },
+            actor_id=actor_id,
+            track_fields=TRACKED_FIELDS,
+            object_type=OBJECT_TYPE,
+        )
+        await self.repository.session.flush()
+        return _todo_read(todo)
+
+    async def delete_todo(self, campaign_id: UUID, todo_id: UUID, *, actor_id: UUID) -> None:
+        todo = await self._get(campaign_id, todo_id)
+        emit_event(
+            self.repository.session,
+            team_id=todo.team_id,
+            actor_id=actor_id,
+            object_type=OBJECT_TYPE,
+            object_id=todo.id,
+            event_type=EventType.DELETED,
+            changes={"title": {"old": todo.title, "new": None}},
+        )
+        await self.repository.session.delete(todo)
+        await self.repository.session.flush()
+
+    async def _get(self, campaign_id: UUID, todo_id: UUID) -> Todo:
+        todo = await self.repository.get_one_or_none(id=todo_id, campaign_id=campaign_id)
+        if todo is None:
+            raise ResourceNotFoundError("To-do not found.")
+        return todo
+
+    async def _check_references(
+        self, team_id: UUID, campaign_id: UUID, assignee_id: UUID | None, post_id: UUID | None
+    ) -> None:
+        if assignee_id is not None and not await self.repository.is_team_member(team_id, assignee_id):
+            raise unknown_reference("assignee_id", "is not a member of this team")
+        if post_id is not None and not await self.repository.post_in_campaign(campaign_id, post_id):
+            raise unknown_reference("post_id", "no such post in this campaign")
+
+
+def _todo_read(todo: Todo) -> TodoRead:
+    return msgspec.convert(
+        {column.key: getattr(todo, column.key) for column in _READ_COLUMNS}, TodoRead, strict=False
+    )
