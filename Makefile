@@ -8,7 +8,7 @@ UV = $(eval UV := $$(shell scripts/ensure-uv.sh))$(UV)
 RUN := $(UV) run --frozen
 PYTEST_ARGS ?=
 
-.PHONY: help install dev dev-backend db-start db-stop db-upgrade db-downgrade db-migrate db-reset seed \
+.PHONY: help install dev dev-backend dev-worker dev-all build-emails dev-emails mail-outbox db-start db-stop db-upgrade db-downgrade db-migrate db-reset seed \
 	test test-fast lint-backend format-backend check-backend check-all docker-build clean
 
 help: ## List the targets
@@ -24,6 +24,21 @@ dev: dev-backend ## Run the API on :8000 (alias of dev-backend)
 
 dev-backend: install ## Start PostgreSQL (embedded unless DATABASE_URL), migrate, serve with Granian on :8000
 	@$(RUN) python -m app.cli serve
+
+dev-worker: install ## Run a background worker (tasks and cron) against the same database
+	@$(RUN) python -m app.cli worker
+
+dev-all: install ## Run the API and a worker together (Ctrl-C stops both)
+	@scripts/dev-all.sh $(UV) run --frozen
+
+build-emails: install ## Render every email template (HTML and text) into emails/preview; fails on errors
+	@$(RUN) python -m app.mail.preview
+
+dev-emails: install ## Preview the emails in a browser at http://127.0.0.1:3001
+	@$(RUN) python -m app.mail.preview --serve 3001
+
+mail-outbox: install ## Print the newest emails the app produced (the dev outbox)
+	@$(RUN) python -m app.cli mail-outbox
 
 db-start: install ## Start the embedded PostgreSQL (kept running; data in .data/postgres)
 	@$(RUN) python -m app.cli db-start

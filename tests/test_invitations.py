@@ -193,3 +193,21 @@ async def test_revoking_an_accepted_invitation_is_a_conflict(
         "/api/invitations/accept", json={"token": await token_for(owner_connection, "done@example.com")}
     )
     assert (await a.owner_client.delete(f"{invitations_url(a.team.id)}/{created['id']}")).status_code == 409
+
+
+async def test_the_team_feed_shows_invitations_and_the_new_member(
+    multi_team_setup: MultiTeamSetup, client_for, owner_connection
+) -> None:
+    a = multi_team_setup.a
+    invitee = await UserFactory.create_async(email="feed@example.com")
+    created = await invite(a.owner_client, a.team.id, "feed@example.com")
+    await client_for(invitee).post(
+        "/api/invitations/accept", json={"token": await token_for(owner_connection, "feed@example.com")}
+    )
+    feed = (await a.owner_client.get(f"/api/teams/{a.team.id}/events")).json()["items"]
+    kinds = [(event["object_type"], event["event_type"]) for event in feed]
+    assert ("team_invitation", "created") in kinds
+    assert ("team_member", "created") in kinds
+    invitation_event = next(event for event in feed if event["object_type"] == "team_invitation")
+    assert invitation_event["object_id"] == created["id"]
+    assert invitation_event["changes"]["email"] == {"old": None, "new": "feed@example.com"}

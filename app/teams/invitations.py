@@ -18,6 +18,8 @@ from sqlalchemy import ColumnElement, and_, func, select, text, update
 
 from app.config import Settings
 from app.db.tenancy import TenantContext, apply_tenant_now
+from app.events.schemas import EventType
+from app.events.services import emit_event, field_change
 from app.lib.crypto import new_token, token_digest
 from app.lib.deps import TeamAccess
 from app.lib.errors import (
@@ -156,6 +158,15 @@ class TeamInvitationService(SQLAlchemyAsyncRepositoryService[TeamInvitation]):
                 expires_at=now + INVITATION_LIFETIME,
             )
         )
+        emit_event(
+            session,
+            team_id=access.team_id,
+            actor_id=access.user_id,
+            object_type="team_invitation",
+            object_id=invitation.id,
+            event_type=EventType.CREATED,
+            changes={"email": field_change(None, email), "role": field_change(None, role.value)},
+        )
         team = await session.get_one(Team, access.team_id)
         inviter = await session.get_one(User, access.user_id)
         await EmailService(session=session).send_later(
@@ -192,6 +203,15 @@ class TeamInvitationService(SQLAlchemyAsyncRepositoryService[TeamInvitation]):
             raise ConflictError("This invitation was already accepted; remove the member instead.")
         if invitation.revoked_at is None:
             invitation.revoked_at = utcnow()
+            emit_event(
+                self.repository.session,
+                team_id=access.team_id,
+                actor_id=access.user_id,
+                object_type="team_invitation",
+                object_id=invitation.id,
+                event_type=EventType.DELETED,
+                changes={"status": field_change("pending", "revoked")},
+            )
             await self.repository.session.flush()
 
     async def accept(self, token: str, *, user_id: UUID) -> TeamRead:
@@ -225,6 +245,18 @@ class TeamInvitationService(SQLAlchemyAsyncRepositoryService[TeamInvitation]):
         invitation.accepted_by_id = user_id
         if user.email_verified_at is None:
             user.email_verified_at = now  # the emailed token proves the address
+        emit_event(
+            session,
+            team_id=invitation.team_id,
+            actor_id=user_id,
+            object_type="team_member",
+            object_id=user_id,
+            event_type=EventType.CREATED,
+            changes={
+                "role": field_change(None, invitation.role),
+                "invitation_id": field_change(None, str(invitation.id)),
+            },
+        )
         await session.flush()
         return team_read(await session.get_one(Team, invitation.team_id), invitation.role)
 
