@@ -1,4 +1,4 @@
-# One image for the API (and the worker): python -m app.cli serve | db-upgrade | ...
+# One image for the API and the worker: python -m app.cli serve | worker | db-upgrade | ...
 FROM python:3.11-slim AS build
 ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PROJECT_ENVIRONMENT=/app/.venv
 RUN pip install --no-cache-dir uv
@@ -8,6 +8,7 @@ RUN uv sync --frozen --no-dev --no-install-project
 COPY app ./app
 COPY alembic ./alembic
 COPY alembic.ini ./
+COPY emails/templates ./emails/templates
 
 FROM python:3.11-slim
 RUN useradd --create-home --uid 10001 campaign
