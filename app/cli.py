@@ -78,10 +78,12 @@ def cmd_serve(settings: Settings) -> None:
 
 def cmd_worker(settings: Settings) -> None:
     """Run one SAQ worker (tasks and cron) until SIGINT/SIGTERM."""
-    from app.queue.config import QUEUE_NAME, QueuePlugin, build_saq_config
+    from litestar_saq import SAQPlugin
+
+    from app.queue.config import QUEUE_NAME, build_saq_config
 
     owner_url = _owner_url(settings)
-    worker = QueuePlugin(build_saq_config(settings, owner_url)).get_workers()[QUEUE_NAME]
+    worker = SAQPlugin(build_saq_config(settings, owner_url)).get_workers()[QUEUE_NAME]
     print(f"worker {worker.id} processing queue {QUEUE_NAME!r} (Ctrl-C to stop)", flush=True)  # noqa: T201
 
     async def run() -> None:

@@ -30,7 +30,7 @@ from app.lib.deps import SessionCleanupMiddleware, app_dependencies
 from app.lib.errors import exception_handlers
 from app.mail.controllers import DevOutboxController
 from app.posts.controllers import PostController
-from app.queue.config import QUEUE_NAME, QueuePlugin, build_saq_config
+from app.queue.config import QUEUE_NAME, build_saq_config, queue_plugins
 from app.roster.controllers import CreatorController
 from app.system.controllers import SystemController
 from app.teams.controllers import (
@@ -121,7 +121,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[SessionCleanupMiddleware()],
         lifespan=[database],
         on_app_init=[jwt_auth.on_app_init],
-        plugins=[QueuePlugin(saq_config)],
+        plugins=queue_plugins(saq_config),
         openapi_config=_openapi_config(),
         exception_handlers=exception_handlers,
         request_max_body_size=settings.max_request_body_bytes,

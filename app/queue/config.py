@@ -11,6 +11,7 @@ from litestar.config.app import AppConfig
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers import BaseRouteHandler
+from litestar.plugins import InitPluginProtocol
 from litestar_saq import CronJob, QueueConfig, SAQConfig, SAQPlugin
 from litestar_saq.base import Worker
 from psycopg import AsyncConnection
@@ -118,16 +119,19 @@ def build_saq_config(settings: Settings, owner_url: URL) -> SAQConfig:
     )
 
 
-class QueuePlugin(SAQPlugin):
-    """litestar-saq's plugin, minus in-process worker hooks: workers always run as their own
-    process (`make dev-worker` / `litestar workers run`); the API enqueues and serves /saq."""
+class WorkersRunElsewhere(InitPluginProtocol):
+    """Strips litestar-saq's in-process worker hooks from the API: workers always run as their
+    own process (`make dev-worker` / `litestar workers run`); the API enqueues and serves /saq.
+    Register it after `SAQPlugin` (whose exact type `litestar workers run` looks up)."""
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
-        app_config = super().on_app_init(app_config)
-        app_config.on_startup = [
-            h for h in app_config.on_startup if not isinstance(getattr(h, "__self__", None), Worker)
-        ]
-        app_config.on_shutdown = [
-            h for h in app_config.on_shutdown if not isinstance(getattr(h, "__self__", None), Worker)
-        ]
+        def in_process_worker_hook(hook: object) -> bool:
+            return isinstance(getattr(hook, "__self__", None), Worker)
+
+        app_config.on_startup = [hook for hook in app_config.on_startup if not in_process_worker_hook(hook)]
+        app_config.on_shutdown = [hook for hook in app_config.on_shutdown if not in_process_worker_hook(hook)]
         return app_config
+
+
+def queue_plugins(config: SAQConfig) -> list[InitPluginProtocol]:
+    return [SAQPlugin(config), WorkersRunElsewhere()]
