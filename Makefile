@@ -8,8 +8,8 @@ UV = $(eval UV := $$(shell scripts/ensure-uv.sh))$(UV)
 RUN := $(UV) run --frozen
 PYTEST_ARGS ?=
 
-.PHONY: help install dev dev-backend dev-worker dev-all build-emails dev-emails mail-outbox db-start db-stop db-upgrade db-downgrade db-migrate db-reset seed \
-	test test-fast lint-backend format-backend check-backend check-all docker-build clean
+.PHONY: help install dev dev-backend dev-worker dev-all build-emails dev-emails mail-outbox bench-queue db-start db-stop db-upgrade db-downgrade db-migrate db-reset seed \
+	test lint-backend format-backend check-backend check-all docker-build clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -64,6 +64,9 @@ seed: db-upgrade ## Load a demo team and print its login (skipped when already t
 
 test: install ## Run the test suite on a real PostgreSQL (embedded unless DATABASE_URL is set)
 	@$(RUN) pytest $(PYTEST_ARGS)
+
+bench-queue: install ## Measure enqueue-to-start latency and no-op jobs per second with a real worker
+	@$(RUN) python -m bench.queue_bench
 
 lint-backend: install ## ruff check, ruff format --check, basedpyright
 	@$(RUN) ruff check .

@@ -1,0 +1,112 @@
+"""Queue benchmark: enqueue-to-start latency on an idle worker, and no-op jobs per second.
+
+    make bench-queue     # python -m bench.queue_bench; embedded PostgreSQL unless DATABASE_URL
+
+Starts a real worker process, enqueues `noop` jobs the way the app does (in a committed
+transaction, woken by pg_notify), and reads SAQ's own timestamps (`queued`, `started`,
+`completed`, in ms) back from `saq_jobs`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import asyncpg
+from sqlalchemy.engine import URL
+
+from app.config import Settings, get_config
+from app.db import setup
+from app.db.engine import create_engine, create_session_maker, tenant_session
+from app.queue.config import QUEUE_NAME, build_saq_config
+from app.queue.enqueue import enqueue
+
+ROOT = Path(__file__).resolve().parent.parent
+LATENCY_SAMPLES = 50
+THROUGHPUT_JOBS = 2000
+
+
+async def measure(settings: Settings, owner_url: URL, worker: subprocess.Popen[str]) -> None:
+    dsn = owner_url.set(drivername="postgresql").render_as_string(hide_password=False)
+    await asyncio.sleep(1.0)
+
+    engine = create_engine(settings.database.app_url_from(owner_url), pool_size=2)
+    session_maker = create_session_maker(engine)
+    queue = build_saq_config(settings, owner_url).get_queues().get(QUEUE_NAME)
+    conn = await asyncpg.connect(dsn)
+    try:
+        keys = []
+        for i in range(LATENCY_SAMPLES):
+            async with tenant_session(session_maker, None) as session:
+                job = await enqueue(session, queue, "noop", key=f"bench-latency-{time.time_ns()}-{i}")
+                assert job is not None
+                keys.append(job.key)
+            await asyncio.sleep(0.05)  # one at a time: the worker is idle when each arrives
+        await _wait_complete(conn, keys)
+        waits = [(job["started"] - job["queued"]) for job in await _jobs(conn, keys)]
+
+        keys = [f"bench-throughput-{time.time_ns()}-{i}" for i in range(THROUGHPUT_JOBS)]
+        began = time.perf_counter()
+        async with tenant_session(session_maker, None) as session:
+            for key in keys:
+                await enqueue(session, queue, "noop", key=key)
+        enqueued = time.perf_counter()
+        await _wait_complete(conn, keys)
+        finished = time.perf_counter()
+    finally:
+        await conn.close()
+        await engine.dispose()
+        worker.terminate()
+        worker.wait(timeout=20)
+
+    print(
+        f"enqueue -> start on an idle worker ({LATENCY_SAMPLES} jobs): "
+        f"median {statistics.median(waits):.1f} ms, p95 {sorted(waits)[int(len(waits) * 0.95) - 1]:.1f} ms, "
+        f"max {max(waits):.1f} ms"
+    )
+    print(
+        f"{THROUGHPUT_JOBS} no-op jobs: enqueued in {enqueued - began:.2f} s, all done "
+        f"{finished - began:.2f} s after the first enqueue: "
+        f"{THROUGHPUT_JOBS / (finished - enqueued):.0f} jobs/s processed by one worker "
+        f"(concurrency {settings.queue.concurrency})"
+    )
+
+
+async def _jobs(conn: asyncpg.Connection, keys: list[str]) -> list[dict]:
+    rows = await conn.fetch("SELECT job FROM saq_jobs WHERE key = ANY($1)", keys)
+    return [json.loads(bytes(row["job"])) for row in rows]
+
+
+async def _wait_complete(conn: asyncpg.Connection, keys: list[str], within: float = 300.0) -> None:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        done = await conn.fetchval(
+            "SELECT count(*) FROM saq_jobs WHERE key = ANY($1) AND status = 'complete'", keys
+        )
+        if done == len(keys):
+            return
+        await asyncio.sleep(0.05)
+    raise TimeoutError("jobs did not complete")
+
+
+def main() -> None:
+    settings = get_config()
+    owner_url = setup.prepare_database(settings.database)  # runs its own event loop
+    dsn = owner_url.set(drivername="postgresql").render_as_string(hide_password=False)
+    env = {**os.environ, "DATABASE_URL": dsn, "WORKER_SHUTDOWN_GRACE_SECONDS": "1"}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "worker"], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
+    )
+    assert worker.stdout is not None
+    worker.stdout.readline()  # "worker ... processing queue"
+    asyncio.run(measure(settings, owner_url, worker))
+
+
+if __name__ == "__main__":
+    main()
