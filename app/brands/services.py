@@ -14,6 +14,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from app.brands.models import Brand
 from app.brands.schemas import BrandList, BrandRead, BrandSort
+from app.db.paging import fetch_page
 from app.events.schemas import EventType
 from app.events.services import emit_event, snapshot, update_model_with_event
 from app.lib.errors import ConflictError, ResourceNotFoundError
@@ -74,19 +75,10 @@ class BrandService(SQLAlchemyAsyncRepositoryService[Brand]):
             column = _sort_column(sort)
             statement = (
                 self.readable()
-                .add_columns(func.count().over().label("total"))
                 .where(*filters)
                 .order_by(column.desc() if order is SortOrder.DESC else column.asc(), Brand.id)
-                .limit(page.limit)
-                .offset(page.offset)
             )
-            rows = (await self.session.execute(statement)).mappings().all()
-            if rows:
-                return msgspec.convert(rows, list[BrandRead], strict=False), int(rows[0]["total"])
-            total = (
-                await self.session.execute(select(func.count()).select_from(Brand).where(*filters))
-            ).scalar_one()
-            return [], int(total)
+            return await fetch_page(self.session, statement, page=page, schema=BrandRead)
 
         async def read_one(self, brand_id: UUID) -> BrandRead:
             row = (await self.session.execute(self.readable().where(Brand.id == brand_id))).mappings().first()

@@ -36,6 +36,7 @@ from app.campaigns.schemas import (
     CampaignStatus,
     CampaignUpdate,
 )
+from app.db.paging import fetch_page
 from app.events.schemas import EventType
 from app.events.services import emit_event, field_change, snapshot, update_model_with_event
 from app.lib.errors import ConflictError, ResourceNotFoundError, invalid_field, unknown_reference
@@ -156,19 +157,10 @@ class CampaignService(SQLAlchemyAsyncRepositoryService[Campaign]):
             conditions = _conditions(team_id, filters)
             statement = (
                 self.readable()
-                .add_columns(func.count().over().label("total"))
                 .where(*conditions)
                 .order_by(ordered(_sort_column(sort), order).nulls_last(), Campaign.id)
-                .limit(page.limit)
-                .offset(page.offset)
             )
-            rows = (await self.session.execute(statement)).mappings().all()
-            if rows:
-                return msgspec.convert(rows, list[CampaignRead], strict=False), int(rows[0]["total"])
-            total = (
-                await self.session.execute(select(func.count()).select_from(Campaign).where(*conditions))
-            ).scalar_one()
-            return [], int(total)
+            return await fetch_page(self.session, statement, page=page, schema=CampaignRead)
 
         async def read_one(self, campaign_id: UUID) -> CampaignRead:
             row = (
@@ -336,22 +328,10 @@ class CampaignCreatorService(SQLAlchemyAsyncRepositoryService[CampaignCreator]):
                 conditions.append(CampaignCreator.creator_id == creator_id)
             statement = (
                 self.readable()
-                .add_columns(func.count().over().label("total"))
                 .where(*conditions)
                 .order_by(ordered(_booking_sort_column(sort), order), CampaignCreator.id)
-                .limit(page.limit)
-                .offset(page.offset)
             )
-            rows = (await self.session.execute(statement)).mappings().all()
-            if rows:
-                return msgspec.convert(rows, list[CampaignCreatorRead], strict=False), int(rows[0]["total"])
-            count = (
-                select(func.count())
-                .select_from(CampaignCreator)
-                .join(Creator, Creator.id == CampaignCreator.creator_id)
-                .where(*conditions)
-            )
-            return [], int((await self.session.execute(count)).scalar_one())
+            return await fetch_page(self.session, statement, page=page, schema=CampaignCreatorRead)
 
         async def read_one(self, campaign_id: UUID, booking_id: UUID) -> CampaignCreatorRead:
             statement = self.readable().where(
@@ -495,21 +475,10 @@ class CampaignGuestService(SQLAlchemyAsyncRepositoryService[CampaignGuestAccess]
         async def list_page(self, *, campaign_id: UUID, page: Page) -> tuple[list[CampaignGuestRead], int]:
             statement = (
                 self.readable()
-                .add_columns(func.count().over().label("total"))
                 .where(CampaignGuestAccess.campaign_id == campaign_id)
                 .order_by(func.lower(User.name), CampaignGuestAccess.id)
-                .limit(page.limit)
-                .offset(page.offset)
             )
-            rows = (await self.session.execute(statement)).mappings().all()
-            if rows:
-                return msgspec.convert(rows, list[CampaignGuestRead], strict=False), int(rows[0]["total"])
-            count = (
-                select(func.count())
-                .select_from(CampaignGuestAccess)
-                .where(CampaignGuestAccess.campaign_id == campaign_id)
-            )
-            return [], int((await self.session.execute(count)).scalar_one())
+            return await fetch_page(self.session, statement, page=page, schema=CampaignGuestRead)
 
         async def read_one(self, campaign_id: UUID, user_id: UUID) -> CampaignGuestRead:
             statement = self.readable().where(

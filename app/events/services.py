@@ -14,10 +14,11 @@ from uuid import UUID
 import msgspec
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from app.db.paging import fetch_page
 from app.events.models import Event
 from app.events.schemas import EventList, EventRead, EventSort, EventType
 from app.lib.pagination import Page, SortOrder
@@ -156,19 +157,10 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
             tie = Event.id.desc() if order is SortOrder.DESC else Event.id.asc()
             statement = (
                 self.readable()
-                .add_columns(func.count().over().label("total"))
                 .where(*conditions)
                 .order_by(column.desc() if order is SortOrder.DESC else column.asc(), tie)
-                .limit(page.limit)
-                .offset(page.offset)
             )
-            rows = (await self.session.execute(statement)).mappings().all()
-            if rows:
-                return msgspec.convert(rows, list[EventRead], strict=False), int(rows[0]["total"])
-            total = (
-                await self.session.execute(select(func.count()).select_from(Event).where(*conditions))
-            ).scalar_one()
-            return [], int(total)
+            return await fetch_page(self.session, statement, page=page, schema=EventRead)
 
     repository_type = Repo
 

@@ -14,11 +14,12 @@ from uuid import UUID
 import msgspec
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from app.campaigns.models import CampaignCreator
 from app.campaigns.services import visible_campaign
+from app.db.paging import fetch_page
 from app.events.schemas import EventType
 from app.events.services import emit_event, snapshot, update_model_with_event
 from app.lib.errors import ResourceNotFoundError, invalid_field, unknown_reference
@@ -132,19 +133,10 @@ class PostService(SQLAlchemyAsyncRepositoryService[Post]):
             conditions = _conditions(campaign_id, filters)
             statement = (
                 self.readable()
-                .add_columns(func.count().over().label("total"))
                 .where(*conditions)
                 .order_by(ordered(_sort_column(sort), order).nulls_last(), Post.id)
-                .limit(page.limit)
-                .offset(page.offset)
             )
-            rows = (await self.session.execute(statement)).mappings().all()
-            if rows:
-                return msgspec.convert(rows, list[PostRead], strict=False), int(rows[0]["total"])
-            total = (
-                await self.session.execute(select(func.count()).select_from(Post).where(*conditions))
-            ).scalar_one()
-            return [], int(total)
+            return await fetch_page(self.session, statement, page=page, schema=PostRead)
 
         async def read_one(self, campaign_id: UUID, post_id: UUID) -> PostRead:
             statement = self.readable().where(Post.id == post_id, Post.campaign_id == campaign_id)

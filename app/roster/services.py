@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute
 
+from app.db.paging import fetch_page
 from app.events.schemas import EventType
 from app.events.services import emit_event, snapshot, update_model_with_event
 from app.lib.errors import ConflictError, ResourceNotFoundError
@@ -91,20 +92,9 @@ class CreatorService(SQLAlchemyAsyncRepositoryService[Creator]):
         ) -> tuple[list[CreatorRead], int]:
             conditions = _conditions(team_id, filters)
             statement = (
-                self.readable()
-                .add_columns(func.count().over().label("total"))
-                .where(*conditions)
-                .order_by(ordered(_sort_column(sort), order), Creator.id)
-                .limit(page.limit)
-                .offset(page.offset)
+                self.readable().where(*conditions).order_by(ordered(_sort_column(sort), order), Creator.id)
             )
-            rows = (await self.session.execute(statement)).mappings().all()
-            if rows:
-                return msgspec.convert(rows, list[CreatorRead], strict=False), int(rows[0]["total"])
-            total = (
-                await self.session.execute(select(func.count()).select_from(Creator).where(*conditions))
-            ).scalar_one()
-            return [], int(total)
+            return await fetch_page(self.session, statement, page=page, schema=CreatorRead)
 
         async def read_one(self, creator_id: UUID) -> CreatorRead:
             statement = self.readable().where(Creator.id == creator_id)

@@ -14,9 +14,10 @@ from uuid import UUID
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from saq.queue.base import Queue
-from sqlalchemy import ColumnElement, and_, func, select, text, update
+from sqlalchemy import ColumnElement, and_, select, text, update
 
 from app.config import Settings
+from app.db.paging import fetch_rows
 from app.db.tenancy import TenantContext, apply_tenant_now
 from app.events.schemas import EventType
 from app.events.services import emit_event, field_change
@@ -98,17 +99,12 @@ class TeamInvitationService(SQLAlchemyAsyncRepositoryService[TeamInvitation]):
             if status is not None:
                 filters.append(_status_filter(status, utcnow()))
             statement = (
-                select(TeamInvitation, func.count().over().label("total"))
+                select(TeamInvitation)
                 .where(*filters)
                 .order_by(TeamInvitation.created_at.desc(), TeamInvitation.id)
-                .limit(page.limit)
-                .offset(page.offset)
             )
-            rows = (await self.session.execute(statement)).all()
-            if rows:
-                return [row[0] for row in rows], int(rows[0].total)
-            count = select(func.count()).select_from(TeamInvitation).where(*filters)
-            return [], int((await self.session.execute(count)).scalar_one())
+            rows, total = await fetch_rows(self.session, statement, page=page)
+            return [row[0] for row in rows], total
 
         async def lock_by_token(self, token: str) -> TeamInvitation | None:
             digest = token_digest(token)

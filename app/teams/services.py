@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from uuid import UUID
 
-import msgspec
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
+from app.db.paging import fetch_page, fetch_rows
 from app.db.tenancy import TenantContext, apply_tenant_now, get_tenant
 from app.events.schemas import EventType
 from app.events.services import emit_event, field_change, update_model_with_event
@@ -43,18 +43,13 @@ class TeamService(SQLAlchemyAsyncRepositoryService[Team]):
 
         async def list_with_role_of(self, user_id: UUID, page: Page) -> tuple[list[tuple[Team, str]], int]:
             statement = (
-                select(Team, TeamMember.role, func.count().over().label("total"))
+                select(Team, TeamMember.role)
                 .join(TeamMember, TeamMember.team_id == Team.id)
                 .where(TeamMember.user_id == user_id)
                 .order_by(Team.name, Team.id)
-                .limit(page.limit)
-                .offset(page.offset)
             )
-            rows = (await self.session.execute(statement)).all()
-            if rows:
-                return [(row[0], row[1]) for row in rows], int(rows[0].total)
-            count = select(func.count()).select_from(TeamMember).where(TeamMember.user_id == user_id)
-            return [], int((await self.session.execute(count)).scalar_one())
+            rows, total = await fetch_rows(self.session, statement, page=page)
+            return [(row[0], row[1]) for row in rows], total
 
     repository_type = Repo
 
@@ -125,19 +120,12 @@ class TeamMemberService(SQLAlchemyAsyncRepositoryService[TeamMember]):
                     User.name,
                     TeamMember.role,
                     TeamMember.created_at.label("joined_at"),
-                    func.count().over().label("total"),
                 )
                 .join(User, User.id == TeamMember.user_id)
                 .where(TeamMember.team_id == team_id)
                 .order_by(TeamMember.created_at, TeamMember.id)
-                .limit(page.limit)
-                .offset(page.offset)
             )
-            rows = (await self.session.execute(statement)).mappings().all()
-            if rows:
-                return msgspec.convert(rows, list[TeamMemberRead], strict=False), int(rows[0]["total"])
-            count = select(func.count()).select_from(TeamMember).where(TeamMember.team_id == team_id)
-            return [], int((await self.session.execute(count)).scalar_one())
+            return await fetch_page(self.session, statement, page=page, schema=TeamMemberRead)
 
         async def get_member(self, team_id: UUID, user_id: UUID) -> tuple[TeamMember, User]:
             statement = (

@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from app.campaigns.services import visible_campaign
+from app.db.paging import fetch_page
 from app.events.schemas import EventType
 from app.events.services import emit_event, snapshot, update_model_with_event
 from app.lib.errors import ResourceNotFoundError, unknown_reference
@@ -107,19 +108,10 @@ class TodoService(SQLAlchemyAsyncRepositoryService[Todo]):
             conditions = _conditions(campaign_id, filters)
             statement = (
                 self.readable()
-                .add_columns(func.count().over().label("total"))
                 .where(*conditions)
                 .order_by(ordered(_sort_column(sort), order).nulls_last(), Todo.id)
-                .limit(page.limit)
-                .offset(page.offset)
             )
-            rows = (await self.session.execute(statement)).mappings().all()
-            if rows:
-                return msgspec.convert(rows, list[TodoRead], strict=False), int(rows[0]["total"])
-            total = (
-                await self.session.execute(select(func.count()).select_from(Todo).where(*conditions))
-            ).scalar_one()
-            return [], int(total)
+            return await fetch_page(self.session, statement, page=page, schema=TodoRead)
 
         async def read_one(self, campaign_id: UUID, todo_id: UUID) -> TodoRead:
             statement = self.readable().where(Todo.id == todo_id, Todo.campaign_id == campaign_id)
