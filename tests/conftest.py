@@ -32,7 +32,7 @@ from tests.database import TestDatabase, create_test_database, drop_test_databas
 from tests.factories import FactoryDatabase, TeamFactory, TeamMemberFactory, UserFactory
 
 
-def test_settings(database: TestDatabase, **overrides: str) -> Settings:
+def make_settings(database: TestDatabase, **overrides: str) -> Settings:
     env = {
         "APP_ENV": "test",
         "DATABASE_URL": database.owner_url.render_as_string(hide_password=False),
@@ -46,7 +46,7 @@ def test_settings(database: TestDatabase, **overrides: str) -> Settings:
 @pytest.fixture(scope="session")
 async def database() -> AsyncIterator[TestDatabase]:
     db = await create_test_database()
-    settings = test_settings(db)
+    settings = make_settings(db)
     config = setup.alembic_config(db.owner_url, settings.database)
     config.attributes["skip_logging_setup"] = True
     from alembic import command
@@ -58,7 +58,7 @@ async def database() -> AsyncIterator[TestDatabase]:
 
 @pytest.fixture(scope="session")
 def settings(database: TestDatabase) -> Settings:
-    return test_settings(database)
+    return make_settings(database)
 
 
 @pytest.fixture(scope="session")

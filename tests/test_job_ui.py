@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from app.main import create_app
-from tests.conftest import ApiClient, test_settings
+from tests.conftest import ApiClient, make_settings
 from tests.database import TestDatabase
 from tests.factories import UserFactory
 
@@ -19,7 +19,7 @@ async def test_job_ui_is_open_in_development(test_client: ApiClient) -> None:
 
 
 async def test_job_ui_is_for_platform_admins_outside_development(database: TestDatabase) -> None:
-    production_app = create_app(test_settings(database, APP_ENV="production", SECRET_KEY="x" * 40))
+    production_app = create_app(make_settings(database, APP_ENV="production", SECRET_KEY="x" * 40))
     admin = await UserFactory.create_async(is_platform_admin=True)
     member = await UserFactory.create_async()
 

@@ -41,7 +41,7 @@ class DashboardService:
     async def _counts(self, column: Any, condition: Any, statuses: Any) -> dict[Any, int]:
         rows = await self.session.execute(select(column, func.count()).where(condition).group_by(column))
         counts = dict.fromkeys(statuses, 0)
-        for status, count in rows.tuples():
+        for status, count in rows:
             counts[statuses(status)] = int(count)
         return counts
 
@@ -74,7 +74,7 @@ class DashboardService:
             .order_by(Campaign.currency)
         )
         totals = []
-        for currency, budget, committed, spent in (await self.session.execute(statement)).tuples():
+        for currency, budget, committed, spent in await self.session.execute(statement):
             budget, committed, spent = (Decimal(value).quantize(ZERO) for value in (budget, committed, spent))
             totals.append(
                 CurrencyTotals(

@@ -9,7 +9,7 @@ statement, so `total` is right either way.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, TypeVar, Unpack
+from typing import Any, TypeVar
 
 import msgspec
 from sqlalchemy import Row, Select, func, select
@@ -22,10 +22,10 @@ T = TypeVar("T")
 
 async def fetch_rows(
     session: AsyncSession | async_scoped_session[AsyncSession],
-    statement: Select[Unpack[tuple[Any, ...]]],
+    statement: Select[*tuple[Any, ...]],
     *,
     page: Page,
-) -> tuple[Sequence[Row[Unpack[tuple[Any, ...]]]], int]:
+) -> tuple[Sequence[Row[*tuple[Any, ...]]], int]:
     """The page's rows as selected (plus a trailing `total` column) and the number of rows in all."""
     paged = statement.add_columns(func.count().over().label("total")).limit(page.limit).offset(page.offset)
     rows = (await session.execute(paged)).all()
@@ -37,7 +37,7 @@ async def fetch_rows(
 
 async def fetch_page(
     session: AsyncSession | async_scoped_session[AsyncSession],
-    statement: Select[Unpack[tuple[Any, ...]]],
+    statement: Select[*tuple[Any, ...]],
     *,
     page: Page,
     schema: type[T],
