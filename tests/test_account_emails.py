@@ -149,3 +149,24 @@ async def test_expired_tokens_are_refused(
     response = await test_client.post(purpose_path, json={"token": token, **body})
     assert response.status_code == 400
     assert "expired" in response.json()["detail"]
+
+
+async def test_reset_emails_are_capped_per_account_without_telling(
+    test_client: ApiClient, owner_connection
+) -> None:
+    user = await UserFactory.create_async(email="flooded@example.com")
+    for _ in range(5):
+        response = await test_client.post("/api/auth/password-reset", json={"email": user.email})
+        assert response.status_code == 202
+    assert len(await outbox(owner_connection, user.email)) == 3
+
+
+async def test_verification_resends_are_capped_per_account(client_for, owner_connection) -> None:
+    user = await UserFactory.create_async(email="impatient@example.com")
+    client = client_for(user)
+    for _ in range(3):
+        assert (await client.post("/api/auth/verify-email/resend")).status_code == 202
+    capped = await client.post("/api/auth/verify-email/resend")
+    assert capped.status_code == 429
+    assert capped.headers["retry-after"] == "3600"
+    assert len(await outbox(owner_connection, user.email)) == 3

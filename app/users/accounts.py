@@ -5,16 +5,19 @@ Each flow writes its token, its outbox email and the delivery job in the request
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from saq.queue.base import Queue
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.lib.crypto import Passwords
-from app.lib.errors import ConflictError
+from app.lib.errors import ConflictError, TooManyRequestsError
 from app.mail.rendering import EmailTemplate
 from app.mail.services import EmailService
 from app.users.models import User
 from app.users.services import (
+    EMAILS_PER_HOUR,
     TOKEN_LIFETIMES,
     ActionTokenService,
     RefreshTokenService,
@@ -39,6 +42,11 @@ class AccountEmails:
     async def send_verification(self, user: User) -> None:
         if user.email_verified_at is not None:
             raise ConflictError("Your email address is already verified.")
+        if await self._throttled(user, TokenPurpose.EMAIL_VERIFICATION):
+            raise TooManyRequestsError(
+                "A verification email was sent several times in the last hour; check your inbox (and spam).",
+                headers={"Retry-After": "3600"},
+            )
         token = await self.tokens.issue(user.id, TokenPurpose.EMAIL_VERIFICATION)
         lifetime = TOKEN_LIFETIMES[TokenPurpose.EMAIL_VERIFICATION]
         await self.emails.send_later(
@@ -69,7 +77,7 @@ class AccountEmails:
     async def request_password_reset(self, email: str) -> None:
         """Send a reset link if the account exists and is active; say nothing either way."""
         user = await self.users.repository.get_by_email(email)
-        if user is None or not user.is_active:
+        if user is None or not user.is_active or await self._throttled(user, TokenPurpose.PASSWORD_RESET):
             return
         token = await self.tokens.issue(user.id, TokenPurpose.PASSWORD_RESET)
         lifetime = TOKEN_LIFETIMES[TokenPurpose.PASSWORD_RESET]
@@ -83,6 +91,10 @@ class AccountEmails:
                 "expires_minutes": int(lifetime.total_seconds() // 60),
             },
         )
+
+    async def _throttled(self, user: User, purpose: TokenPurpose) -> bool:
+        sent = await self.tokens.recently_issued(user.id, purpose, window=timedelta(hours=1))
+        return sent >= EMAILS_PER_HOUR
 
     async def reset_password(self, token: str, password: str, passwords: Passwords) -> None:
         """Set the new password and sign the account out everywhere."""

@@ -243,7 +243,7 @@ class AccountController(Controller):
     @post(
         "/verify-email/resend",
         operation_id="ResendVerification",
-        responses=problem_responses(401, 409),
+        responses=problem_responses(401, 409, 429),
         status_code=HTTP_202_ACCEPTED,
     )
     async def resend_verification(

@@ -200,6 +200,10 @@ class TokenPurpose(StrEnum):
     EMAIL_VERIFICATION = "email_verification"
 
 
+EMAILS_PER_HOUR = 3
+"""At most this many reset or verification emails per account and hour: the address cannot be
+flooded through our endpoints (further requests are accepted, and nothing is sent)."""
+
 TOKEN_LIFETIMES = {
     TokenPurpose.PASSWORD_RESET: timedelta(hours=1),
     TokenPurpose.EMAIL_VERIFICATION: timedelta(hours=48),
@@ -220,6 +224,14 @@ class ActionTokenService(SQLAlchemyAsyncRepositoryService[ActionToken]):
             )
             return (await self.session.execute(statement)).scalar_one_or_none()
 
+        async def count_issued_since(self, user_id: UUID, purpose: TokenPurpose, *, since: datetime) -> int:
+            statement = select(func.count()).where(
+                ActionToken.user_id == user_id,
+                ActionToken.purpose == purpose,
+                ActionToken.created_at >= since,
+            )
+            return int((await self.session.execute(statement)).scalar_one())
+
         async def retire_unused(self, user_id: UUID, purpose: TokenPurpose, *, at: datetime) -> None:
             await self.session.execute(
                 update(ActionToken)
@@ -232,6 +244,9 @@ class ActionTokenService(SQLAlchemyAsyncRepositoryService[ActionToken]):
             )
 
     repository_type = Repo
+
+    async def recently_issued(self, user_id: UUID, purpose: TokenPurpose, *, window: timedelta) -> int:
+        return await self.repository.count_issued_since(user_id, purpose, since=utcnow() - window)
 
     async def issue(self, user_id: UUID, purpose: TokenPurpose) -> str:
         """A new token for `purpose`; earlier unused ones stop working (only the newest link does)."""
