@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
 
+import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.campaigns.schemas import CampaignCreatorUpdate
+from app.campaigns.services import CampaignCreatorService
+from app.db.engine import tenant_session
 from app.db.tenancy import TenantContext, set_tenant
+from app.lib.errors import ConflictError
+from app.todos.schemas import TodoCreate
+from app.todos.services import TodoService
 from tests.conftest import ApiClient, MultiTeamSetup
 from tests.factories import BrandFactory, CampaignCreatorFactory, CampaignFactory, CreatorFactory
 
@@ -337,3 +348,83 @@ async def test_a_brand_with_campaigns_cannot_be_deleted(authenticated_client: Ap
     assert (
         await authenticated_client.get(f"/api/teams/{team.id}/brands/{campaign.brand_id}")
     ).status_code == 200
+
+
+async def test_a_finished_campaign_takes_no_new_bookings(authenticated_client: ApiClient, team) -> None:
+    for status in ("completed", "archived", "active"):
+        campaign = await CampaignFactory.create_async(team_id=team.id, status=status)
+        creator = await CreatorFactory.create_async(team_id=team.id)
+        url = bookings_url(team.id, campaign.id)
+        response = await authenticated_client.post(
+            url, json={"creator_id": str(creator.id), "agreed_fee": "10"}
+        )
+        if status == "active":
+            assert response.status_code == 201, response.text
+            assert (await authenticated_client.get(url)).json()["total"] == 1
+            continue
+        assert response.status_code == 409, (status, response.text)
+        assert response.json()["campaign_status"] == status
+        assert f"This campaign is {status}" in response.json()["detail"]
+        assert "creator bookings" in response.json()["detail"]
+        assert (await authenticated_client.get(url)).json()["total"] == 0, status
+
+
+async def test_a_completed_campaigns_bookings_still_update_an_archived_ones_are_read_only(
+    authenticated_client: ApiClient, team
+) -> None:
+    completed = await CampaignFactory.create_async(team_id=team.id, status="completed")
+    booking = await CampaignCreatorFactory.book(completed)
+    url = bookings_url(team.id, completed.id, booking.id)
+    fee = await authenticated_client.put(
+        url, json={"agreed_fee": "650.00", "deliverables": None, "version": 1}
+    )
+    assert fee.status_code == 200, fee.text
+    assert (await authenticated_client.delete(url)).status_code == 204
+
+    archived = await CampaignFactory.create_async(team_id=team.id, status="archived")
+    booking = await CampaignCreatorFactory.book(archived)
+    url = bookings_url(team.id, archived.id, booking.id)
+    before = (await authenticated_client.get(url)).json()
+    update = {"agreed_fee": "1.00", "deliverables": None, "version": 1}
+    for method, payload in (("PUT", update), ("DELETE", None)):
+        response = await authenticated_client.request(method, url, json=payload)
+        assert response.status_code == 409, (method, response.text)
+        assert response.json()["campaign_status"] == "archived"
+        assert "archived, so its creator bookings are read-only" in response.json()["detail"]
+    assert (await authenticated_client.get(url)).json() == before
+
+
+async def test_a_write_holds_the_campaign_status_until_it_commits(app, team, user) -> None:
+    """Adding or changing work share-locks the campaign row: it cannot be archived under the write."""
+    campaign = await CampaignFactory.create_async(team_id=team.id, status="active")
+    booking = await CampaignCreatorFactory.book(campaign)
+    context = TenantContext(user_id=user.id, team_id=team.id)
+
+    async def archive(*, lock_timeout: str) -> None:
+        async with tenant_session(app.state.session_maker, context) as archiver:
+            await archiver.execute(text(f"SET LOCAL lock_timeout = '{lock_timeout}'"))
+            await archiver.execute(
+                text("UPDATE campaigns SET status = 'archived' WHERE id = :id"), {"id": campaign.id}
+            )
+
+    writes: list[Callable[[AsyncSession], Awaitable[Any]]] = [
+        lambda s: TodoService(session=s).create_todo(
+            campaign.id, actor_id=user.id, data=TodoCreate(title="Last")
+        ),
+        lambda s: CampaignCreatorService(session=s).update_booking(
+            campaign.id,
+            booking.id,
+            actor_id=user.id,
+            data=CampaignCreatorUpdate(agreed_fee=Decimal("1.00"), deliverables=None, version=1),
+        ),
+    ]
+    for write in writes:
+        async with tenant_session(app.state.session_maker, context) as writer:
+            await write(writer)
+            with pytest.raises(DBAPIError, match="lock timeout"):
+                await archive(lock_timeout="100ms")
+
+    await archive(lock_timeout="5s")
+    async with tenant_session(app.state.session_maker, context) as session:
+        with pytest.raises(ConflictError):
+            await writes[0](session)

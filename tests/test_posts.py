@@ -267,3 +267,49 @@ async def test_list_costs_a_constant_number_of_queries(
         "total"
     ] == 16
     assert query_counter.count == with_one <= 4
+
+
+async def test_a_finished_campaign_takes_no_new_posts(authenticated_client: ApiClient, team) -> None:
+    for status in ("completed", "archived", "active"):
+        campaign = await CampaignFactory.create_async(team_id=team.id, status=status)
+        booking = await CampaignCreatorFactory.book(campaign)
+        url = posts_url(team.id, campaign.id)
+        response = await authenticated_client.post(
+            url, json={"creator_id": str(booking.creator_id), "platform": "tiktok", "caption": "New"}
+        )
+        if status == "active":
+            assert response.status_code == 201, response.text
+            assert (await authenticated_client.get(url)).json()["total"] == 1
+            continue
+        assert response.status_code == 409, (status, response.text)
+        assert response.json()["campaign_status"] == status
+        assert f"This campaign is {status}" in response.json()["detail"]
+        assert "posts" in response.json()["detail"]
+        assert "another campaign" in response.json()["detail"]
+        assert (await authenticated_client.get(url)).json()["total"] == 0, status
+
+
+async def test_a_completed_campaigns_posts_still_update_an_archived_ones_are_read_only(
+    authenticated_client: ApiClient, team
+) -> None:
+    completed = await CampaignFactory.create_async(team_id=team.id, status="completed")
+    published = await PostFactory.for_booking(
+        await CampaignCreatorFactory.book(completed), status="published", published_url="https://x.test/1"
+    )
+    url = posts_url(team.id, completed.id, published.id)
+    current = (await authenticated_client.get(url)).json()
+    metrics = await authenticated_client.put(url, json=update_body(current, views=5000, likes=70))
+    assert metrics.status_code == 200, metrics.text
+    assert (metrics.json()["views"], metrics.json()["version"]) == (5000, 2)
+    assert (await authenticated_client.delete(url)).status_code == 204
+
+    archived = await CampaignFactory.create_async(team_id=team.id, status="archived")
+    post = await PostFactory.for_booking(await CampaignCreatorFactory.book(archived), caption="Final")
+    url = posts_url(team.id, archived.id, post.id)
+    before = (await authenticated_client.get(url)).json()
+    for method, payload in (("PUT", update_body(before, caption="Changed")), ("DELETE", None)):
+        response = await authenticated_client.request(method, url, json=payload)
+        assert response.status_code == 409, (method, response.text)
+        assert response.json()["campaign_status"] == "archived"
+        assert "archived, so its posts are read-only" in response.json()["detail"]
+    assert (await authenticated_client.get(url)).json() == before

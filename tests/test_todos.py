@@ -169,3 +169,42 @@ async def test_list_costs_a_constant_number_of_queries(
         "total"
     ] == 16
     assert query_counter.count == with_one <= 4
+
+
+async def test_a_finished_campaign_takes_no_new_todos(authenticated_client: ApiClient, team) -> None:
+    for status in ("completed", "archived", "active"):
+        campaign = await CampaignFactory.create_async(team_id=team.id, status=status)
+        url = todos_url(team.id, campaign.id)
+        response = await authenticated_client.post(url, json={"title": "One more thing"})
+        if status == "active":
+            assert response.status_code == 201, response.text
+            assert (await authenticated_client.get(url)).json()["total"] == 1
+            continue
+        assert response.status_code == 409, (status, response.text)
+        assert response.json()["campaign_status"] == status
+        assert f"This campaign is {status}" in response.json()["detail"]
+        assert "to-dos" in response.json()["detail"]
+        assert (await authenticated_client.get(url)).json()["total"] == 0, status
+
+
+async def test_a_completed_campaigns_todos_still_update_an_archived_ones_are_read_only(
+    authenticated_client: ApiClient, team
+) -> None:
+    completed = await CampaignFactory.create_async(team_id=team.id, status="completed")
+    todo = await TodoFactory.for_campaign(completed, title="Send the report")
+    url = todos_url(team.id, completed.id, todo.id)
+    current = (await authenticated_client.get(url)).json()
+    done = await authenticated_client.put(url, json=update_body(current, status="done"))
+    assert done.status_code == 200, done.text
+    assert (await authenticated_client.delete(url)).status_code == 204
+
+    archived = await CampaignFactory.create_async(team_id=team.id, status="archived")
+    todo = await TodoFactory.for_campaign(archived, title="Left open")
+    url = todos_url(team.id, archived.id, todo.id)
+    before = (await authenticated_client.get(url)).json()
+    for method, payload in (("PUT", update_body(before, status="done")), ("DELETE", None)):
+        response = await authenticated_client.request(method, url, json=payload)
+        assert response.status_code == 409, (method, response.text)
+        assert response.json()["campaign_status"] == "archived"
+        assert "archived, so its to-dos are read-only" in response.json()["detail"]
+    assert (await authenticated_client.get(url)).json() == before

@@ -3,13 +3,15 @@
 Rules: a campaign's brand is one of the team's (422 otherwise), its end date is not before its
 start date, budgets and fees are exact, and its status moves only along `CAMPAIGN_TRANSITIONS`.
 A creator is booked once per campaign, only if they are on the roster and not archived.
+What a campaign's status allows for its posts, to-dos and bookings is `ensure_campaign_accepts`
+(the rule itself is in the package docstring, app/campaigns/__init__.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from typing import Any
+from typing import Any, Literal, TypeVar
 from uuid import UUID
 
 import msgspec
@@ -36,6 +38,7 @@ from app.campaigns.schemas import (
     CampaignStatus,
     CampaignUpdate,
 )
+from app.db.base import CampaignScopedBase
 from app.db.paging import fetch_page
 from app.events.schemas import EventType
 from app.events.services import emit_event, field_change, snapshot, update_model_with_event
@@ -67,6 +70,7 @@ OBJECT_TYPE = "campaign"
 TRACKED_FIELDS = ("name", "brand_id", "status", "budget", "currency", "start_date", "end_date", "description")
 BOOKING_OBJECT_TYPE = "campaign_creator"
 BOOKING_TRACKED_FIELDS = ("creator_id", "agreed_fee", "deliverables")
+BOOKING_ITEMS = "creator bookings"
 
 _READ_COLUMNS = (
     Campaign.id,
@@ -85,12 +89,74 @@ _READ_COLUMNS = (
 )
 
 
-async def visible_campaign(session: AsyncSession, campaign_id: UUID) -> Campaign:
-    """The campaign if the caller may see it (RLS: their team, and a guest's list), else 404."""
-    campaign = (await session.execute(select(Campaign).where(Campaign.id == campaign_id))).scalar()
+async def visible_campaign(session: AsyncSession, campaign_id: UUID, *, for_change: bool = False) -> Campaign:
+    """The campaign if the caller may see it (RLS: their team, and a guest's list), else 404.
+
+    `for_change`: also share-lock its row until commit, so its status cannot move (e.g. to
+    archived) while the caller adds something to it on the strength of that status.
+    """
+    statement = select(Campaign).where(Campaign.id == campaign_id)
+    if for_change:
+        statement = statement.with_for_update(read=True)
+    campaign = (await session.execute(statement)).scalar()
     if campaign is None:
         raise ResourceNotFoundError("Campaign not found.")
     return campaign
+
+
+CampaignAction = Literal["add", "change", "remove"]
+"""What a service is about to do to a post, to-do or booking of a campaign."""
+
+_CLOSED_TO_NEW = frozenset({CampaignStatus.COMPLETED.value, CampaignStatus.ARCHIVED.value})
+_READ_ONLY = frozenset({CampaignStatus.ARCHIVED.value})
+
+
+def ensure_campaign_accepts(status: str, *, action: CampaignAction, items: str) -> None:
+    """409 unless a campaign in `status` allows `action` on its `items` ("posts", "to-dos", ...).
+
+    Completed: nothing new is added; existing items may still be changed or removed (a
+    published post's metrics keep coming in). Archived: read-only, nothing is added, changed
+    or removed. The detail names the status and the way out: reopening where
+    `CAMPAIGN_TRANSITIONS` allows it (today neither status may go back to active), else another campaign.
+    """
+    if status in _READ_ONLY:
+        blocked = (
+            f"This campaign is {status}, so its {items} are read-only: none can be added, changed or removed."
+        )
+    elif action == "add" and status in _CLOSED_TO_NEW:
+        blocked = (
+            f"This campaign is {status}, so no new {items} can be added (existing ones can still be updated)."
+        )
+    else:
+        return
+    if CampaignStatus.ACTIVE in CAMPAIGN_TRANSITIONS.get(CampaignStatus(status), frozenset()):
+        remedy = f"Reopen it (set it to active) to {action} {items}."
+    elif action == "add":
+        remedy = f"{status.capitalize()} campaigns cannot be reopened; add new {items} to another campaign."
+    else:
+        remedy = f"{status.capitalize()} campaigns cannot be reopened; they stay as they are, for reporting."
+    raise ConflictError(f"{blocked} {remedy}", extra={"campaign_status": status})
+
+
+ItemT = TypeVar("ItemT", bound=CampaignScopedBase)
+
+
+async def campaign_item(
+    session: AsyncSession, model: type[ItemT], campaign_id: UUID, item_id: UUID
+) -> tuple[ItemT, str] | None:
+    """A post, to-do or booking of the campaign, with the campaign's status, in one statement.
+
+    The campaign's row is share-locked until commit (see `visible_campaign`), so the status the
+    caller checks with `ensure_campaign_accepts` still holds when it writes.
+    """
+    statement = (
+        select(model, Campaign.status)
+        .join(Campaign, Campaign.id == model.campaign_id)
+        .where(model.id == item_id, model.campaign_id == campaign_id)
+        .with_for_update(read=True, of=Campaign)
+    )
+    row = (await session.execute(statement)).first()
+    return None if row is None else (row[0], row[1])
 
 
 def _check_dates(start_date: date | None, end_date: date | None) -> None:
@@ -375,7 +441,8 @@ class CampaignCreatorService(SQLAlchemyAsyncRepositoryService[CampaignCreator]):
     async def book_creator(
         self, campaign_id: UUID, *, actor_id: UUID, data: CampaignCreatorCreate
     ) -> CampaignCreatorRead:
-        campaign = await visible_campaign(self.repository.session, campaign_id)
+        campaign = await visible_campaign(self.repository.session, campaign_id, for_change=True)
+        ensure_campaign_accepts(campaign.status, action="add", items=BOOKING_ITEMS)
         fee = checked_amount("agreed_fee", data.agreed_fee)
         creator = await self.repository.bookable_creator(data.creator_id)
         if creator is None:
@@ -399,7 +466,7 @@ class CampaignCreatorService(SQLAlchemyAsyncRepositoryService[CampaignCreator]):
     async def update_booking(
         self, campaign_id: UUID, booking_id: UUID, *, actor_id: UUID, data: CampaignCreatorUpdate
     ) -> CampaignCreatorRead:
-        booking = await self._get(campaign_id, booking_id)
+        booking = await self._get(campaign_id, booking_id, action="change")
         ensure_current_version(kind="campaign creator", current=booking.version, sent=data.version)
         update_model_with_event(
             self.repository.session,
@@ -414,15 +481,17 @@ class CampaignCreatorService(SQLAlchemyAsyncRepositoryService[CampaignCreator]):
 
     async def remove_booking(self, campaign_id: UUID, booking_id: UUID, *, actor_id: UUID) -> None:
         """The creator stays on the roster and the campaign keeps going; only the booking goes."""
-        booking = await self._get(campaign_id, booking_id)
+        booking = await self._get(campaign_id, booking_id, action="remove")
         self._record(booking, actor_id, EventType.DELETED)
         await self.repository.session.delete(booking)
         await self.repository.session.flush()
 
-    async def _get(self, campaign_id: UUID, booking_id: UUID) -> CampaignCreator:
-        booking = await self.repository.get_one_or_none(id=booking_id, campaign_id=campaign_id)
-        if booking is None:
+    async def _get(self, campaign_id: UUID, booking_id: UUID, *, action: CampaignAction) -> CampaignCreator:
+        found = await campaign_item(self.repository.session, CampaignCreator, campaign_id, booking_id)
+        if found is None:
             raise ResourceNotFoundError("Campaign creator not found.")
+        booking, campaign_status = found
+        ensure_campaign_accepts(campaign_status, action=action, items=BOOKING_ITEMS)
         return booking
 
     def _record(self, booking: CampaignCreator, actor_id: UUID, event_type: EventType) -> None:

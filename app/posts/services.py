@@ -1,7 +1,8 @@
 """Posts: a creator's content for a campaign, moved through review to publication.
 
 `POST_TRANSITIONS` is the review workflow; the service refuses any other move (409 naming the
-allowed ones). A post's creator must be booked on its campaign (422 otherwise).
+allowed ones). A post's creator must be booked on its campaign (422 otherwise). A completed
+campaign takes no new posts and an archived one's are read-only (409, `ensure_campaign_accepts`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,12 @@ from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from app.campaigns.models import CampaignCreator
-from app.campaigns.services import visible_campaign
+from app.campaigns.services import (
+    CampaignAction,
+    campaign_item,
+    ensure_campaign_accepts,
+    visible_campaign,
+)
 from app.db.paging import fetch_page
 from app.events.schemas import EventType
 from app.events.services import emit_event, snapshot, update_model_with_event
@@ -46,6 +52,7 @@ POST_TRANSITIONS: Mapping[PostStatus, frozenset[PostStatus]] = {
 published post stays published (its metrics keep updating)."""
 
 OBJECT_TYPE = "post"
+ITEMS = "posts"
 TRACKED_FIELDS = (
     "creator_id",
     "platform",
@@ -166,7 +173,8 @@ class PostService(SQLAlchemyAsyncRepositoryService[Post]):
         return await self.repository.read_one(campaign_id, post_id)
 
     async def create_post(self, campaign_id: UUID, *, actor_id: UUID, data: PostCreate) -> PostRead:
-        campaign = await visible_campaign(self.repository.session, campaign_id)
+        campaign = await visible_campaign(self.repository.session, campaign_id, for_change=True)
+        ensure_campaign_accepts(campaign.status, action="add", items=ITEMS)
         await self._ensure_booked(campaign_id, data.creator_id)
         post = await self.repository.add(
             Post(
@@ -193,7 +201,7 @@ class PostService(SQLAlchemyAsyncRepositoryService[Post]):
     async def update_post(
         self, campaign_id: UUID, post_id: UUID, *, actor_id: UUID, data: PostUpdate
     ) -> PostRead:
-        post = await self._get(campaign_id, post_id)
+        post = await self._get(campaign_id, post_id, action="change")
         ensure_current_version(kind="post", current=post.version, sent=data.version)
         ensure_transition(POST_TRANSITIONS, kind="post", current=post.status, requested=data.status.value)
         if data.creator_id != post.creator_id:
@@ -228,7 +236,7 @@ class PostService(SQLAlchemyAsyncRepositoryService[Post]):
 
     async def delete_post(self, campaign_id: UUID, post_id: UUID, *, actor_id: UUID) -> None:
         """Its to-dos stay, detached from it (`post_id` becomes null)."""
-        post = await self._get(campaign_id, post_id)
+        post = await self._get(campaign_id, post_id, action="remove")
         emit_event(
             self.repository.session,
             team_id=post.team_id,
@@ -240,10 +248,12 @@ class PostService(SQLAlchemyAsyncRepositoryService[Post]):
         await self.repository.session.delete(post)
         await self.repository.session.flush()
 
-    async def _get(self, campaign_id: UUID, post_id: UUID) -> Post:
-        post = await self.repository.get_one_or_none(id=post_id, campaign_id=campaign_id)
-        if post is None:
+    async def _get(self, campaign_id: UUID, post_id: UUID, *, action: CampaignAction) -> Post:
+        found = await campaign_item(self.repository.session, Post, campaign_id, post_id)
+        if found is None:
             raise ResourceNotFoundError("Post not found.")
+        post, campaign_status = found
+        ensure_campaign_accepts(campaign_status, action=action, items=ITEMS)
         return post
 
     async def _ensure_booked(self, campaign_id: UUID, creator_id: UUID) -> None:

@@ -1,4 +1,7 @@
-"""To-dos of a campaign: who does what by when, optionally about one post."""
+"""To-dos of a campaign: who does what by when, optionally about one post.
+
+A completed campaign takes no new to-dos and an archived one's are read-only (409, `ensure_campaign_accepts`).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,12 @@ from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import InstrumentedAttribute
 
-from app.campaigns.services import visible_campaign
+from app.campaigns.services import (
+    CampaignAction,
+    campaign_item,
+    ensure_campaign_accepts,
+    visible_campaign,
+)
 from app.db.paging import fetch_page
 from app.events.schemas import EventType
 from app.events.services import emit_event, snapshot, update_model_with_event
@@ -26,6 +34,7 @@ from app.todos.models import Todo
 from app.todos.schemas import TodoCreate, TodoList, TodoRead, TodoSort, TodoStatus, TodoUpdate
 
 OBJECT_TYPE = "todo"
+ITEMS = "to-dos"
 TRACKED_FIELDS = ("title", "description", "assignee_id", "due_date", "status", "post_id")
 
 _READ_COLUMNS = (
@@ -145,7 +154,8 @@ class TodoService(SQLAlchemyAsyncRepositoryService[Todo]):
         return await self.repository.read_one(campaign_id, todo_id)
 
     async def create_todo(self, campaign_id: UUID, *, actor_id: UUID, data: TodoCreate) -> TodoRead:
-        campaign = await visible_campaign(self.repository.session, campaign_id)
+        campaign = await visible_campaign(self.repository.session, campaign_id, for_change=True)
+        ensure_campaign_accepts(campaign.status, action="add", items=ITEMS)
         await self._check_references(campaign.team_id, campaign_id, data.assignee_id, data.post_id)
         todo = await self.repository.add(
             Todo(
@@ -173,7 +183,7 @@ class TodoService(SQLAlchemyAsyncRepositoryService[Todo]):
     async def update_todo(
         self, campaign_id: UUID, todo_id: UUID, *, actor_id: UUID, data: TodoUpdate
     ) -> TodoRead:
-        todo = await self._get(campaign_id, todo_id)
+        todo = await self._get(campaign_id, todo_id, action="change")
         ensure_current_version(kind="to-do", current=todo.version, sent=data.version)
         await self._check_references(
             todo.team_id,
@@ -200,7 +210,7 @@ class TodoService(SQLAlchemyAsyncRepositoryService[Todo]):
         return _todo_read(todo)
 
     async def delete_todo(self, campaign_id: UUID, todo_id: UUID, *, actor_id: UUID) -> None:
-        todo = await self._get(campaign_id, todo_id)
+        todo = await self._get(campaign_id, todo_id, action="remove")
         emit_event(
             self.repository.session,
             team_id=todo.team_id,
@@ -213,10 +223,12 @@ class TodoService(SQLAlchemyAsyncRepositoryService[Todo]):
         await self.repository.session.delete(todo)
         await self.repository.session.flush()
 
-    async def _get(self, campaign_id: UUID, todo_id: UUID) -> Todo:
-        todo = await self.repository.get_one_or_none(id=todo_id, campaign_id=campaign_id)
-        if todo is None:
+    async def _get(self, campaign_id: UUID, todo_id: UUID, *, action: CampaignAction) -> Todo:
+        found = await campaign_item(self.repository.session, Todo, campaign_id, todo_id)
+        if found is None:
             raise ResourceNotFoundError("To-do not found.")
+        todo, campaign_status = found
+        ensure_campaign_accepts(campaign_status, action=action, items=ITEMS)
         return todo
 
     async def _check_references(
