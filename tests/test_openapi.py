@@ -102,3 +102,27 @@ async def test_swagger_ui_is_served_with_local_assets(test_client: ApiClient) ->
     assert "cdn." not in page.text
     for asset in re.findall(r'(?:src|href)="(/schema/assets/[^"]+)"', page.text):
         assert (await test_client.get(asset)).status_code == 200, asset
+
+
+PUBLIC_OPERATIONS = {
+    "Health",
+    "Register",
+    "Login",
+    "RefreshToken",
+    "RequestPasswordReset",
+    "ResetPassword",
+    "VerifyEmail",
+    "GetDevOutbox",
+}
+
+
+async def test_only_public_operations_waive_the_bearer_token(test_client: ApiClient) -> None:
+    schema = await _schema(test_client)
+    assert schema["security"] == [{"BearerToken": []}]
+    public = {
+        operation["operationId"]
+        for methods in schema["paths"].values()
+        for operation in methods.values()
+        if operation.get("security") == [{}]
+    }
+    assert public == PUBLIC_OPERATIONS

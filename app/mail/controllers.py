@@ -36,7 +36,13 @@ class DevOutboxController(Controller):
     path = "/api/dev/outbox"
     tags = ["Development"]
 
-    @get("", operation_id="GetDevOutbox", exclude_from_auth=True, responses=problem_responses(400))
+    @get(
+        "",
+        operation_id="GetDevOutbox",
+        exclude_from_auth=True,
+        security=[{}],
+        responses=problem_responses(400),
+    )
     async def list_outbox(
         self,
         db_session: NamedDependency[AsyncSession],

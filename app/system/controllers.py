@@ -21,7 +21,7 @@ class HealthRead(Schema):
 class SystemController(Controller):
     tags = ["System"]
 
-    @get("/health", operation_id="Health", exclude_from_auth=True)
+    @get("/health", operation_id="Health", exclude_from_auth=True, security=[{}])
     async def health(self, state: State) -> Response[HealthRead]:
         """Liveness and database reachability (as the application role), with the app version."""
         try:

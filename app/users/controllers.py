@@ -85,6 +85,7 @@ class AuthController(Controller):
         responses=problem_responses(400, 409),
         status_code=HTTP_201_CREATED,
         exclude_from_auth=True,
+        security=[{}],  # public: no token needed
     )
     async def register(
         self,
@@ -106,6 +107,7 @@ class AuthController(Controller):
         responses=problem_responses(400, 401, 429),
         status_code=HTTP_200_OK,
         exclude_from_auth=True,
+        security=[{}],  # public: no token needed
     )
     async def login(
         self,
@@ -145,6 +147,7 @@ class AuthController(Controller):
         responses=problem_responses(400, 401),
         status_code=HTTP_200_OK,
         exclude_from_auth=True,
+        security=[{}],  # public: no token needed
     )
     async def refresh(
         self,
@@ -202,6 +205,7 @@ class AccountController(Controller):
         responses=problem_responses(400),
         status_code=HTTP_202_ACCEPTED,
         exclude_from_auth=True,
+        security=[{}],  # public: no token needed
     )
     async def request_password_reset(
         self, data: JSONBody[PasswordResetRequest], account_emails: NamedDependency[AccountEmails]
@@ -217,6 +221,7 @@ class AccountController(Controller):
         responses=problem_responses(400),
         status_code=HTTP_204_NO_CONTENT,
         exclude_from_auth=True,
+        security=[{}],  # public: no token needed
     )
     async def reset_password(
         self,
@@ -233,6 +238,7 @@ class AccountController(Controller):
         responses=problem_responses(400),
         status_code=HTTP_200_OK,
         exclude_from_auth=True,
+        security=[{}],  # public: no token needed
     )
     async def verify_email(
         self, data: JSONBody[EmailVerification], account_emails: NamedDependency[AccountEmails]
