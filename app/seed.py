@@ -27,7 +27,7 @@ from app.campaigns.schemas import (
 )
 from app.campaigns.services import CampaignCreatorService, CampaignService
 from app.db.engine import SessionMaker, tenant_session
-from app.db.tenancy import TenantContext
+from app.db.tenancy import TenantContext, apply_tenant_now
 from app.lib.crypto import Passwords
 from app.posts.schemas import PostCreate, PostRead, PostStatus, PostUpdate
 from app.posts.services import PostService
@@ -77,20 +77,22 @@ def _update(read: msgspec.Struct, update_type: type[UpdateT], **changes: Any) ->
 
 
 async def seed_demo(session_maker: SessionMaker, passwords: Passwords) -> SeedResult | None:
-    """Create the demo team; `None` when the demo user exists already (nothing is changed)."""
+    """Create the demo team; `None` when the demo user exists already (nothing is changed).
+
+    One transaction: a failure leaves nothing behind, so the next run starts clean.
+    """
     async with tenant_session(session_maker, None) as session:
         if (await session.execute(select(User.id).where(User.email == DEMO_EMAIL))).first() is not None:
             return None
         user = await UserService(session=session).register(
             email=DEMO_EMAIL, password=DEMO_PASSWORD, name="Demo Manager", passwords=passwords
         )
-        user_id = user.id
-    async with tenant_session(session_maker, TenantContext(user_id=user_id)) as session:
+        await apply_tenant_now(session, TenantContext(user_id=user.id))
         team = await TeamService(session=session).create_team(
-            name="Demo Agency", description="Seeded demo data.", owner_id=user_id
+            name="Demo Agency", description="Seeded demo data.", owner_id=user.id
         )
-    async with tenant_session(session_maker, TenantContext(user_id=user_id, team_id=team.id)) as session:
-        await _fill_team(session, team.id, user_id)
+        await apply_tenant_now(session, TenantContext(user_id=user.id, team_id=team.id))
+        await _fill_team(session, team.id, user.id)
     return SeedResult(email=DEMO_EMAIL, password=DEMO_PASSWORD, team_id=team.id)
 
 
