@@ -202,3 +202,22 @@ async def test_a_guest_may_read_the_team_and_leave_it_but_not_remove_others(
     assert (await s.client.delete(f"/api/teams/{s.team.id}/members/{a.member.id}")).status_code == 403
     assert (await s.client.delete(f"/api/teams/{s.team.id}/members/{s.guest.id}")).status_code == 204
     assert (await s.client.get(f"/api/teams/{s.team.id}/campaigns")).status_code == 404
+
+
+async def test_leaving_the_team_ends_the_guests_grants(
+    guest_setup: GuestSetup, multi_team_setup: MultiTeamSetup, owner_connection
+) -> None:
+    s, a = guest_setup, multi_team_setup.a
+    assert (await s.client.delete(f"/api/teams/{s.team.id}/members/{s.guest.id}")).status_code == 204
+    grants = await owner_connection.fetchval(
+        "SELECT count(*) FROM campaign_guest_access WHERE user_id = $1", s.guest.id
+    )
+    assert grants == 0
+
+    # Re-invited as a guest later, they start with no campaigns, not the old ones.
+    await a.owner_client.post(
+        f"/api/teams/{s.team.id}/members", json={"email": s.guest.email, "role": "guest"}
+    )
+    listed = await s.client.get(f"/api/teams/{s.team.id}/campaigns")
+    assert listed.status_code == 200
+    assert listed.json()["items"] == []

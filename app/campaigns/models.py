@@ -81,6 +81,10 @@ class CampaignGuestAccess(TeamScopedBase):
         ForeignKeyConstraint(
             ["campaign_id", "team_id"], ["campaigns.id", "campaigns.team_id"], ondelete="CASCADE"
         ),
+        # A grant lives only as long as the membership: leaving or being removed ends it.
+        ForeignKeyConstraint(
+            ["team_id", "user_id"], ["team_members.team_id", "team_members.user_id"], ondelete="CASCADE"
+        ),
         UniqueConstraint("campaign_id", "user_id"),
     )
 
