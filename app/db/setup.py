@@ -62,37 +62,63 @@ async def ensure_database(server_url: URL, name: str) -> URL:
     return server_url.set(database=name)
 
 
+_ROLE_STATE = (
+    "SELECT rolcanlogin AND NOT rolsuper AND NOT rolcreatedb AND NOT rolcreaterole AND rolbypassrls = $2 "
+    "FROM pg_roles WHERE rolname = $1"
+)
+_CONCURRENT_ROLE_CHANGE = (
+    asyncpg.exceptions.InternalServerError,  # "tuple concurrently updated"
+    asyncpg.exceptions.DuplicateObjectError,  # both created the role at once
+    asyncpg.exceptions.UniqueViolationError,
+)
+
+
 async def ensure_roles(owner_url: URL, settings: DatabaseSettings) -> None:
     """Create or align the database roles the app uses. Idempotent.
 
     - the application role: LOGIN, NOSUPERUSER, NOBYPASSRLS, owns nothing (requests, tenant jobs);
     - the system role: LOGIN, NOSUPERUSER, BYPASSRLS, for the few named cross-team system jobs.
 
-    Roles are cluster-wide, so concurrent callers (test workers) serialise on an advisory lock.
+    Roles are cluster-wide while advisory locks are per database, so callers working in different
+    databases of one server (test workers) can collide: a role already right is left alone, and
+    a collision is retried.
     Creating a BYPASSRLS role needs a superuser; without one the system role is left to a DBA.
     """
     conn = await asyncpg.connect(_asyncpg_dsn(owner_url))
     try:
-        async with conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtext('campaign-platform:roles'))")
-            database = await conn.fetchval("SELECT current_database()")
-            is_superuser = await conn.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
-            roles = [(settings.app_user, settings.app_password, "NOBYPASSRLS")]
-            if is_superuser:
-                roles.append((settings.system_user, settings.system_password, "BYPASSRLS"))
-            else:
-                logger.warning("not a superuser: create role %s (BYPASSRLS) by hand", settings.system_user)
-            for role, secret, rls in roles:
-                exists = await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role)
-                verb = "ALTER" if exists else "CREATE"
+        for attempt in range(1, 6):
+            try:
+                await _align_roles(conn, settings)
+                return
+            except _CONCURRENT_ROLE_CHANGE:
+                if attempt == 5:
+                    raise
+                await asyncio.sleep(0.05 * attempt)
+    finally:
+        await conn.close()
+
+
+async def _align_roles(conn: asyncpg.Connection, settings: DatabaseSettings) -> None:
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('campaign-platform:roles'))")
+        database = await conn.fetchval("SELECT current_database()")
+        is_superuser = await conn.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        roles = [(settings.app_user, settings.app_password, False)]
+        if is_superuser:
+            roles.append((settings.system_user, settings.system_password, True))
+        else:
+            logger.warning("not a superuser: create role %s (BYPASSRLS) by hand", settings.system_user)
+        for role, secret, bypass_rls in roles:
+            state = await conn.fetchval(_ROLE_STATE, role, bypass_rls)
+            if state is None or not state or secret:
+                verb = "CREATE" if state is None else "ALTER"
                 # Only touch the password when one is configured (a DBA may manage it otherwise).
                 password = f"PASSWORD {_quote_literal(secret)}" if secret else ""
+                rls = "BYPASSRLS" if bypass_rls else "NOBYPASSRLS"
                 await conn.execute(
                     f'{verb} ROLE "{role}" LOGIN NOSUPERUSER {rls} NOCREATEDB NOCREATEROLE {password}'
                 )
-                await conn.execute(f'GRANT CONNECT, TEMPORARY ON DATABASE "{database}" TO "{role}"')
-    finally:
-        await conn.close()
+            await conn.execute(f'GRANT CONNECT, TEMPORARY ON DATABASE "{database}" TO "{role}"')
 
 
 def _quote_literal(value: str) -> str:
