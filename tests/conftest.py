@@ -51,9 +51,11 @@ async def database() -> AsyncIterator[TestDatabase]:
     config.attributes["skip_logging_setup"] = True
     from alembic import command
 
-    command.upgrade(config, "head")
-    yield db
-    await drop_test_database(db)
+    try:
+        command.upgrade(config, "head")
+        yield db
+    finally:
+        await drop_test_database(db)
 
 
 @pytest.fixture(scope="session")

@@ -45,9 +45,14 @@ async def create_test_database() -> TestDatabase:
         server_url = setup.start_embedded_server(embedded_dir, keep_running=False)
     name = f"cp_test_{_worker()}_{uuid.uuid4().hex[:8]}"
     owner_url = await setup.ensure_database(server_url, name)
+    database = TestDatabase(owner_url=owner_url, server_url=server_url, name=name, embedded_dir=embedded_dir)
     settings = get_config({"DATABASE_URL": owner_url.render_as_string(hide_password=False)}).database
-    await setup.ensure_roles(owner_url, settings)
-    return TestDatabase(owner_url=owner_url, server_url=server_url, name=name, embedded_dir=embedded_dir)
+    try:
+        await setup.ensure_roles(owner_url, settings)
+    except BaseException:
+        await drop_test_database(database)  # a shared server keeps no litter from a failed start
+        raise
+    return database
 
 
 async def drop_test_database(database: TestDatabase) -> None:
