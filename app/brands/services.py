@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-import msgspec
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy import ColumnElement, Select, func, select
@@ -14,7 +13,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from app.brands.models import Brand
 from app.brands.schemas import BrandList, BrandRead, BrandSort
-from app.db.paging import fetch_page
+from app.db.paging import fetch_one, fetch_page
 from app.events.schemas import EventType
 from app.events.services import emit_event, snapshot, update_model_with_event
 from app.lib.errors import ConflictError, ResourceNotFoundError
@@ -81,10 +80,12 @@ class BrandService(SQLAlchemyAsyncRepositoryService[Brand]):
             return await fetch_page(self.session, statement, page=page, schema=BrandRead)
 
         async def read_one(self, brand_id: UUID) -> BrandRead:
-            row = (await self.session.execute(self.readable().where(Brand.id == brand_id))).mappings().first()
-            if row is None:
-                raise ResourceNotFoundError("Brand not found.")
-            return msgspec.convert(row, BrandRead, strict=False)
+            return await fetch_one(
+                self.session,
+                self.readable().where(Brand.id == brand_id),
+                schema=BrandRead,
+                missing="Brand not found.",
+            )
 
     repository_type = Repo
 

@@ -39,7 +39,7 @@ from app.campaigns.schemas import (
     CampaignUpdate,
 )
 from app.db.base import CampaignScopedBase
-from app.db.paging import fetch_page
+from app.db.paging import fetch_one, fetch_page
 from app.events.schemas import EventType
 from app.events.services import emit_event, field_change, snapshot, update_model_with_event
 from app.lib.errors import ConflictError, ResourceNotFoundError, invalid_field, unknown_reference
@@ -403,10 +403,9 @@ class CampaignCreatorService(SQLAlchemyAsyncRepositoryService[CampaignCreator]):
             statement = self.readable().where(
                 CampaignCreator.id == booking_id, CampaignCreator.campaign_id == campaign_id
             )
-            row = (await self.session.execute(statement)).mappings().first()
-            if row is None:
-                raise ResourceNotFoundError("Campaign creator not found.")
-            return msgspec.convert(row, CampaignCreatorRead, strict=False)
+            return await fetch_one(
+                self.session, statement, schema=CampaignCreatorRead, missing="Campaign creator not found."
+            )
 
         async def bookable_creator(self, creator_id: UUID) -> Creator | None:
             return (await self.session.execute(select(Creator).where(Creator.id == creator_id))).scalar()
@@ -553,10 +552,12 @@ class CampaignGuestService(SQLAlchemyAsyncRepositoryService[CampaignGuestAccess]
             statement = self.readable().where(
                 CampaignGuestAccess.campaign_id == campaign_id, CampaignGuestAccess.user_id == user_id
             )
-            row = (await self.session.execute(statement)).mappings().first()
-            if row is None:
-                raise ResourceNotFoundError("This guest has no access to the campaign.")
-            return msgspec.convert(row, CampaignGuestRead, strict=False)
+            return await fetch_one(
+                self.session,
+                statement,
+                schema=CampaignGuestRead,
+                missing="This guest has no access to the campaign.",
+            )
 
         async def role_of(self, team_id: UUID, user_id: UUID) -> str | None:
             statement = select(TeamMember.role).where(

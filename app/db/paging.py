@@ -1,4 +1,6 @@
-"""One way to fetch a page of a list: a window count, limit/offset, and a total even past the end.
+"""One way to fetch what read endpoints return: a page of a list, or one row as a schema.
+
+A page is a window count, limit/offset, and a total even past the end.
 
 The statement a caller passes carries its columns, joins, filters and ordering; the helpers add
 `count(*) OVER ()` so one query returns the page and the total. Only a page that comes back
@@ -15,6 +17,7 @@ import msgspec
 from sqlalchemy import Row, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_scoped_session
 
+from app.lib.errors import ResourceNotFoundError
 from app.lib.pagination import Page
 
 T = TypeVar("T")
@@ -48,4 +51,19 @@ async def fetch_page(
     return items, total
 
 
-__all__ = ["fetch_page", "fetch_rows"]
+async def fetch_one(
+    session: AsyncSession | async_scoped_session[AsyncSession],
+    statement: Select[*tuple[Any, ...]],
+    *,
+    schema: type[T],
+    missing: str,
+) -> T:
+    """The single row of `statement` as `schema`; `missing` is the 404's detail when there is none
+    (a row hidden by row-level security is missing too)."""
+    row = (await session.execute(statement)).mappings().first()
+    if row is None:
+        raise ResourceNotFoundError(missing)
+    return msgspec.convert(row, schema, strict=False)
+
+
+__all__ = ["fetch_one", "fetch_page", "fetch_rows"]

@@ -25,7 +25,7 @@ from app.campaigns.services import (
     ensure_campaign_accepts,
     visible_campaign,
 )
-from app.db.paging import fetch_page
+from app.db.paging import fetch_one, fetch_page
 from app.events.schemas import EventType
 from app.events.services import emit_event, snapshot, update_model_with_event
 from app.lib.errors import ResourceNotFoundError, invalid_field, unknown_reference
@@ -147,10 +147,7 @@ class PostService(SQLAlchemyAsyncRepositoryService[Post]):
 
         async def read_one(self, campaign_id: UUID, post_id: UUID) -> PostRead:
             statement = self.readable().where(Post.id == post_id, Post.campaign_id == campaign_id)
-            row = (await self.session.execute(statement)).mappings().first()
-            if row is None:
-                raise ResourceNotFoundError("Post not found.")
-            return msgspec.convert(row, PostRead, strict=False)
+            return await fetch_one(self.session, statement, schema=PostRead, missing="Post not found.")
 
         async def is_booked(self, campaign_id: UUID, creator_id: UUID) -> bool:
             statement = select(CampaignCreator.id).where(

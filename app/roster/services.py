@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute
 
-from app.db.paging import fetch_page
+from app.db.paging import fetch_one, fetch_page
 from app.events.schemas import EventType
 from app.events.services import emit_event, snapshot, update_model_with_event
 from app.lib.errors import ConflictError, ResourceNotFoundError
@@ -98,10 +98,7 @@ class CreatorService(SQLAlchemyAsyncRepositoryService[Creator]):
 
         async def read_one(self, creator_id: UUID) -> CreatorRead:
             statement = self.readable().where(Creator.id == creator_id)
-            row = (await self.session.execute(statement)).mappings().first()
-            if row is None:
-                raise ResourceNotFoundError("Creator not found.")
-            return msgspec.convert(row, CreatorRead, strict=False)
+            return await fetch_one(self.session, statement, schema=CreatorRead, missing="Creator not found.")
 
     repository_type = Repo
 

@@ -21,7 +21,7 @@ from app.campaigns.services import (
     ensure_campaign_accepts,
     visible_campaign,
 )
-from app.db.paging import fetch_page
+from app.db.paging import fetch_one, fetch_page
 from app.events.schemas import EventType
 from app.events.services import emit_event, snapshot, update_model_with_event
 from app.lib.errors import ResourceNotFoundError, unknown_reference
@@ -124,10 +124,7 @@ class TodoService(SQLAlchemyAsyncRepositoryService[Todo]):
 
         async def read_one(self, campaign_id: UUID, todo_id: UUID) -> TodoRead:
             statement = self.readable().where(Todo.id == todo_id, Todo.campaign_id == campaign_id)
-            row = (await self.session.execute(statement)).mappings().first()
-            if row is None:
-                raise ResourceNotFoundError("To-do not found.")
-            return msgspec.convert(row, TodoRead, strict=False)
+            return await fetch_one(self.session, statement, schema=TodoRead, missing="To-do not found.")
 
         async def is_team_member(self, team_id: UUID, user_id: UUID) -> bool:
             statement = select(TeamMember.id).where(
