@@ -89,6 +89,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     host: str
     port: int
     log_level: str
+    log_format: Literal["text", "json"]
     max_request_body_bytes: int
     database: DatabaseSettings
     auth: AuthSettings
@@ -174,6 +175,10 @@ def get_config(environ: Mapping[str, str] | None = None) -> Settings:
     elif len(secret_key) < 32:
         raise ConfigError("SECRET_KEY must be at least 32 characters long")
 
+    log_format = env.get("LOG_FORMAT", "") or ("json" if app_env == "production" else "text")
+    if log_format not in ("text", "json"):
+        raise ConfigError(f"LOG_FORMAT must be text or json, got {log_format!r}")
+
     raw_url = env.get("DATABASE_URL", "")
     owner_url = parse_database_url(raw_url) if raw_url else None
 
@@ -205,6 +210,7 @@ def get_config(environ: Mapping[str, str] | None = None) -> Settings:
         host=env.get("HOST", "127.0.0.1") or "127.0.0.1",
         port=_int(env, "PORT", 8000, minimum=1),
         log_level=(env.get("LOG_LEVEL", "INFO") or "INFO").upper(),
+        log_format=log_format,  # pyright: ignore[reportArgumentType]
         max_request_body_bytes=_int(env, "MAX_REQUEST_BODY_BYTES", 1_048_576, minimum=1024),
         database=DatabaseSettings(
             owner_url=owner_url,

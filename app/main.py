@@ -135,6 +135,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
 def _logging_config(settings: Settings) -> LoggingConfig | None:
     if settings.env == "test":  # pytest captures logs itself; a queue listener thread outlives it
         return None
+    if settings.log_format == "json":
+        return LoggingConfig(
+            formatters={"json": {"()": "app.lib.logs.JsonFormatter"}},
+            handlers={"json": {"class": "logging.StreamHandler", "formatter": "json"}},
+            root={"level": settings.log_level, "handlers": ["json"]},
+            log_exceptions="never",
+        )
     return LoggingConfig(
         root={"level": settings.log_level, "handlers": ["queue_listener"]},
         log_exceptions="never",
