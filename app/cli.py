@@ -80,8 +80,11 @@ def cmd_worker(settings: Settings) -> None:
     """Run one SAQ worker (tasks and cron) until SIGINT/SIGTERM."""
     from litestar_saq import SAQPlugin
 
+    from app.lib.logs import logging_config
     from app.queue.config import QUEUE_NAME, build_saq_config
 
+    if (config := logging_config(settings)) is not None:
+        config.configure()
     owner_url = _owner_url(settings)
     worker = SAQPlugin(build_saq_config(settings, owner_url)).get_workers()[QUEUE_NAME]
     print(f"worker {worker.id} processing queue {QUEUE_NAME!r} (Ctrl-C to stop)", flush=True)  # noqa: T201

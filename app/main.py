@@ -9,7 +9,6 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
-from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components
@@ -28,6 +27,7 @@ from app.lib.auth import AccessTokens, build_jwt_auth
 from app.lib.crypto import Passwords
 from app.lib.deps import SessionCleanupMiddleware, app_dependencies
 from app.lib.errors import exception_handlers
+from app.lib.logs import logging_config
 from app.mail.controllers import DevOutboxController
 from app.posts.controllers import PostController
 from app.queue.config import QUEUE_NAME, build_saq_config, queue_plugins
@@ -125,26 +125,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         openapi_config=_openapi_config(),
         exception_handlers=exception_handlers,
         request_max_body_size=settings.max_request_body_bytes,
-        logging_config=_logging_config(settings),
+        logging_config=logging_config(settings),
         cors_config=CORSConfig(allow_origins=["*"]) if settings.env == "dev" else None,
         debug=False,
         state=_initial_state(settings, jwt_auth),
-    )
-
-
-def _logging_config(settings: Settings) -> LoggingConfig | None:
-    if settings.env == "test":  # pytest captures logs itself; a queue listener thread outlives it
-        return None
-    if settings.log_format == "json":
-        return LoggingConfig(
-            formatters={"json": {"()": "app.lib.logs.JsonFormatter"}},
-            handlers={"json": {"class": "logging.StreamHandler", "formatter": "json"}},
-            root={"level": settings.log_level, "handlers": ["json"]},
-            log_exceptions="never",
-        )
-    return LoggingConfig(
-        root={"level": settings.log_level, "handlers": ["queue_listener"]},
-        log_exceptions="never",
     )
 
 

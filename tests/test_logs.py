@@ -64,3 +64,30 @@ def test_the_production_app_logs_json(database) -> None:
     )
     lines = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
     assert {"level": "WARNING", "logger": "app.probe", "message": "hello ops"}.items() <= lines[-1].items()
+
+
+def test_the_production_worker_logs_json(database) -> None:
+    env = {
+        **os.environ,
+        "APP_ENV": "production",
+        "SECRET_KEY": "x" * 40,
+        "WORKER_SHUTDOWN_GRACE_SECONDS": "0",
+        "DATABASE_URL": database.owner_url.render_as_string(hide_password=False),
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _, stderr = worker.communicate(timeout=4)
+    except subprocess.TimeoutExpired:
+        worker.terminate()
+        _, stderr = worker.communicate(timeout=30)
+    entries = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+    assert any(entry["logger"] == "saq" and "Worker starting" in entry["message"] for entry in entries), (
+        stderr
+    )
