@@ -107,9 +107,9 @@ def cmd_mail_outbox(settings: Settings, limit: int) -> None:
     async def show() -> None:
         import asyncpg
 
-        conn = await asyncpg.connect(
-            owner_url.set(drivername="postgresql").render_as_string(hide_password=False)
-        )
+        from app.db.engine import libpq_dsn
+
+        conn = await asyncpg.connect(libpq_dsn(owner_url))
         try:
             rows = await conn.fetch(
                 "SELECT created_at, to_address, subject, status, text_body FROM email_messages "

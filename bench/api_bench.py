@@ -23,6 +23,7 @@ import httpx
 
 from app.config import get_config
 from app.db import setup
+from app.db.engine import libpq_dsn
 from app.lib.auth import AccessTokens, build_jwt_auth
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,12 +91,8 @@ def main() -> None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
     settings = get_config({**os.environ, "APP_ENV": "production", "SECRET_KEY": SECRET})
     owner_url = setup.prepare_database(settings.database)
-    owner_dsn = owner_url.set(drivername="postgresql").render_as_string(hide_password=False)
-    app_dsn = (
-        settings.database.app_url_from(owner_url)
-        .set(drivername="postgresql")
-        .render_as_string(hide_password=False)
-    )
+    owner_dsn = libpq_dsn(owner_url)
+    app_dsn = libpq_dsn(settings.database.app_url_from(owner_url))
     user_id, team_id = asyncio.run(seed(owner_dsn))
     token = AccessTokens(build_jwt_auth(settings.auth), settings.auth.access_token_ttl).issue(
         user_id, is_platform_admin=False

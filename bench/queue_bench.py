@@ -23,7 +23,7 @@ from sqlalchemy.engine import URL
 
 from app.config import Settings, get_config
 from app.db import setup
-from app.db.engine import create_engine, create_session_maker, tenant_session
+from app.db.engine import create_engine, create_session_maker, libpq_dsn, tenant_session
 from app.queue.config import QUEUE_NAME, build_saq_config
 from app.queue.enqueue import enqueue
 
@@ -33,7 +33,7 @@ THROUGHPUT_JOBS = 2000
 
 
 async def measure(settings: Settings, owner_url: URL, worker: subprocess.Popen[str]) -> None:
-    dsn = owner_url.set(drivername="postgresql").render_as_string(hide_password=False)
+    dsn = libpq_dsn(owner_url)
     await asyncio.sleep(1.0)
 
     engine = create_engine(settings.database.app_url_from(owner_url), pool_size=2)
@@ -98,8 +98,7 @@ async def _wait_complete(conn: asyncpg.Connection, keys: list[str], within: floa
 def main() -> None:
     settings = get_config()
     owner_url = setup.prepare_database(settings.database)  # runs its own event loop
-    dsn = owner_url.set(drivername="postgresql").render_as_string(hide_password=False)
-    env = {**os.environ, "DATABASE_URL": dsn, "WORKER_SHUTDOWN_GRACE_SECONDS": "1"}
+    env = {**os.environ, "DATABASE_URL": libpq_dsn(owner_url), "WORKER_SHUTDOWN_GRACE_SECONDS": "1"}
     worker = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "worker"], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
     )

@@ -17,6 +17,7 @@ from sqlalchemy.engine import URL
 
 from app.config import get_config, parse_database_url
 from app.db import setup
+from app.db.engine import libpq_dsn
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class TestDatabase:
     embedded_dir: Path | None
 
     def dsn(self, url: URL | None = None) -> str:
-        return (url or self.owner_url).set(drivername="postgresql").render_as_string(hide_password=False)
+        return libpq_dsn(url or self.owner_url)
 
 
 def _worker() -> str:

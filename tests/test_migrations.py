@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.config import get_config
 from app.db import setup
+from app.db.engine import libpq_dsn
 from app.metadata import is_managed_table, metadata
 from tests.database import TestDatabase
 
@@ -40,7 +41,7 @@ def _alembic_config(url: URL):
 
 
 async def _tables(url: URL) -> set[str]:
-    conn = await asyncpg.connect(url.set(drivername="postgresql").render_as_string(hide_password=False))
+    conn = await asyncpg.connect(libpq_dsn(url))
     try:
         rows = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
     finally:

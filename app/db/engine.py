@@ -18,6 +18,11 @@ from app.db.tenancy import TenantContext, TenantSession, tenant_info
 SessionMaker = async_sessionmaker[AsyncSession]
 
 
+def libpq_dsn(url: URL) -> str:
+    """`url` as a plain `postgresql://` DSN (password included) for asyncpg, psycopg and libpq tools."""
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def create_engine(url: URL, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
     return create_async_engine(
         url,

@@ -15,14 +15,11 @@ import asyncpg
 from sqlalchemy.engine import URL, make_url
 
 from app.config import PROJECT_ROOT, ConfigError, DatabaseSettings
+from app.db.engine import libpq_dsn
 
 logger = logging.getLogger(__name__)
 
 EMBEDDED_DATABASE = "campaign"
-
-
-def _asyncpg_dsn(url: URL) -> str:
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def start_embedded_server(data_dir: Path, *, keep_running: bool = True) -> URL:
@@ -52,7 +49,7 @@ def stop_embedded_server(data_dir: Path) -> bool:
 
 
 async def ensure_database(server_url: URL, name: str) -> URL:
-    conn = await asyncpg.connect(_asyncpg_dsn(server_url))
+    conn = await asyncpg.connect(libpq_dsn(server_url))
     try:
         exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
         if not exists:
@@ -84,7 +81,7 @@ async def ensure_roles(owner_url: URL, settings: DatabaseSettings) -> None:
     a collision is retried.
     Creating a BYPASSRLS role needs a superuser; without one the system role is left to a DBA.
     """
-    conn = await asyncpg.connect(_asyncpg_dsn(owner_url))
+    conn = await asyncpg.connect(libpq_dsn(owner_url))
     try:
         for attempt in range(1, 6):
             try:

@@ -23,16 +23,12 @@ from sqlalchemy.engine import URL
 import app.mail.tasks
 import app.system.tasks  # noqa: F401  (each domain's tasks register themselves on import)
 from app.config import Settings
-from app.db.engine import create_engine, create_session_maker
+from app.db.engine import create_engine, create_session_maker, libpq_dsn
 from app.lib.auth import AuthUser
 from app.mail.sender import Mailer
 from app.queue.backend import ApplicationQueue
 from app.queue.deps import QUEUE_NAME
 from app.queue.registry import RESOURCES_KEY, WorkerResources, scheduled_specs, task_specs
-
-
-def libpq_dsn(url: URL) -> str:
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def build_queue(app_url: URL, *, max_connections: int) -> ApplicationQueue:
