@@ -1,6 +1,6 @@
 """Alembic environment: runs as the database owner, on the app's metadata.
 
-Row-level security reaches migrations through `app.db.rls` (imported for its side effect of
+Row-level security reaches migrations through `app.db.rls_alembic` (imported for its side effect of
 registering the `op.enable_rls` / `op.create_policy` operations and their autogenerate hook).
 """
 
@@ -15,7 +15,7 @@ from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-import app.db.rls  # noqa: F401  (registers RLS operations)
+import app.db.rls_alembic  # noqa: F401  (registers RLS operations)
 from app.config import get_config
 from app.db.setup import resolve_owner_url
 from app.metadata import is_managed_table, metadata

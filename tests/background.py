@@ -7,7 +7,6 @@ import re
 import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
@@ -17,6 +16,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 from tests.database import TestDatabase
+from tests.waiting import CEILING, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN_IN_LINK = re.compile(r"token=([A-Za-z0-9_\-]+)")
@@ -35,14 +35,12 @@ class SmtpSink:
     def to(self, address: str) -> list[Message]:
         return [message for message in self.messages if message["To"] == address]
 
-    def wait_for(self, address: str, *, count: int = 1, timeout: float = 15.0) -> list[Message]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = self.to(address)
-            if len(found) >= count:
-                return found
-            time.sleep(0.05)
-        raise AssertionError(f"no mail for {address} within {timeout}s (sink has {len(self.messages)})")
+    def wait_for(self, address: str, *, count: int = 1) -> list[Message]:
+        return wait_until(
+            lambda: found if len(found := self.to(address)) >= count else None,
+            what=f"{count} mail(s) for {address}",
+            seen=lambda: f"{len(self.to(address))} for them, {len(self.messages)} in the sink",
+        )
 
 
 def free_port() -> int:
@@ -92,7 +90,8 @@ class WorkerProcess:
         self.process: subprocess.Popen[str] | None = None
         self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"cp-worker-{os.getpid()}-{id(self)}.log"
 
-    def start(self, *, timeout: float = 30.0) -> WorkerProcess:
+    def start(self) -> WorkerProcess:
+        """Start the worker and return once it logs that it processes the queue."""
         log = self.log_path.open("w")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "worker"],
@@ -102,30 +101,31 @@ class WorkerProcess:
             stderr=subprocess.STDOUT,
             text=True,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if "processing queue" in self.log_path.read_text():
-                return self
-            if self.process.poll() is not None:
-                raise AssertionError(f"worker exited early:\n{self.log_path.read_text()}")
-            time.sleep(0.05)
-        raise AssertionError(f"worker did not start:\n{self.log_path.read_text()}")
+        process = self.process
+
+        def started() -> bool:
+            if process.poll() is not None:
+                raise AssertionError(f"worker exited early:\n{self.log()}")
+            return "processing queue" in self.log()
+
+        wait_until(started, what="the worker's 'processing queue' line", seen=self.log)
+        return self
 
     def kill(self) -> None:
         """SIGKILL: no cleanup, no graceful shutdown (what a crashed machine does)."""
         assert self.process is not None
         self.process.kill()
-        self.process.wait(timeout=10)
+        self.process.wait(timeout=CEILING)
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
             return
         self.process.terminate()
         try:
-            self.process.wait(timeout=15)
+            self.process.wait(timeout=CEILING)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            self.process.wait(timeout=5)
+            self.process.wait(timeout=CEILING)
 
     @staticmethod
     def stop_all(workers: list[WorkerProcess]) -> None:

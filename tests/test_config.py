@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from app.config import ConfigError, get_config
+from tests.waiting import CEILING
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -67,7 +68,7 @@ def test_startup_with_bad_config_exits_with_one_clear_line(module: str) -> None:
         ]
     )
     result = subprocess.run(
-        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False
+        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=CEILING, check=False
     )
     assert result.returncode == 2
     lines = [line for line in result.stderr.splitlines() if line.strip()]

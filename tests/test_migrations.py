@@ -87,7 +87,7 @@ async def test_autogenerate_emits_rls_for_a_table_that_lacks_it(database: TestDa
     """The RLS comparator is live: strip a policy and autogenerate notices."""
     from alembic.autogenerate import produce_migrations
 
-    from app.db.rls import CreatePolicyOp, EnableRlsOp
+    from app.db.rls_alembic import CreatePolicyOp, EnableRlsOp
 
     engine = create_async_engine(database.owner_url, poolclass=pool.NullPool)
 

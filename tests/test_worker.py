@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import asyncpg
 from litestar import Litestar
@@ -15,16 +14,7 @@ from tests.background import SmtpSink, WorkerProcess, text_part, token_from
 from tests.conftest import ApiClient
 from tests.database import TestDatabase
 from tests.factories import UserFactory
-
-
-async def _wait_for(predicate, *, within: float = 20.0, interval: float = 0.1):
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        result = await predicate()
-        if result:
-            return result
-        await asyncio.sleep(interval)
-    raise AssertionError("condition not met in time")
+from tests.waiting import wait_until_async
 
 
 async def _markers(conn: asyncpg.Connection) -> list[str]:
@@ -80,8 +70,9 @@ async def test_a_committed_change_runs_its_job_and_a_rolled_back_one_never_does(
     except RuntimeError:
         pass
 
-    await _wait_for(lambda: _markers(owner_connection))
-    await asyncio.sleep(1.0)  # give a wrongly enqueued job every chance to run too
+    await wait_until_async(lambda: _markers(owner_connection), what="the committed job's marker")
+    # The job row is written in the enqueuing transaction, so the rolled-back one never existed:
+    # no row means no worker can ever pick it up (no waiting for it to "not run" is needed).
     assert await _markers(owner_connection) == ["committed"]
     assert await owner_connection.fetchval("SELECT count(*) FROM saq_jobs WHERE key NOT LIKE 'cron:%'") == 1
 
@@ -99,7 +90,7 @@ async def test_a_worker_killed_mid_job_loses_no_job(
                 await owner_connection.fetchval("SELECT count(*) FROM saq_jobs WHERE status = 'active'") == 1
             )
 
-        await _wait_for(running)
+        await wait_until_async(running, what="the job running on the first worker")
         first.kill()
     finally:
         first.stop()
@@ -108,7 +99,7 @@ async def test_a_worker_killed_mid_job_loses_no_job(
     second = WorkerProcess(database).start()
     try:
         # The job's 5 s timeout marks it stuck; the new worker's sweep retries it.
-        await _wait_for(lambda: _markers(owner_connection), within=30)
+        await wait_until_async(lambda: _markers(owner_connection), what="the retried job's marker")
     finally:
         second.stop()
     assert await _markers(owner_connection) == ["survivor"]
@@ -127,7 +118,7 @@ async def test_a_cron_job_runs_once_per_schedule_with_two_workers(
         async def enough_runs() -> bool:
             return int(await owner_connection.fetchval("SELECT count(*) FROM scheduled_task_runs") or 0) >= 4
 
-        await _wait_for(enough_runs, within=30)
+        await wait_until_async(enough_runs, what="four cron runs")
     finally:
         WorkerProcess.stop_all(workers)
     duplicates = await owner_connection.fetch(
@@ -158,7 +149,7 @@ async def test_purge_removes_expired_credentials_only(
         async def purged() -> bool:
             return int(await owner_connection.fetchval("SELECT count(*) FROM scheduled_task_runs") or 0) >= 1
 
-        await _wait_for(purged, within=30)
+        await wait_until_async(purged, what="a purge run")
     finally:
         process.stop()
     hashes = [
