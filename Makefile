@@ -8,7 +8,7 @@ UV = $(eval UV := $$(shell scripts/ensure-uv.sh))$(UV)
 RUN := $(UV) run --frozen
 PYTEST_ARGS ?= -n 2
 
-.PHONY: help install dev dev-backend dev-worker dev-all build-emails dev-emails mail-outbox bench-queue bench-api db-start db-stop db-upgrade db-downgrade db-migrate db-reset seed \
+.PHONY: help install dev dev-backend dev-worker dev-all build-emails dev-emails mail-outbox bench-queue bench-api bench-startup db-start db-stop db-upgrade db-downgrade db-migrate db-reset seed \
 	test lint-backend format-backend check-backend check-all docker-build clean
 
 help: ## List the targets
@@ -67,6 +67,9 @@ test: install ## Run the test suite on a real PostgreSQL (embedded unless DATABA
 
 bench-queue: install ## Measure enqueue-to-start latency and no-op jobs per second with a real worker
 	@$(RUN) python -m bench.queue_bench
+
+bench-startup: install ## Time import app.main, API start to /health and worker start to "Worker starting"
+	@$(RUN) python -m bench.startup_bench
 
 bench-api: install ## ListBrands vs a bare ASGI+asyncpg handler with the same SQL (needs wrk)
 	@$(RUN) python -m bench.api_bench

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
-
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from typing import TYPE_CHECKING, Any
 
 from app.config import PROJECT_ROOT
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 TEMPLATE_DIR = PROJECT_ROOT / "emails" / "templates"
 
@@ -32,6 +33,9 @@ class RenderedEmail:
 
 @lru_cache(maxsize=2)
 def _environment(directory: Path = TEMPLATE_DIR) -> Environment:
+    # Imported on the first email, not at start-up: most API processes render few.
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
     return Environment(
         loader=FileSystemLoader(directory),
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
