@@ -2,7 +2,9 @@
 
     make bench-startup      # python -m bench.startup_bench [--root DIR] [--runs N]
 
-Three numbers, each the median (and range) of `--runs` cold process starts:
+Three numbers, each the median (and range) of `--runs` process starts, as wall time and as CPU
+time (user + system, the process and its children): on a shared, loaded machine the wall time
+swings with the load while the CPU time stays close to what the start really costs.
 
 - `import app.main`: the import alone (what every API worker, test and CLI command pays);
 - the API: `python -m app.cli serve` until `/health` answers 200 (schema already at head);
@@ -25,6 +27,8 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+import psutil
+
 from app.config import get_config
 from app.db import setup
 from app.db.engine import libpq_dsn
@@ -41,7 +45,21 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _time_until(command: list[str], root: Path, env: dict[str, str], ready: Callable[[Path], bool]) -> float:
+def _cpu_seconds(process: psutil.Process) -> float:
+    total = 0.0
+    for member in [process, *process.children(recursive=True)]:
+        try:
+            times = member.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def _time_until(
+    command: list[str], root: Path, env: dict[str, str], ready: Callable[[Path], bool], *, kill: bool = False
+) -> tuple[float, float]:
+    """(wall, CPU) seconds from starting `command` until `ready(log)`; then stop it (SIGKILL with `kill`)."""
     with tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False) as log:
         log_path = Path(log.name)
         began = time.perf_counter()
@@ -53,9 +71,13 @@ def _time_until(command: list[str], root: Path, env: dict[str, str], ready: Call
             if time.perf_counter() - began > CEILING:
                 raise RuntimeError(f"{command} not ready within {CEILING}s:\n{log_path.read_text()}")
             time.sleep(0.01)
-        return time.perf_counter() - began
+        return time.perf_counter() - began, _cpu_seconds(psutil.Process(process.pid))
     finally:
-        process.terminate()
+        # Granian's master stops its workers on SIGTERM; the worker's own shutdown is not measured.
+        if kill:
+            process.kill()
+        else:
+            process.terminate()
         process.wait(timeout=CEILING)
         log_path.unlink(missing_ok=True)
 
@@ -71,8 +93,13 @@ def _health_ok(port: int) -> Callable[[Path], bool]:
     return probe
 
 
-def _summary(name: str, samples: list[float]) -> str:
-    return f"{name:<28} median {statistics.median(samples):5.2f} s   (min {min(samples):.2f}, max {max(samples):.2f}, n={len(samples)})"
+def _summary(name: str, samples: list[tuple[float, float]]) -> str:
+    walls = [wall for wall, _ in samples]
+    cpus = [cpu for _, cpu in samples]
+    return (
+        f"{name:<36} wall median {statistics.median(walls):5.2f} s (min {min(walls):.2f}, max {max(walls):.2f})"
+        f"   CPU median {statistics.median(cpus):5.2f} s (min {min(cpus):.2f})   n={len(samples)}"
+    )
 
 
 def main() -> None:
@@ -89,7 +116,6 @@ def main() -> None:
         **os.environ,
         "DATABASE_URL": libpq_dsn(owner_url),
         "WORKER_SHUTDOWN_GRACE_SECONDS": "0",
-        "PYTHONDONTWRITEBYTECODE": "0",
     }
     print(f"measuring {root} (load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f})")
 
@@ -112,7 +138,11 @@ def main() -> None:
         )
     worker = [
         _time_until(
-            [python, "-m", "app.cli", "worker"], root, env, lambda log: "Worker starting" in log.read_text()
+            [python, "-m", "app.cli", "worker"],
+            root,
+            env,
+            lambda log: "Worker starting" in log.read_text(),
+            kill=True,
         )
         for _ in range(args.runs)
     ]
