@@ -16,10 +16,10 @@ from tests.waiting import CEILING, wait_until
 ROOT = Path(__file__).resolve().parent.parent
 
 # Each child reports that it is ready, waits for the starting signal, then takes the same path
-# every embedded start takes (`start_embedded_server` calls `ensure_os_user` first).
+# every embedded start takes (`app.db.setup.start_embedded_server` calls `ensure_os_user` first).
 _CHILD = """
 import sys, time, pathlib
-from app.db.setup import ensure_os_user
+from app.db.embedded_user import ensure_os_user
 name, ready, go = sys.argv[1], pathlib.Path(sys.argv[2]), pathlib.Path(sys.argv[3])
 ready.touch()
 deadline = time.monotonic() + 60

