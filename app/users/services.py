@@ -15,7 +15,13 @@ from uuid_utils.compat import uuid7
 from app.config import AuthSettings
 from app.lib.auth import AccessTokens
 from app.lib.crypto import Passwords, new_token, token_digest
-from app.lib.errors import AuthenticationError, BadRequestError, ConflictError, TooManyRequestsError
+from app.lib.errors import (
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    ErrorCode,
+    TooManyRequestsError,
+)
 from app.lib.schema import normalize_email
 from app.users.models import ActionToken, LoginFailure, RefreshToken, User
 from app.users.schemas import TokenPair
@@ -46,14 +52,17 @@ class UserService(SQLAlchemyAsyncRepositoryService[User]):
 
     async def register(self, *, email: str, password: str, name: str, passwords: Passwords) -> User:
         if await self.repository.email_taken(email):
-            raise ConflictError("An account with this email already exists; log in or reset the password.")
+            raise ConflictError(
+                "An account with this email already exists; log in or reset the password.",
+                code=ErrorCode.DUPLICATE,
+            )
         user = User(email=normalize_email(email), name=name.strip(), password_hash=passwords.hash(password))
         return await self.repository.add(user)
 
     async def update_profile(self, user_id: UUID, *, email: str, name: str) -> User:
         user = await self.repository.get(user_id)
         if await self.repository.email_taken(email, except_user_id=user_id):
-            raise ConflictError("Another account already uses this email.")
+            raise ConflictError("Another account already uses this email.", code=ErrorCode.DUPLICATE)
         user.email = normalize_email(email)
         user.name = name.strip()
         await self.repository.session.flush()
@@ -157,7 +166,9 @@ class RefreshTokenService(SQLAlchemyAsyncRepositoryService[RefreshToken]):
             )
         )
         return TokenPair(
-            access_token=access_tokens.issue(user.id, is_platform_admin=user.is_platform_admin),
+            access_token=access_tokens.issue(
+                user.id, is_platform_admin=user.is_platform_admin, session_epoch=user.session_epoch
+            ),
             refresh_token=token,
             expires_in=int(access_tokens.ttl.total_seconds()),
         )
@@ -188,7 +199,12 @@ class RefreshTokenService(SQLAlchemyAsyncRepositoryService[RefreshToken]):
             await self.repository.revoke_family(stored.family_id, at=utcnow())
 
     async def revoke_all(self, user_id: UUID) -> None:
+        """End every session of the user: refresh tokens are revoked, and access tokens already
+        handed out stop working at once (their `sep` no longer matches the user's epoch)."""
         await self.repository.revoke_all_of_user(user_id, at=utcnow())
+        await self.repository.session.execute(
+            update(User).where(User.id == user_id).values(session_epoch=User.session_epoch + 1)
+        )
 
 
 class ReusedRefreshTokenError(AuthenticationError):
