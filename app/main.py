@@ -23,6 +23,7 @@ from app.dashboard.controllers import DashboardController
 from app.db.engine import create_engine, create_session_maker
 from app.db.setup import resolve_owner_url
 from app.events.controllers import EventController
+from app.lib import openapi
 from app.lib.auth import AccessTokens, build_jwt_auth
 from app.lib.availability import DatabaseAvailability
 from app.lib.boundary import DecodingBoundaryMiddleware
@@ -94,7 +95,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await app.state.saq_queue.disconnect()
             await engine.dispose()
 
-    return Litestar(
+    application = Litestar(
         route_handlers=[
             SystemController,
             AuthController,
@@ -134,6 +135,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=False,
         state=_initial_state(settings, jwt_auth),
     )
+    openapi.install(application)
+    return application
 
 
 def _initial_state(settings: Settings, jwt_auth: object):

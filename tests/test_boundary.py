@@ -144,3 +144,75 @@ async def test_missing_required_fields_are_all_named(authenticated_client: ApiCl
     keys = {e["key"] for e in body["errors"]}
     assert {"name", "brand_id", "budget"} <= keys
     assert all(e["message"] == "Is required" for e in body["errors"])
+
+
+@pytest.mark.parametrize(
+    ("query", "key"),
+    [
+        ("scheduled_before=0.5", "scheduled_before"),
+        ("scheduled_after=2026-01-01T00:00:00", "scheduled_after"),
+        ("scheduled_after=1700000000", "scheduled_after"),
+    ],
+)
+async def test_query_date_times_must_be_rfc3339_with_a_zone(
+    authenticated_client: ApiClient, team, query: str, key: str
+) -> None:
+    from tests.factories import CampaignFactory
+
+    campaign = await CampaignFactory.create_async(team_id=team.id)
+    response = await authenticated_client.get(f"/api/teams/{team.id}/campaigns/{campaign.id}/posts?{query}")
+    body = assert_problem(response, 400, "validation_failed")
+    assert body["errors"][0]["key"] == key
+
+
+async def test_query_dates_must_be_dates(authenticated_client: ApiClient, team) -> None:
+    response = await authenticated_client.get(f"/api/teams/{team.id}/campaigns?start_after=20270101")
+    assert assert_problem(response, 400, "validation_failed")["errors"][0]["key"] == "start_after"
+
+
+async def test_an_offset_past_the_maximum_names_the_parameter(authenticated_client: ApiClient, team) -> None:
+    response = await authenticated_client.get(f"/api/teams/{team.id}/brands?offset=99999999999999999999")
+    assert assert_problem(response, 400, "validation_failed")["errors"][0]["key"] == "offset"
+
+
+async def test_options_lists_every_method_of_the_path(authenticated_client: ApiClient, team) -> None:
+    for path, methods in [
+        ("/api/teams", "GET, OPTIONS, POST"),
+        (f"/api/teams/{team.id}/brands/{team.id}", "DELETE, GET, OPTIONS, PUT"),
+        ("/api/me", "GET, OPTIONS, PUT"),
+    ]:
+        response = await authenticated_client.request("OPTIONS", path)
+        assert response.headers["allow"] == methods, path
+
+
+async def test_a_naive_date_time_in_a_body_is_a_400_naming_the_field(
+    authenticated_client: ApiClient, team, owner_connection
+) -> None:
+    from tests.factories import CampaignCreatorFactory, CampaignFactory
+
+    campaign = await CampaignFactory.create_async(team_id=team.id)
+    booking = await CampaignCreatorFactory.book(campaign)
+    response = await authenticated_client.post(
+        f"/api/teams/{team.id}/campaigns/{campaign.id}/posts",
+        json={
+            "creator_id": str(booking.creator_id),
+            "platform": "instagram",
+            "scheduled_at": "2025-01-01T00:00:00",
+        },
+    )
+    body = assert_problem(response, 400, "validation_failed")
+    assert body["errors"][0]["key"] == "scheduled_at"
+    assert "time zone" in body["errors"][0]["message"]
+    assert await owner_connection.fetchval("SELECT count(*) FROM posts") == 0
+
+
+@pytest.mark.parametrize("budget", ["1e-999999999", "0.001", 1e-300])
+async def test_money_that_needs_rounding_is_refused(authenticated_client: ApiClient, team, budget) -> None:
+    from tests.factories import BrandFactory
+
+    brand = await BrandFactory.create_async(team_id=team.id)
+    response = await authenticated_client.post(
+        f"/api/teams/{team.id}/campaigns",
+        json={"name": "Tiny", "brand_id": str(brand.id), "budget": budget, "currency": "EUR"},
+    )
+    assert assert_problem(response, 400, "validation_failed")["errors"][0]["key"] == "budget"

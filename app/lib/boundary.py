@@ -17,13 +17,15 @@ always fine (routes without a body ignore it, routes with one say it is required
 from __future__ import annotations
 
 import re
-from typing import Any
+from datetime import date, datetime
+from typing import Any, get_args
+from urllib.parse import parse_qsl
 
 import msgspec
 from litestar.enums import ScopeType
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.middleware import ASGIMiddleware
-from litestar.types import ASGIApp, Receive, ReceiveMessage, Scope, Send
+from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
 from app.lib.errors import (
@@ -131,6 +133,50 @@ def check_query(query_string: bytes) -> None:
     raise invalid_fields(errors)
 
 
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE_TIME = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:[Zz]|[+-]\d{2}:?\d{2})$"
+)
+_DATE_PARAMS: dict[int, dict[str, str]] = {}
+
+
+def _date_params(route_handler: Any) -> dict[str, str]:
+    """The handler's query parameters typed as dates or date-times: name -> `date`/`date-time`."""
+    key = id(route_handler)
+    if key not in _DATE_PARAMS:
+        found: dict[str, str] = {}
+        signature = getattr(route_handler, "parsed_fn_signature", None)
+        for name, field in signature.parameters.items() if signature is not None else []:
+            types = {field.annotation, *get_args(field.annotation)}
+            if datetime in types:
+                found[name] = "date-time"
+            elif date in types:
+                found[name] = "date"
+        _DATE_PARAMS[key] = found
+    return _DATE_PARAMS[key]
+
+
+def check_query_dates(route_handler: Any, query_string: bytes) -> None:
+    """Dates in queries as the schema says (`format: date` / `date-time` with a zone): the
+    framework alone would also take `0.5` as a timestamp, or a date-time without a zone."""
+    params = _date_params(route_handler) if route_handler is not None else {}
+    if not params or not query_string:
+        return
+    errors = []
+    for name, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
+        kind = params.get(name)
+        if kind == "date" and not _DATE.match(value):
+            errors.append(field_error(name, "Expected a date like `2026-01-31`", "query"))
+        elif kind == "date-time" and not _DATE_TIME.match(value):
+            errors.append(
+                field_error(
+                    name, "Expected a date-time with a time zone, like `2026-01-31T09:00:00Z`", "query"
+                )
+            )
+    if errors:
+        raise invalid_fields(errors)
+
+
 class DecodingBoundaryMiddleware(ASGIMiddleware):
     """Reads and checks the body once; the handler then reads it from Litestar's cache."""
 
@@ -141,6 +187,10 @@ class DecodingBoundaryMiddleware(ASGIMiddleware):
             await next_app(scope, receive, send)
             return
         check_query(scope.get("query_string", b""))
+        check_query_dates(scope.get("route_handler"), scope.get("query_string", b""))
+        if scope.get("method") == "OPTIONS":
+            await next_app(scope, receive, _with_full_allow(scope, send))
+            return
         if scope.get("method") not in _BODY_METHODS:
             await next_app(scope, receive, send)
             return
@@ -185,3 +235,29 @@ def _replay(body: bytes, receive: Receive, disconnected: bool) -> Receive:
         return await receive()
 
     return replay
+
+
+def _allowed_methods(scope: Scope) -> str | None:
+    """Every method of the path, across all the routes Litestar made for it (its own OPTIONS
+    handler lists only the methods of one of them)."""
+    handler = scope.get("route_handler")
+    paths = getattr(handler, "paths", None)
+    if not paths:
+        return None
+    methods = {"OPTIONS"}
+    for route in scope["app"].routes:
+        if route.path in paths:
+            methods.update(route.methods)
+    return ", ".join(sorted(methods))
+
+
+def _with_full_allow(scope: Scope, send: Send) -> Send:
+    allow = _allowed_methods(scope)
+
+    async def sender(message: Message) -> None:
+        if allow is not None and message["type"] == "http.response.start":
+            headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"allow"]
+            message["headers"] = [*headers, (b"allow", allow.encode())]
+        await send(message)
+
+    return sender
