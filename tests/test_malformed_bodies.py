@@ -72,7 +72,7 @@ def _json(value: Any) -> bytes:
 async def _row_counts(owner_connection) -> dict[str, int]:
     names = [table.name for table in metadata.sorted_tables] + ["saq_jobs"]
     query = " UNION ALL ".join(f"SELECT '{n}', count(*) FROM \"{n}\"" for n in names)
-    return {name: count for name, count in await owner_connection.fetch(query)}
+    return {row[0]: row[1] for row in await owner_connection.fetch(query)}
 
 
 async def test_every_write_operation_refuses_malformed_bodies(
@@ -96,7 +96,9 @@ async def test_every_write_operation_refuses_malformed_bodies(
                 response = await client.request(method.upper(), world.url(path), content=raw, headers=headers)
                 problem = response.headers.get("content-type", "").startswith("application/problem+json")
                 if response.status_code not in {400, 415} or not problem or "code" not in response.json():
-                    failures.append(f"{operation['operationId']} {name}: {response.status_code} {response.text[:200]}")
+                    failures.append(
+                        f"{operation['operationId']} {name}: {response.status_code} {response.text[:200]}"
+                    )
     assert not failures, "\n".join(failures)
     assert len(swept) >= 25, swept
     assert await _row_counts(owner_connection) == before, "a malformed body wrote something"
