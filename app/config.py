@@ -19,6 +19,15 @@ from sqlalchemy.exc import ArgumentError
 Environment = Literal["dev", "test", "production"]
 
 DEV_SECRET_KEY = "dev-only-secret-key-do-not-use-in-production-0123456789"
+PUBLISHED_SECRET_KEYS = frozenset(
+    {
+        DEV_SECRET_KEY,
+        # Once the default of docker-compose.yml; anyone who read the repository knows it.
+        "change-me-to-a-long-random-secret-in-production",
+    }
+)
+"""Keys that are public (they are, or were, in this repository): production refuses them.
+`tests/test_config.py` scans the repository for any other and fails until it is listed here."""
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -174,6 +183,10 @@ def get_config(environ: Mapping[str, str] | None = None) -> Settings:
         secret_key = DEV_SECRET_KEY
     elif len(secret_key) < 32:
         raise ConfigError("SECRET_KEY must be at least 32 characters long")
+    if app_env == "production" and secret_key in PUBLISHED_SECRET_KEYS:
+        raise ConfigError(
+            "SECRET_KEY is a published key (it is in the repository); set a random one, e.g. openssl rand -hex 32"
+        )
 
     log_format = env.get("LOG_FORMAT", "") or ("json" if app_env == "production" else "text")
     if log_format not in ("text", "json"):

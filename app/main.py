@@ -23,7 +23,10 @@ from app.dashboard.controllers import DashboardController
 from app.db.engine import create_engine, create_session_maker
 from app.db.setup import resolve_owner_url
 from app.events.controllers import EventController
+from app.lib import openapi
 from app.lib.auth import AccessTokens, build_jwt_auth
+from app.lib.availability import DatabaseAvailability
+from app.lib.boundary import DecodingBoundaryMiddleware
 from app.lib.crypto import Passwords
 from app.lib.deps import SessionCleanupMiddleware, app_dependencies
 from app.lib.errors import exception_handlers
@@ -82,6 +85,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             echo=settings.database.echo,
         )
         app.state.engine = engine
+        app.state.db_availability = DatabaseAvailability()
+        app.state.db_availability.watch(engine)
         app.state.session_maker = create_session_maker(engine)
         app.state.saq_queue = saq_config.get_queues().get(QUEUE_NAME)
         try:
@@ -90,7 +95,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await app.state.saq_queue.disconnect()
             await engine.dispose()
 
-    return Litestar(
+    application = Litestar(
         route_handlers=[
             SystemController,
             AuthController,
@@ -118,7 +123,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ),
         ],
         dependencies=app_dependencies,
-        middleware=[SessionCleanupMiddleware()],
+        middleware=[SessionCleanupMiddleware(), DecodingBoundaryMiddleware()],
         lifespan=[database],
         on_app_init=[jwt_auth.on_app_init],
         plugins=queue_plugins(saq_config),
@@ -130,6 +135,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=False,
         state=_initial_state(settings, jwt_auth),
     )
+    openapi.install(application)
+    return application
 
 
 def _initial_state(settings: Settings, jwt_auth: object):

@@ -78,6 +78,7 @@ class UserFactory(BaseFactory[User]):
     is_active = True
     is_platform_admin = False
     email_verified_at = None
+    session_epoch = 0
 
 
 class TeamFactory(BaseFactory[Team]):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from app.config import ConfigError, get_config
+from app.config import DEV_SECRET_KEY, ConfigError, get_config
 from tests.waiting import CEILING
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,3 +75,43 @@ def test_startup_with_bad_config_exits_with_one_clear_line(module: str) -> None:
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, result.stderr
     assert "DATABASE_URL" in lines[0]
+
+
+def test_production_refuses_the_development_key() -> None:
+    with pytest.raises(ConfigError, match="published key"):
+        get_config({"APP_ENV": "production", "SECRET_KEY": DEV_SECRET_KEY})
+    assert get_config({"APP_ENV": "dev", "SECRET_KEY": DEV_SECRET_KEY}).auth.secret_key == DEV_SECRET_KEY
+
+
+_KEY_IN_TEXT = re.compile(
+    r"""SECRET_KEY\s*(?:=|:)\s*(?:\$\{SECRET_KEY:-)?["']?([A-Za-z0-9_\-+/=.]{32,})"""
+    r"""|DEV_SECRET_KEY\s*=\s*"([^"]+)\""""
+)
+
+
+def _keys_in_repository() -> set[str]:
+    files = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    keys: set[str] = set()
+    for name in files:
+        path = ROOT / name
+        if path.suffix in {".lock", ".png", ".ico"} or not path.is_file():
+            continue
+        text = path.read_text(errors="ignore")
+        keys |= {next(g for g in match.groups() if g) for match in _KEY_IN_TEXT.finditer(text)}
+    return keys
+
+
+def test_production_refuses_every_key_found_in_the_repository() -> None:
+    keys = _keys_in_repository()
+    assert DEV_SECRET_KEY in keys  # the scan finds what it is meant to find
+    for key in keys:
+        with pytest.raises(ConfigError, match="SECRET_KEY"):
+            get_config({"APP_ENV": "production", "SECRET_KEY": key})
+
+
+def test_docker_compose_has_no_default_secret() -> None:
+    compose = (ROOT / "docker-compose.yml").read_text()
+    assert "${SECRET_KEY:?" in compose
+    assert "SECRET_KEY:-" not in compose

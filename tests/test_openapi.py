@@ -88,12 +88,11 @@ async def test_list_operations_return_named_page_schemas(test_client: ApiClient)
                 ref = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
                 name = ref.rsplit("/", 1)[-1]
                 assert name.endswith("List"), name
-                assert set(schema["components"]["schemas"][name]["properties"]) == {
-                    "items",
-                    "total",
-                    "limit",
-                    "offset",
-                }
+                # Feeds add a capped-total flag and a keyset cursor (app/events/feed.py).
+                assert set(schema["components"]["schemas"][name]["properties"]) - {
+                    "total_exact",
+                    "next_cursor",
+                } == {"items", "total", "limit", "offset"}
 
 
 async def test_swagger_ui_is_served_with_local_assets(test_client: ApiClient) -> None:
@@ -126,3 +125,37 @@ async def test_only_public_operations_waive_the_bearer_token(test_client: ApiCli
         if operation.get("security") == [{}]
     }
     assert public == PUBLIC_OPERATIONS
+
+
+async def test_request_bodies_forbid_additional_properties(test_client: ApiClient) -> None:
+    schema = (await test_client.get("/schema/openapi.json")).json()
+    components = schema["components"]["schemas"]
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            body = operation.get("requestBody")
+            if not body:
+                continue
+            ref = body["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+            assert components[ref]["additionalProperties"] is False, (method, path, ref)
+            for status in ("400", "413", "415", "503"):
+                assert status in operation["responses"], (method, path, status)
+
+
+async def test_pages_declare_their_maxima_and_dates_their_formats(test_client: ApiClient) -> None:
+    schema = (await test_client.get("/schema/openapi.json")).json()
+    for path, item in schema["paths"].items():
+        for operation in item.values():
+            for parameter in operation.get("parameters", []):
+                if parameter["name"] in {"limit", "offset"}:
+                    assert "maximum" in parameter["schema"], (path, parameter["name"])
+                if parameter["name"].endswith(("_after", "_before")) and "scheduled" in parameter["name"]:
+                    formats = {
+                        s.get("format") for s in parameter["schema"].get("oneOf", [parameter["schema"]])
+                    }
+                    assert "date-time" in formats, (path, parameter["name"])
+
+
+async def test_every_problem_names_a_code(test_client: ApiClient) -> None:
+    schema = (await test_client.get("/schema/openapi.json")).json()
+    problem = schema["components"]["schemas"]["ProblemDetails"]
+    assert "code" in problem["required"]

@@ -16,7 +16,7 @@ from app.brands.schemas import BrandList, BrandRead, BrandSort
 from app.db.paging import fetch_one, fetch_page
 from app.events.schemas import EventType
 from app.events.services import emit_event, snapshot, update_model_with_event
-from app.lib.errors import ConflictError, ResourceNotFoundError
+from app.lib.errors import ConflictError, ErrorCode, ResourceNotFoundError
 from app.lib.pagination import Page, SortOrder
 from app.lib.versioning import ensure_current_version
 
@@ -145,7 +145,8 @@ class BrandService(SQLAlchemyAsyncRepositoryService[Brand]):
             await self.repository.session.flush()
         except IntegrityError as exc:  # campaigns.brand_id restricts
             raise ConflictError(
-                "This brand has campaigns; delete or move them to another brand first."
+                "This brand has campaigns; delete or move them to another brand first.",
+                code=ErrorCode.IN_USE,
             ) from exc
 
     def _record(self, brand: Brand, actor_id: UUID, event_type: EventType) -> None:
@@ -168,7 +169,9 @@ class BrandService(SQLAlchemyAsyncRepositoryService[Brand]):
     async def _ensure_name_free(self, team_id: UUID, name: str, *, except_id: UUID | None = None) -> None:
         # A clear message for the common case; the unique index still catches a concurrent insert (409).
         if await self.repository.name_taken(team_id, name, except_id=except_id):
-            raise ConflictError(f"A brand named {name!r} already exists in this team.")
+            raise ConflictError(
+                f"A brand named {name!r} already exists in this team.", code=ErrorCode.DUPLICATE
+            )
 
 
 def _brand_read(brand: Brand) -> BrandRead:

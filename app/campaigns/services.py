@@ -42,7 +42,7 @@ from app.db.base import CampaignScopedBase
 from app.db.paging import fetch_one, fetch_page
 from app.events.schemas import EventType
 from app.events.services import emit_event, field_change, snapshot, update_model_with_event
-from app.lib.errors import ConflictError, ResourceNotFoundError, invalid_field, unknown_reference
+from app.lib.errors import ConflictError, ErrorCode, ResourceNotFoundError, invalid_field, unknown_reference
 from app.lib.money import checked_amount
 from app.lib.pagination import Page, SortOrder
 from app.lib.roles import TeamRole
@@ -135,7 +135,9 @@ def ensure_campaign_accepts(status: str, *, action: CampaignAction, items: str) 
         remedy = f"{status.capitalize()} campaigns cannot be reopened; add new {items} to another campaign."
     else:
         remedy = f"{status.capitalize()} campaigns cannot be reopened; they stay as they are, for reporting."
-    raise ConflictError(f"{blocked} {remedy}", extra={"campaign_status": status})
+    raise ConflictError(
+        f"{blocked} {remedy}", code=ErrorCode.CAMPAIGN_FINISHED, extra={"campaign_status": status}
+    )
 
 
 ItemT = TypeVar("ItemT", bound=CampaignScopedBase)
@@ -449,7 +451,7 @@ class CampaignCreatorService(SQLAlchemyAsyncRepositoryService[CampaignCreator]):
         if creator.archived_at is not None:
             raise unknown_reference("creator_id", "this creator is archived; restore them first")
         if await self.repository.is_booked(campaign_id, creator.id):
-            raise ConflictError(f"{creator.name} is already on this campaign.")
+            raise ConflictError(f"{creator.name} is already on this campaign.", code=ErrorCode.DUPLICATE)
         booking = await self.repository.add(
             CampaignCreator(
                 team_id=campaign.team_id,
@@ -579,7 +581,7 @@ class CampaignGuestService(SQLAlchemyAsyncRepositoryService[CampaignGuestAccess]
                 "user_id", "is not a guest of this team (add them with the guest role first)"
             )
         if await self.repository.get_one_or_none(campaign_id=campaign_id, user_id=user_id) is not None:
-            raise ConflictError("This guest already has access to the campaign.")
+            raise ConflictError("This guest already has access to the campaign.", code=ErrorCode.DUPLICATE)
         access = await self.repository.add(
             CampaignGuestAccess(team_id=campaign.team_id, campaign_id=campaign_id, user_id=user_id)
         )

@@ -94,16 +94,41 @@ _BIND_MEMBERSHIP = text(
     "SELECT tm.role, set_config('app.team_id', CAST(tm.team_id AS text), true) AS _ "
     "FROM team_members tm WHERE tm.team_id = :team_id AND tm.user_id = :user_id"
 )
+# The same, for a caller whose session must still be live: the user row (epoch, is_active) is
+# joined in, so the check costs no extra round trip. The team context is entered only when the
+# session is live and the user is a member.
+_BIND_LIVE_MEMBERSHIP = text(
+    "SELECT u.session_epoch = :session_epoch AND u.is_active AS live, tm.role, "
+    "set_config('app.team_id', CASE WHEN u.session_epoch = :session_epoch AND u.is_active "
+    "THEN COALESCE(CAST(tm.team_id AS text), '') ELSE '' END, true) AS _ "
+    "FROM users u LEFT JOIN team_members tm ON tm.team_id = :team_id AND tm.user_id = u.id "
+    "WHERE u.id = :user_id"
+)
 
 
-async def bind_team_membership(session: AsyncSession, *, team_id: UUID, user_id: UUID) -> str | None:
+class SessionNotLiveError(Exception):
+    """The caller's account is gone, inactive, or its sessions were ended since the token."""
+
+
+async def bind_team_membership(
+    session: AsyncSession, *, team_id: UUID, user_id: UUID, session_epoch: int | None = None
+) -> str | None:
     """Return the user's role in the team and, only if they are a member, enter its context.
 
     The membership row is readable through the user's own context (`app.user_id`); the same
     statement sets `app.team_id`, so verification and context cost one round trip together.
+    With `session_epoch`, the same statement also checks that the session is live (raises
+    `SessionNotLiveError` otherwise).
     """
     base = get_tenant(session) or TenantContext(user_id=user_id)
-    role = (await session.execute(_BIND_MEMBERSHIP, {"team_id": team_id, "user_id": user_id})).scalar()
+    if session_epoch is None:
+        role = (await session.execute(_BIND_MEMBERSHIP, {"team_id": team_id, "user_id": user_id})).scalar()
+    else:
+        params = {"team_id": team_id, "user_id": user_id, "session_epoch": session_epoch}
+        row = (await session.execute(_BIND_LIVE_MEMBERSHIP, params)).first()
+        if row is None or not row.live:
+            raise SessionNotLiveError
+        role = row.role
     if role is not None:
         set_tenant(session, replace(base, team_id=team_id))
     return role

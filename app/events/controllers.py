@@ -10,11 +10,17 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.events.feed import decode_cursor
 from app.events.schemas import EventList, EventSort, EventType
 from app.events.services import EventFilters, EventService
 from app.lib.deps import TeamAccess, team_dependencies
 from app.lib.errors import TEAM_ROUTE_ERRORS
 from app.lib.pagination import Page, SortOrder, page_dependencies
+
+AFTER = Parameter(
+    max_length=200,
+    description="A `next_cursor` from the previous page: continue after its last event (keyset).",
+)
 
 
 def provide_events(db_session: NamedDependency[AsyncSession]) -> EventService:
@@ -45,9 +51,18 @@ class EventController(Controller):
         object_type: Annotated[
             str | None, Parameter(max_length=50, description="Only this kind of object.")
         ] = (None),
+        after: Annotated[str | None, AFTER] = None,
     ) -> EventList:
-        """The team's activity feed: every create, update, delete and status change, newest first."""
-        filters = EventFilters(event_type=event_type, actor_id=actor_id, object_type=object_type)
+        """The team's activity feed: every create, update, delete and status change, newest first.
+
+        Page on with `after=<next_cursor>`: the cost of a page stays flat however long the feed is.
+        """
+        filters = EventFilters(
+            event_type=event_type,
+            actor_id=actor_id,
+            object_type=object_type,
+            after=decode_cursor(after) if after else None,
+        )
         return await events.list_events(
             team_id=team_access.team_id, page=page, sort=sort, order=order, filters=filters
         )
@@ -66,10 +81,15 @@ class EventController(Controller):
         ),
         event_type: Annotated[EventType | None, Parameter(description="Only this kind of event.")] = None,
         actor_id: Annotated[UUID | None, Parameter(description="Only changes made by this user.")] = None,
+        after: Annotated[str | None, AFTER] = None,
     ) -> EventList:
         """The history of one object (e.g. `campaign`, `post`), newest first; it outlives the object."""
         filters = EventFilters(
-            event_type=event_type, actor_id=actor_id, object_type=object_type, object_id=object_id
+            event_type=event_type,
+            actor_id=actor_id,
+            object_type=object_type,
+            object_id=object_id,
+            after=decode_cursor(after) if after else None,
         )
         return await events.list_events(
             team_id=team_access.team_id, page=page, sort=sort, order=order, filters=filters

@@ -29,10 +29,16 @@ class EventRead(Schema):
 
 
 class EventList(Schema):
+    """A page of a feed. Totals are exact up to 1,000 (`total_exact`); page on with `next_cursor`."""
+
     items: list[EventRead]
     total: int
+    """Matching events, exact up to 1,000; beyond that 1,001 and `total_exact` is false."""
     limit: int
     offset: int
+    total_exact: bool = True
+    next_cursor: str | None = None
+    """Pass as `after` for the next page (same filters and order); `null` on the last page."""
 
 
 class EventSort(StrEnum):

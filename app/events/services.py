@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from app.db.paging import fetch_page
+from app.events.feed import TOTAL_CAP, FeedCursor, after_condition, encode_cursor, fetch_feed_rows
 from app.events.models import Event
 from app.events.schemas import EventList, EventRead, EventSort, EventType
 from app.lib.pagination import Page, SortOrder
@@ -130,6 +130,8 @@ class EventFilters(msgspec.Struct, frozen=True, kw_only=True):
     actor_id: UUID | None = None
     object_type: str | None = None
     object_id: UUID | None = None
+    after: FeedCursor | None = None
+    """Continue after this position (a decoded `next_cursor`)."""
 
 
 class EventService(SQLAlchemyAsyncRepositoryService[Event]):
@@ -140,9 +142,10 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
             """The one statement every event read starts from; RLS limits it to the current team."""
             return select(*_READ_COLUMNS)  # pyright: ignore[reportReturnType]
 
-        async def list_page(
-            self, *, team_id: UUID, page: Page, sort: EventSort, order: SortOrder, filters: EventFilters
-        ) -> tuple[list[EventRead], int]:
+        def page_statement(
+            self, *, team_id: UUID, sort: EventSort, order: SortOrder, filters: EventFilters
+        ) -> tuple[Select[Any], list[ColumnElement[bool]]]:  # pyright: ignore[reportInvalidTypeArguments]
+            """The feed's statement (without limit/offset) and the conditions its total counts."""
             conditions: list[ColumnElement[bool]] = [Event.team_id == team_id]
             if filters.event_type is not None:
                 conditions.append(Event.event_type == filters.event_type.value)
@@ -155,12 +158,21 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
             column = _sort_column(sort)
             # UUIDv7 ids grow with time: the tie-breaker keeps events of one transaction in order.
             tie = Event.id.desc() if order is SortOrder.DESC else Event.id.asc()
-            statement = (
-                self.readable()
-                .where(*conditions)
-                .order_by(column.desc() if order is SortOrder.DESC else column.asc(), tie)
+            statement = self.readable().where(*conditions)
+            if filters.after is not None:
+                statement = statement.where(after_condition(filters.after, order))
+            statement = statement.order_by(column.desc() if order is SortOrder.DESC else column.asc(), tie)
+            return statement, conditions
+
+        async def list_page(
+            self, *, team_id: UUID, page: Page, sort: EventSort, order: SortOrder, filters: EventFilters
+        ) -> tuple[list[EventRead], int]:
+            statement, conditions = self.page_statement(
+                team_id=team_id, sort=sort, order=order, filters=filters
             )
-            return await fetch_page(self.session, statement, page=page, schema=EventRead)
+            rows, total = await fetch_feed_rows(self.session, statement, conditions=conditions, page=page)
+            items = msgspec.convert([row._mapping for row in rows], list[EventRead], strict=False)
+            return items, total
 
     repository_type = Repo
 
@@ -170,4 +182,12 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
         items, total = await self.repository.list_page(
             team_id=team_id, page=page, sort=sort, order=order, filters=filters
         )
-        return EventList(items=items, total=total, limit=page.limit, offset=page.offset)
+        last = items[-1] if len(items) == page.limit else None
+        return EventList(
+            items=items,
+            total=total,
+            limit=page.limit,
+            offset=page.offset,
+            total_exact=total <= TOTAL_CAP,
+            next_cursor=encode_cursor(last.created_at, last.id) if last else None,
+        )

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.db.tenancy import (
+    SessionNotLiveError,
     TenantContext,
     apply_tenant_now,
     bind_team_membership,
@@ -30,9 +31,9 @@ from app.db.tenancy import (
     restrict_campaigns,
     tenant_info,
 )
-from app.lib.auth import AccessTokens, AuthUser
+from app.lib.auth import SESSION_ENDED, AccessTokens, AuthUser, ensure_session_live
 from app.lib.crypto import Passwords
-from app.lib.errors import PermissionDeniedError, ResourceNotFoundError
+from app.lib.errors import PermissionDeniedError, ResourceNotFoundError, SessionEndedError
 from app.lib.roles import TeamRole
 
 
@@ -55,6 +56,8 @@ def current_user_of(request: Request[Any, Any, Any]) -> AuthUser | None:
 
 
 SESSION_SCOPE_KEY = "campaign_platform.db_session"
+SESSION_LIVE_SCOPE_KEY = "campaign_platform.session_live"
+"""Set once this request has checked that the caller's session is live (see `app.lib.auth`)."""
 
 
 async def provide_db_session(
@@ -68,12 +71,26 @@ async def provide_db_session(
         # If a later dependency raises, Litestar never resumes this generator; the middleware
         # below then closes the session, so its connection cannot leak.
         request.scope[SESSION_SCOPE_KEY] = session  # pyright: ignore[reportGeneralTypeIssues]
+        if user is not None and not _team_access_checks_session(request):
+            await _ensure_live(request, session, user)
         try:
             yield session
+            if user is not None and not request.scope.get(SESSION_LIVE_SCOPE_KEY):
+                await _ensure_live(request, session, user)  # a team route that skipped team_access
         except BaseException:
             await session.rollback()
             raise
         await session.commit()
+
+
+def _team_access_checks_session(request: Request[Any, Any, Any]) -> bool:
+    """Team routes check the session in their membership statement (no extra round trip)."""
+    return "team_id" in request.path_params and "team_access" in request.route_handler.resolve_dependencies()
+
+
+async def _ensure_live(request: Request[Any, Any, Any], session: AsyncSession, user: AuthUser) -> None:
+    await ensure_session_live(session, user)
+    request.scope[SESSION_LIVE_SCOPE_KEY] = True  # pyright: ignore[reportGeneralTypeIssues]
 
 
 class SessionCleanupMiddleware(ASGIMiddleware):
@@ -110,7 +127,13 @@ async def provide_team_access(
     and for any later one: row-level security then hides every other campaign and its rows.
     """
     user = await provide_current_user(request)
-    role = await bind_team_membership(db_session, team_id=team_id, user_id=user.id)
+    try:
+        role = await bind_team_membership(
+            db_session, team_id=team_id, user_id=user.id, session_epoch=user.session_epoch
+        )
+    except SessionNotLiveError:
+        raise SessionEndedError(SESSION_ENDED) from None
+    request.scope[SESSION_LIVE_SCOPE_KEY] = True  # pyright: ignore[reportGeneralTypeIssues]
     if role is None:
         if not user.is_platform_admin:
             raise ResourceNotFoundError("Team not found.")

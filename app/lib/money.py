@@ -1,11 +1,13 @@
 """Money is exact: `Decimal` in, `NUMERIC(14, 2)` stored, a JSON string out (`"1250.00"`).
 
-Amounts arrive as JSON numbers or strings; both are read exactly (never through a float).
+Amounts arrive as JSON numbers or strings; both are read exactly (never through a float), and
+an amount that would need rounding to fit two places is refused, however small (`1e-999999999`
+is not zero).
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Context, Decimal, Inexact, InvalidOperation
 from typing import Annotated
 
 import msgspec
@@ -13,6 +15,8 @@ import msgspec
 from app.lib.errors import invalid_field
 
 MAX_AMOUNT = Decimal("999999999999.99")
+CENTS = Decimal("0.01")
+_EXACT = Context(prec=28, traps=[Inexact, InvalidOperation])
 
 Money = Annotated[
     Decimal,
@@ -34,7 +38,9 @@ def checked_amount(key: str, amount: Decimal) -> Decimal:
         raise invalid_field(key, "must not be negative")
     if amount > MAX_AMOUNT:
         raise invalid_field(key, f"must be at most {MAX_AMOUNT}")
-    exponent = amount.normalize().as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -2:
-        raise invalid_field(key, "has more than 2 decimal places")
-    return amount.quantize(Decimal("0.01"))
+    try:
+        # Exact or nothing: the context traps any rounding (and so any underflow to zero).
+        exact = amount.quantize(CENTS, context=_EXACT)
+    except (Inexact, InvalidOperation):
+        raise invalid_field(key, "has more than 2 decimal places") from None
+    return exact + 0  # drops the sign of a negative zero

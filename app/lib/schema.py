@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import msgspec
@@ -28,6 +29,17 @@ Version = Annotated[
     int,
     msgspec.Meta(ge=1, description="The version you read; a stale one is refused with 409."),
 ]
+
+
+AwareDatetime = Annotated[
+    datetime,
+    msgspec.Meta(
+        tz=True,
+        description="An RFC 3339 date-time with a time zone (`Z` or an offset); naive ones are refused.",
+        examples=["2026-01-01T09:00:00Z"],
+    ),
+]
+"""Every date-time a client sends: without a zone it would be read in the server's zone."""
 
 
 def normalize_email(email: str) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import TypeVar
 
-from app.lib.errors import ConflictError
+from app.lib.errors import ConflictError, ErrorCode
 
 StatusT = TypeVar("StatusT", bound=StrEnum)
 
@@ -23,5 +23,6 @@ def ensure_transition(
     choices = ", ".join(allowed) if allowed else "nothing (it is final)"
     raise ConflictError(
         f"A {kind} cannot move from {current} to {requested}; from {current} it may move to: {choices}.",
+        code=ErrorCode.ILLEGAL_TRANSITION,
         extra={"allowed_statuses": allowed},
     )

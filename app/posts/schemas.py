@@ -7,7 +7,7 @@ from uuid import UUID
 
 import msgspec
 
-from app.lib.schema import LongText, Schema, Version
+from app.lib.schema import AwareDatetime, LongText, Schema, Version
 from app.roster.schemas import Platform
 
 Metric = Annotated[int, msgspec.Meta(ge=0, le=2_000_000_000)]
@@ -31,7 +31,7 @@ class PostCreate(Schema):
     creator_id: UUID
     platform: Platform
     caption: LongText | None = None
-    scheduled_at: datetime | None = None
+    scheduled_at: AwareDatetime | None = None
 
 
 class PostUpdate(Schema):
@@ -41,9 +41,9 @@ class PostUpdate(Schema):
     platform: Platform
     caption: LongText | None
     status: PostStatus
-    scheduled_at: datetime | None
+    scheduled_at: AwareDatetime | None
     """Required to move to `scheduled`."""
-    published_at: datetime | None
+    published_at: AwareDatetime | None
     """Set to now when the post moves to `published` without one."""
     published_url: Url | None
     views: Metric

@@ -16,7 +16,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from app.db.paging import fetch_one, fetch_page
 from app.events.schemas import EventType
 from app.events.services import emit_event, snapshot, update_model_with_event
-from app.lib.errors import ConflictError, ResourceNotFoundError
+from app.lib.errors import ConflictError, ErrorCode, ResourceNotFoundError
 from app.lib.pagination import Page, SortOrder
 from app.lib.schema import normalize_email
 from app.lib.search import contains_ignoring_case, ordered
@@ -166,7 +166,8 @@ class CreatorService(SQLAlchemyAsyncRepositoryService[Creator]):
         except IntegrityError as exc:
             raise ConflictError(
                 f"{name} is on a campaign (booked as a campaign creator or the creator of a post), "
-                "so deleting would break its history; archive the creator instead."
+                "so deleting would break its history; archive the creator instead.",
+                code=ErrorCode.IN_USE,
             ) from exc
 
     async def _get(self, creator_id: UUID) -> Creator:

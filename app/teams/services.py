@@ -15,7 +15,13 @@ from app.db.tenancy import TenantContext, apply_tenant_now, get_tenant
 from app.events.schemas import EventType
 from app.events.services import emit_event, field_change, update_model_with_event
 from app.lib.deps import TeamAccess
-from app.lib.errors import ConflictError, PermissionDeniedError, ResourceNotFoundError, UnprocessableError
+from app.lib.errors import (
+    ConflictError,
+    ErrorCode,
+    PermissionDeniedError,
+    ResourceNotFoundError,
+    UnprocessableError,
+)
 from app.lib.pagination import Page
 from app.lib.roles import TeamRole
 from app.lib.schema import normalize_email
@@ -164,7 +170,10 @@ class TeamMemberService(SQLAlchemyAsyncRepositoryService[TeamMember]):
             )
         existing = await self.repository.get_one_or_none(team_id=access.team_id, user_id=user.id)
         if existing is not None:
-            raise ConflictError(f"{user.email} is already a member of this team (as {existing.role}).")
+            raise ConflictError(
+                f"{user.email} is already a member of this team (as {existing.role}).",
+                code=ErrorCode.DUPLICATE,
+            )
         member = await self.repository.add(TeamMember(team_id=access.team_id, user_id=user.id, role=role))
         self._record_member(access, user.id, EventType.CREATED, {"role": field_change(None, role)})
         return _member_read(member, user)

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.lib.auth import AccessTokens, AuthUser
 from app.lib.crypto import Passwords
-from app.lib.errors import AuthenticationError, problem_responses
+from app.lib.errors import AuthenticationError, ErrorCode, problem_responses
 from app.lib.schema import normalize_email
 from app.queue.deps import queue_dependencies
 from app.users.accounts import AccountEmails
@@ -133,12 +133,12 @@ class AuthController(Controller):
             max_per_address=settings.auth.login_max_failures_per_address,
             window=settings.auth.login_failure_window,
         )
-        await failures.ensure_allowed(email=email, address=address, throttle=throttle)
+        attempt = await failures.reserve_attempt(email=email, address=address, throttle=throttle)
         user = await users.repository.get_by_email(email)
         valid = passwords.verify(user.password_hash if user else None, data.password)
         if user is None or not valid or not user.is_active:
-            await failures.record(email=email, address=address)
-            raise AuthenticationError(INVALID_CREDENTIALS)
+            raise AuthenticationError(INVALID_CREDENTIALS, code=ErrorCode.INVALID_CREDENTIALS)
+        await failures.release(attempt)
         return await refresh_tokens.issue(user, access_tokens=access_tokens, settings=settings.auth)
 
     @post(

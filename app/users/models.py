@@ -4,7 +4,7 @@ from datetime import datetime
 from uuid import UUID
 
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import Boolean, ForeignKey, Index, String
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import AuditBase
@@ -20,6 +20,9 @@ class User(AuditBase):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     is_platform_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     email_verified_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Carried in every access token (`sep`); bumping it ends every session at once (logout
+    everywhere, password change or reset). Requests compare it in a statement they make anyway."""
 
 
 class RefreshToken(AuditBase):

@@ -9,13 +9,19 @@ from uuid import UUID
 
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from uuid_utils.compat import uuid7
 
 from app.config import AuthSettings
 from app.lib.auth import AccessTokens
 from app.lib.crypto import Passwords, new_token, token_digest
-from app.lib.errors import AuthenticationError, BadRequestError, ConflictError, TooManyRequestsError
+from app.lib.errors import (
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    ErrorCode,
+    TooManyRequestsError,
+)
 from app.lib.schema import normalize_email
 from app.users.models import ActionToken, LoginFailure, RefreshToken, User
 from app.users.schemas import TokenPair
@@ -46,14 +52,17 @@ class UserService(SQLAlchemyAsyncRepositoryService[User]):
 
     async def register(self, *, email: str, password: str, name: str, passwords: Passwords) -> User:
         if await self.repository.email_taken(email):
-            raise ConflictError("An account with this email already exists; log in or reset the password.")
+            raise ConflictError(
+                "An account with this email already exists; log in or reset the password.",
+                code=ErrorCode.DUPLICATE,
+            )
         user = User(email=normalize_email(email), name=name.strip(), password_hash=passwords.hash(password))
         return await self.repository.add(user)
 
     async def update_profile(self, user_id: UUID, *, email: str, name: str) -> User:
         user = await self.repository.get(user_id)
         if await self.repository.email_taken(email, except_user_id=user_id):
-            raise ConflictError("Another account already uses this email.")
+            raise ConflictError("Another account already uses this email.", code=ErrorCode.DUPLICATE)
         user.email = normalize_email(email)
         user.name = name.strip()
         await self.repository.session.flush()
@@ -78,10 +87,26 @@ class LoginThrottle:
 
 
 class LoginFailureService(SQLAlchemyAsyncRepositoryService[LoginFailure]):
-    """Counts recent failed logins per account and per client address."""
+    """Counts recent failed logins per account and per client address.
+
+    Atomic: each attempt first reserves a failure row under transaction-level advisory locks on
+    its address and account (count, decide and insert in one locked step, committed at once),
+    and only then checks the password. Parallel guesses therefore cannot all pass the check
+    before any of them is counted; a successful login gives its reservation back. The locks are
+    held for the count and the insert only, never during password hashing.
+    """
 
     class Repo(SQLAlchemyAsyncRepository[LoginFailure]):
         model_type = LoginFailure
+
+        async def lock_for(self, *, email: str, address: str) -> None:
+            # Address first, then account, always in this order: no two attempts wait in a cycle.
+            await self.session.execute(
+                select(
+                    func.pg_advisory_xact_lock(func.hashtextextended("login-address:" + address, 0)),
+                    func.pg_advisory_xact_lock(func.hashtextextended("login-email:" + email, 0)),
+                )
+            )
 
         async def count_recent(self, *, email: str, address: str, since: datetime) -> tuple[int, int]:
             recent = LoginFailure.created_at >= since
@@ -94,7 +119,10 @@ class LoginFailureService(SQLAlchemyAsyncRepositoryService[LoginFailure]):
 
     repository_type = Repo
 
-    async def ensure_allowed(self, *, email: str, address: str, throttle: LoginThrottle) -> None:
+    async def reserve_attempt(self, *, email: str, address: str, throttle: LoginThrottle) -> UUID:
+        """Count the attempt as a failure now (429 if over a limit); `release` it on success."""
+        address = address[:64]
+        await self.repository.lock_for(email=email, address=address)
         by_account, by_address = await self.repository.count_recent(
             email=email, address=address, since=utcnow() - throttle.window
         )
@@ -104,10 +132,13 @@ class LoginFailureService(SQLAlchemyAsyncRepositoryService[LoginFailure]):
                 f"Too many failed logins; try again in {seconds // 60 or 1} minutes or reset the password.",
                 headers={"Retry-After": str(seconds)},
             )
+        attempt = await self.repository.add(LoginFailure(email=email, address=address))
+        await self.repository.session.commit()  # counts at once (and releases the locks)
+        return attempt.id
 
-    async def record(self, *, email: str, address: str) -> None:
-        await self.repository.add(LoginFailure(email=email, address=address[:64]))
-        await self.repository.session.commit()  # the failure must count although the request fails
+    async def release(self, attempt_id: UUID) -> None:
+        """The attempt succeeded: it is not a failure after all."""
+        await self.repository.session.execute(delete(LoginFailure).where(LoginFailure.id == attempt_id))
 
 
 class RefreshTokenService(SQLAlchemyAsyncRepositoryService[RefreshToken]):
@@ -157,7 +188,9 @@ class RefreshTokenService(SQLAlchemyAsyncRepositoryService[RefreshToken]):
             )
         )
         return TokenPair(
-            access_token=access_tokens.issue(user.id, is_platform_admin=user.is_platform_admin),
+            access_token=access_tokens.issue(
+                user.id, is_platform_admin=user.is_platform_admin, session_epoch=user.session_epoch
+            ),
             refresh_token=token,
             expires_in=int(access_tokens.ttl.total_seconds()),
         )
@@ -188,7 +221,12 @@ class RefreshTokenService(SQLAlchemyAsyncRepositoryService[RefreshToken]):
             await self.repository.revoke_family(stored.family_id, at=utcnow())
 
     async def revoke_all(self, user_id: UUID) -> None:
+        """End every session of the user: refresh tokens are revoked, and access tokens already
+        handed out stop working at once (their `sep` no longer matches the user's epoch)."""
         await self.repository.revoke_all_of_user(user_id, at=utcnow())
+        await self.repository.session.execute(
+            update(User).where(User.id == user_id).values(session_epoch=User.session_epoch + 1)
+        )
 
 
 class ReusedRefreshTokenError(AuthenticationError):
