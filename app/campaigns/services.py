@@ -229,14 +229,12 @@ class CampaignService(SQLAlchemyAsyncRepositoryService[Campaign]):
             return await fetch_page(self.session, statement, page=page, schema=CampaignRead)
 
         async def read_one(self, campaign_id: UUID) -> CampaignRead:
-            row = (
-                (await self.session.execute(self.readable().where(Campaign.id == campaign_id)))
-                .mappings()
-                .first()
+            return await fetch_one(
+                self.session,
+                self.readable().where(Campaign.id == campaign_id),
+                schema=CampaignRead,
+                missing="Campaign not found.",
             )
-            if row is None:
-                raise ResourceNotFoundError("Campaign not found.")
-            return msgspec.convert(row, CampaignRead, strict=False)
 
         async def brand_is_visible(self, brand_id: UUID) -> bool:
             """Another team's brand is hidden by RLS, so it counts as missing."""
