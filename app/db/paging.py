@@ -4,8 +4,8 @@ A page is a window count, limit/offset, and a total even past the end.
 
 The statement a caller passes carries its columns, joins, filters and ordering; the helpers add
 `count(*) OVER ()` so one query returns the page and the total. Only a page that comes back
-empty (an offset past the end, or no rows at all) costs a second query, a count of the same
-statement, so `total` is right either way.
+empty past the first (an offset past the end) costs a second query, a count of the same
+statement, so `total` is right either way (an empty first page needs none: the total is 0).
 
 `fetch_page` and `fetch_one` take the fast path of `app.db.reads`: each statement shape is
 compiled once, runs on the session's own asyncpg connection (same transaction, same tenant
@@ -44,6 +44,8 @@ async def fetch_rows(
     rows = (await session.execute(paged)).all()
     if rows:
         return rows, int(rows[0][-1])
+    if page.offset == 0:
+        return [], 0
     count = select(func.count()).select_from(statement.order_by(None).subquery())
     return [], int((await session.execute(count)).scalar_one())
 
@@ -61,6 +63,8 @@ async def fetch_page(
     if records:
         build = row_builder(read, schema)
         return [build(record) for record in records], int(records[0][-1])
+    if page.offset == 0:  # nothing at all
+        return [], 0
     return [], await count_rows(session, statement)
 
 

@@ -65,6 +65,8 @@ class TenantSession(Session):
 
 @event.listens_for(TenantSession, "after_begin")
 def _apply_tenant_context(session: Session, transaction: SessionTransaction, connection: Connection) -> None:
+    if session.info.get(_DEFERRED_KEY):
+        return
     context = session.info.get(TENANT_INFO_KEY)
     if isinstance(context, TenantContext):
         connection.execute(_SET_CONTEXT, context.settings())
@@ -90,23 +92,73 @@ async def apply_tenant_now(session: AsyncSession, context: TenantContext) -> Non
         await session.execute(_SET_CONTEXT, context.settings())
 
 
-_BIND_MEMBERSHIP = text(
-    "SELECT tm.role, set_config('app.team_id', CAST(tm.team_id AS text), true) AS _ "
-    "FROM team_members tm WHERE tm.team_id = :team_id AND tm.user_id = :user_id"
+_ENTER_TEAM = text(
+    # One statement, one round trip: the user's context, the membership check and the team's
+    # context together. PostgreSQL evaluates a target list left to right and runs each
+    # uncorrelated subquery (an InitPlan) when its column is reached, so every subquery below
+    # already reads the settings made to its left — the membership is visible through
+    # `app.user_id`, the guest grants through `app.team_id`. A further check on the caller
+    # (e.g. a token version) is one more column here.
+    "SELECT set_config('app.user_id', :user_id_text, true) AS _user, "
+    "set_config('app.is_platform_admin', :is_platform_admin, true) AS _admin, "
+    "set_config('app.campaign_ids', '', true) AS _no_campaigns, "
+    "(SELECT m.role FROM team_members m WHERE m.team_id = :team_id AND m.user_id = :user_id) AS role, "
+    "set_config('app.team_id', COALESCE((SELECT CAST(m.team_id AS text) FROM team_members m "
+    "WHERE m.team_id = :team_id AND m.user_id = :user_id), ''), true) AS _team, "
+    "set_config('app.campaign_ids', CASE WHEN (SELECT m.role FROM team_members m "
+    "WHERE m.team_id = :team_id AND m.user_id = :user_id) = 'guest' "
+    "THEN COALESCE((SELECT string_agg(CAST(g.campaign_id AS text), ',') FROM campaign_guest_access g "
+    "WHERE g.user_id = :user_id), :no_campaign) ELSE '' END, true) AS campaign_ids"
 )
+
+_DEFERRED_KEY = "tenant_deferred"
+"""Set while the statement that opens a transaction carries the whole context itself."""
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    role: str
+    campaign_ids: tuple[UUID, ...] | None
+    """A guest's campaigns (`None` for every other role)."""
+
+
+async def enter_team(session: AsyncSession, *, team_id: UUID, user_id: UUID) -> Membership | None:
+    """Check that `user_id` belongs to `team_id` and, only if so, enter the team's context.
+
+    A guest's context is narrowed to their campaigns in the same statement. When this opens the
+    transaction, the statement also carries the user's context (the `after_begin` listener
+    stays silent), so BEGIN, context and membership cost two round trips, not three.
+    """
+    base = get_tenant(session) or TenantContext(user_id=user_id)
+    parameters = {
+        "team_id": team_id,
+        "user_id": user_id,
+        "user_id_text": str(user_id),
+        "is_platform_admin": "on" if base.is_platform_admin else "",
+        "no_campaign": NO_CAMPAIGN,
+    }
+    session.info[_DEFERRED_KEY] = True
+    try:
+        row = (await session.execute(_ENTER_TEAM, parameters)).one()
+    finally:
+        session.info.pop(_DEFERRED_KEY, None)
+    user_context = replace(base, user_id=user_id, team_id=None, campaign_ids=None)
+    if row.role is None:
+        set_tenant(session, user_context)
+        return None
+    campaign_ids = _parse_campaigns(row.campaign_ids) if row.role == "guest" else None
+    set_tenant(session, replace(user_context, team_id=team_id, campaign_ids=campaign_ids))
+    return Membership(role=row.role, campaign_ids=campaign_ids)
+
+
+def _parse_campaigns(value: str) -> tuple[UUID, ...]:
+    return tuple(UUID(part) for part in value.split(",") if part and part != NO_CAMPAIGN)
 
 
 async def bind_team_membership(session: AsyncSession, *, team_id: UUID, user_id: UUID) -> str | None:
-    """Return the user's role in the team and, only if they are a member, enter its context.
-
-    The membership row is readable through the user's own context (`app.user_id`); the same
-    statement sets `app.team_id`, so verification and context cost one round trip together.
-    """
-    base = get_tenant(session) or TenantContext(user_id=user_id)
-    role = (await session.execute(_BIND_MEMBERSHIP, {"team_id": team_id, "user_id": user_id})).scalar()
-    if role is not None:
-        set_tenant(session, replace(base, team_id=team_id))
-    return role
+    """Return the user's role in the team and, only if they are a member, enter its context."""
+    membership = await enter_team(session, team_id=team_id, user_id=user_id)
+    return membership.role if membership is not None else None
 
 
 async def enter_team_as_admin(session: AsyncSession, *, team_id: UUID) -> None:
