@@ -64,6 +64,7 @@ TEAM_READS = [
     ("ListTodos", "/campaigns/{campaign}/todos"),
     ("GetTodo", "/campaigns/{campaign}/todos/{todo}"),
     ("ListTeamInvitations", "/invitations"),
+    ("GetTeamDashboard", "/dashboard"),
 ]
 
 

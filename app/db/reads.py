@@ -67,7 +67,7 @@ class CompiledRead:
 _compiled: dict[Any, CompiledRead] = {}
 
 
-def compile_statement(statement: Select[Any]) -> tuple[CompiledRead, list[Any]]:
+def compile_statement(statement: Select[*tuple[Any, ...]]) -> tuple[CompiledRead, list[Any]]:
     """The compiled form of `statement`'s shape and this statement's positional arguments."""
     key = statement._generate_cache_key()  # pyright: ignore[reportPrivateUsage]
     if key is None:  # a construct SQLAlchemy cannot cache: compile it every time
@@ -82,7 +82,7 @@ def compile_statement(statement: Select[Any]) -> tuple[CompiledRead, list[Any]]:
     return read, read.arguments(key)
 
 
-def _compile(statement: Select[Any], key: Any) -> CompiledRead:
+def _compile(statement: Select[*tuple[Any, ...]], key: Any) -> CompiledRead:
     compiled = statement.compile(dialect=DIALECT, cache_key=key)
     if "POSTCOMPILE" in compiled.string:
         raise ValueError("fast reads take no expanding IN parameters; use `= ANY(:array)` instead")
@@ -135,7 +135,9 @@ async def driver_connection(session: AnySession) -> Any:
     return driver
 
 
-async def fetch_records(session: AnySession, statement: Select[Any]) -> tuple[CompiledRead, list[Any]]:
+async def fetch_records(
+    session: AnySession, statement: Select[*tuple[Any, ...]]
+) -> tuple[CompiledRead, list[Any]]:
     """Run `statement` on the session's connection; asyncpg records, in the statement's column order."""
     read, arguments = compile_statement(statement)
     driver = await driver_connection(session)
