@@ -50,6 +50,8 @@ class _CountingProtocol:
 class RoundTripCounter:
     def __init__(self) -> None:
         self.calls: list[str] = []
+        self.entries: list[tuple[str, str, list[Any]]] = []
+        """(kind, SQL, arguments) of each round trip, for tools that replay them (`bench.run`)."""
 
     @property
     def count(self) -> int:
@@ -57,9 +59,14 @@ class RoundTripCounter:
 
     def reset(self) -> None:
         self.calls.clear()
+        self.entries.clear()
 
     def record(self, kind: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         self.calls.append(f"{kind}: {_describe(kind, args, kwargs)}")
+        state = kwargs.get("state", args[0] if args else None)
+        sql = str(args[0]) if kind == "query" and args else str(getattr(state, "query", ""))
+        arguments = kwargs.get("args", args[1] if len(args) > 1 and kind != "query" else ())
+        self.entries.append((kind, sql, list(arguments or ())))
 
     def __repr__(self) -> str:
         return "\n".join(self.calls)
