@@ -71,6 +71,14 @@ async def _describe(conn: asyncpg.Connection) -> BenchData:
     user_id = await conn.fetchval(
         "SELECT user_id FROM team_members WHERE team_id = $1 AND role = 'owner'", team_id
     )
+    async with conn.transaction():  # the benchmark's user owns the write team too
+        await conn.execute("SELECT set_config('app.team_id', $1, true)", str(write_team_id))
+        await conn.execute(
+            "INSERT INTO team_members (id, team_id, user_id, role, created_at, updated_at) "
+            "VALUES (gen_random_uuid(), $1, $2, 'owner', now(), now()) ON CONFLICT DO NOTHING",
+            write_team_id,
+            user_id,
+        )
     async with conn.transaction():
         await conn.execute("SELECT set_config('app.team_id', $1, true)", str(team_id))
         brand_id = await conn.fetchval(

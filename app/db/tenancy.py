@@ -22,6 +22,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
+from app.db.reads import driver_connection
+
 TENANT_INFO_KEY = "tenant"
 
 
@@ -92,23 +94,24 @@ async def apply_tenant_now(session: AsyncSession, context: TenantContext) -> Non
         await session.execute(_SET_CONTEXT, context.settings())
 
 
-_ENTER_TEAM = text(
+ENTER_TEAM_SQL = (
     # One statement, one round trip: the user's context, the membership check and the team's
     # context together. PostgreSQL evaluates a target list left to right and runs each
     # uncorrelated subquery (an InitPlan) when its column is reached, so every subquery below
-    # already reads the settings made to its left — the membership is visible through
+    # already reads the settings made to its left: the membership is visible through
     # `app.user_id`, the guest grants through `app.team_id`. A further check on the caller
-    # (e.g. a token version) is one more column here.
-    "SELECT set_config('app.user_id', :user_id_text, true) AS _user, "
-    "set_config('app.is_platform_admin', :is_platform_admin, true) AS _admin, "
+    # (e.g. a token version) is one more column here. $1 team, $2 user (uuids), $3 the user as text,
+    # $4 platform admin ('on' or ''), $5 the empty campaign restriction (`NO_CAMPAIGN`).
+    "SELECT set_config('app.user_id', $3, true) AS _user, "
+    "set_config('app.is_platform_admin', $4, true) AS _admin, "
     "set_config('app.campaign_ids', '', true) AS _no_campaigns, "
-    "(SELECT m.role FROM team_members m WHERE m.team_id = :team_id AND m.user_id = :user_id) AS role, "
+    "(SELECT m.role FROM team_members m WHERE m.team_id = $1 AND m.user_id = $2) AS role, "
     "set_config('app.team_id', COALESCE((SELECT CAST(m.team_id AS text) FROM team_members m "
-    "WHERE m.team_id = :team_id AND m.user_id = :user_id), ''), true) AS _team, "
+    "WHERE m.team_id = $1 AND m.user_id = $2), ''), true) AS _team, "
     "set_config('app.campaign_ids', CASE WHEN (SELECT m.role FROM team_members m "
-    "WHERE m.team_id = :team_id AND m.user_id = :user_id) = 'guest' "
+    "WHERE m.team_id = $1 AND m.user_id = $2) = 'guest' "
     "THEN COALESCE((SELECT string_agg(CAST(g.campaign_id AS text), ',') FROM campaign_guest_access g "
-    "WHERE g.user_id = :user_id), :no_campaign) ELSE '' END, true) AS campaign_ids"
+    "WHERE g.user_id = $2), $5) ELSE '' END, true) AS campaign_ids"
 )
 
 _DEFERRED_KEY = "tenant_deferred"
@@ -130,25 +133,21 @@ async def enter_team(session: AsyncSession, *, team_id: UUID, user_id: UUID) -> 
     stays silent), so BEGIN, context and membership cost two round trips, not three.
     """
     base = get_tenant(session) or TenantContext(user_id=user_id)
-    parameters = {
-        "team_id": team_id,
-        "user_id": user_id,
-        "user_id_text": str(user_id),
-        "is_platform_admin": "on" if base.is_platform_admin else "",
-        "no_campaign": NO_CAMPAIGN,
-    }
     session.info[_DEFERRED_KEY] = True
     try:
-        row = (await session.execute(_ENTER_TEAM, parameters)).one()
+        driver = await driver_connection(session)  # BEGIN, without the listener's set_config
     finally:
         session.info.pop(_DEFERRED_KEY, None)
+    admin = "on" if base.is_platform_admin else ""
+    row = await driver.fetchrow(ENTER_TEAM_SQL, team_id, user_id, str(user_id), admin, NO_CAMPAIGN)
     user_context = replace(base, user_id=user_id, team_id=None, campaign_ids=None)
-    if row.role is None:
+    if row["role"] is None:
         set_tenant(session, user_context)
         return None
-    campaign_ids = _parse_campaigns(row.campaign_ids) if row.role == "guest" else None
+    role: str = row["role"]
+    campaign_ids = _parse_campaigns(row["campaign_ids"]) if role == "guest" else None
     set_tenant(session, replace(user_context, team_id=team_id, campaign_ids=campaign_ids))
-    return Membership(role=row.role, campaign_ids=campaign_ids)
+    return Membership(role=role, campaign_ids=campaign_ids)
 
 
 def _parse_campaigns(value: str) -> tuple[UUID, ...]:

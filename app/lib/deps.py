@@ -88,7 +88,7 @@ class SessionCleanupMiddleware(ASGIMiddleware):
                 await session.close()
 
 
-async def provide_current_user(request: Request[Any, Any, Any]) -> AuthUser:
+def provide_current_user(request: Request[Any, Any, Any]) -> AuthUser:
     user = current_user_of(request)
     if user is None:  # only reachable on a route excluded from auth by mistake
         raise PermissionDeniedError("This route needs an authenticated user.")
@@ -107,7 +107,7 @@ async def provide_team_access(
     the campaigns granted to them), for this transaction and any later one: row-level security
     then hides every other team, campaign and row.
     """
-    user = await provide_current_user(request)
+    user = provide_current_user(request)
     membership = await enter_team(db_session, team_id=team_id, user_id=user.id)
     if membership is None:
         if not user.is_platform_admin:
@@ -139,7 +139,7 @@ def provide_passwords(state: State) -> Passwords:
 
 app_dependencies: dict[str, Provide] = {
     "db_session": Provide(provide_db_session),
-    "current_user": Provide(provide_current_user),
+    "current_user": Provide(provide_current_user, sync_to_thread=False),
     "settings": Provide(provide_settings, sync_to_thread=False),
     "access_tokens": Provide(provide_access_tokens, sync_to_thread=False),
     "passwords": Provide(provide_passwords, sync_to_thread=False),
