@@ -133,3 +133,20 @@ async def test_a_read_of_ones_own_account_costs_four_round_trips(
 ) -> None:
     count = await _count(authenticated_client, url, round_trips)
     assert count <= 4, f"{operation}: {count} round trips\n{round_trips!r}"
+
+
+async def test_creating_a_brand_does_not_read_it_back(
+    authenticated_client: ApiClient, team, round_trips: RoundTripCounter
+) -> None:
+    url = f"/api/teams/{team.id}/brands"
+    assert (await authenticated_client.post(url, json={"name": "Warm-up"})).status_code == 201
+    round_trips.reset()
+    response = await authenticated_client.post(url, json={"name": "Fresh"})
+    assert response.status_code == 201
+    body = response.json()
+    assert body["version"] == 1 and body["created_at"]
+    # BEGIN, context + membership, the name check, INSERT brand, INSERT event, COMMIT
+    assert not any(
+        call.startswith("bind_execute: SELECT brands.id, brands.team_id") for call in round_trips.calls
+    )
+    assert round_trips.count == 6, repr(round_trips)
