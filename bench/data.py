@@ -131,11 +131,26 @@ async def _team(conn: asyncpg.Connection, name: str, sizes: Sizes, *, hot_campai
             team_id,
             user_id,
         )
-        for statement in _STATEMENTS:
-            await conn.execute(statement, team_id, sizes.brands, sizes.creators, sizes.campaigns,
-                               sizes.bookings_per_campaign, sizes.todos_per_campaign, sizes.events, user_id)  # fmt: skip
+        await fill_team(conn, team_id, user_id, sizes)
         if hot_campaign:  # one campaign with 150 posts, for ListPosts (100)
             await conn.execute(_HOT_CAMPAIGN_POSTS, team_id)
+
+
+async def fill_team(conn: asyncpg.Connection, team_id: uuid.UUID, owner_id: uuid.UUID, sizes: Sizes) -> None:
+    """Brands, creators, campaigns, bookings, a post per booking, to-dos and events for one team
+    (in the caller's transaction, whose `app.team_id` must be `team_id`)."""
+    for statement in _STATEMENTS:
+        await conn.execute(
+            statement,
+            team_id,
+            sizes.brands,
+            sizes.creators,
+            sizes.campaigns,
+            sizes.bookings_per_campaign,
+            sizes.todos_per_campaign,
+            sizes.events,
+            owner_id,
+        )
 
 
 # $1 team, $2 brands, $3 creators, $4 campaigns, $5 bookings per campaign, $6 to-dos per
