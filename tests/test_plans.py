@@ -18,9 +18,9 @@ import asyncpg
 import pytest
 from litestar import Litestar
 
+from app.db.engine import tenant_session
 from app.db.reads import driver_connection
 from app.db.tenancy import TenantContext
-from app.db.engine import tenant_session
 from bench.data import Sizes, _team, fill_team
 from tests.conftest import ApiClient
 from tests.roundtrips import RoundTripCounter
