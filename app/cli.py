@@ -119,11 +119,12 @@ def cmd_worker(settings: Settings) -> None:
 
     from app.lib.logs import logging_config
     from app.queue.config import QUEUE_NAME, build_saq_config
+    from app.queue.worker import promptly_stopping
 
     if (config := logging_config(settings)) is not None:
         config.configure()
     owner_url = _owner_url(settings)
-    worker = SAQPlugin(build_saq_config(settings, owner_url)).get_workers()[QUEUE_NAME]
+    worker = promptly_stopping(SAQPlugin(build_saq_config(settings, owner_url)).get_workers()[QUEUE_NAME])
     print(f"worker {worker.id} processing queue {QUEUE_NAME!r} (Ctrl-C to stop)", flush=True)  # noqa: T201
 
     async def run() -> None:
