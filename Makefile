@@ -8,7 +8,7 @@ UV = $(eval UV := $$(shell scripts/ensure-uv.sh))$(UV)
 RUN := $(UV) run --frozen
 PYTEST_ARGS ?= -n 2
 
-.PHONY: help install dev dev-backend dev-worker dev-all build-emails dev-emails mail-outbox bench-queue bench-api bench-startup db-start db-stop db-upgrade db-downgrade db-migrate db-reset seed \
+.PHONY: help install dev dev-backend dev-worker dev-all build-emails dev-emails mail-outbox bench-queue bench bench-api bench-startup db-start db-stop db-upgrade db-downgrade db-migrate db-reset seed \
 	test lint-backend format-backend check-backend check-all docker-build clean
 
 help: ## List the targets
@@ -68,11 +68,13 @@ test: install ## Run the test suite on a real PostgreSQL (embedded unless DATABA
 bench-queue: install ## Measure enqueue-to-start latency and no-op jobs per second with a real worker
 	@$(RUN) python -m bench.queue_bench
 
+bench: install ## API vs a bare asyncpg handler on the same SQL: table, JSON and chart in bench/results (< 10 min)
+	@$(RUN) python -m bench.run
+
+bench-api: bench ## Alias of bench
+
 bench-startup: install ## Time import app.main, API start to /health and worker start to "Worker starting"
 	@$(RUN) python -m bench.startup_bench
-
-bench-api: install ## ListBrands vs a bare ASGI+asyncpg handler with the same SQL (needs wrk)
-	@$(RUN) python -m bench.api_bench
 
 lint-backend: install ## ruff check, ruff format --check, basedpyright
 	@$(RUN) ruff check .

@@ -10,10 +10,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import subprocess
 import sys
+from typing import Any
 
 from app.config import ConfigError, Settings, get_config, load_dotenv
-from app.db import setup
+
+# `app.db.setup` (SQLAlchemy, asyncpg, Alembic) is imported inside the commands that need it, so
+# `serve`'s process — Granian's master, which only supervises workers — stays small.
 
 
 def _settings() -> Settings:
@@ -25,6 +29,8 @@ def _settings() -> Settings:
 
 
 def _owner_url(settings: Settings):
+    from app.db import setup
+
     try:
         owner_url = setup.resolve_owner_url(settings.database)
         asyncio.run(setup.ensure_roles(owner_url, settings.database))
@@ -43,6 +49,8 @@ def cmd_db_start(settings: Settings) -> None:
 
 
 def cmd_db_stop(settings: Settings) -> None:
+    from app.db import setup
+
     stopped = setup.stop_embedded_server(settings.database.embedded_data_dir)
     print("embedded PostgreSQL stopped" if stopped else "embedded PostgreSQL was not running")  # noqa: T201
 
@@ -50,30 +58,59 @@ def cmd_db_stop(settings: Settings) -> None:
 def _alembic(settings: Settings, action: str, *args: str, **kwargs: object) -> None:
     from alembic import command
 
+    from app.db import setup
+
     config = setup.alembic_config(_owner_url(settings), settings.database)
     getattr(command, action)(config, *args, **kwargs)
 
 
 def cmd_serve(settings: Settings) -> None:
-    from granian.constants import Interfaces
+    """Prepare the database in a child process, then run Granian here as the master.
+
+    The master never imports the application (only its workers do, after they fork), and the
+    migrations' imports die with the child: the master stays a small supervisor.
+    """
     from granian.server import Server
+
+    prepared = subprocess.run(
+        [sys.executable, "-m", "app.cli", "db-prepare"], stdout=subprocess.PIPE, text=True, check=False
+    )
+    if prepared.returncode != 0:
+        raise SystemExit(prepared.returncode)
+    # The worker processes read the same settings; hand them the resolved database.
+    os.environ["DATABASE_URL"] = prepared.stdout.strip().splitlines()[-1]
+    print(f"serving on http://{settings.host}:{settings.port} (Swagger UI at /schema/swagger)")  # noqa: T201
+    Server("app.main:app", **granian_options(settings)).serve()
+
+
+def granian_options(settings: Settings) -> dict[str, Any]:
+    """How the API is served (`make dev`, the Docker image, `make bench`).
+
+    One event loop thread per worker (`runtime_mode=st`) and asyncio tasks; access logs only
+    in development, where someone reads them.
+    """
+    from granian.constants import Interfaces, RuntimeModes
+
+    return {
+        "address": settings.host,
+        "port": settings.port,
+        "interface": Interfaces.ASGI,
+        "workers": int(os.environ.get("WEB_WORKERS", "1")),
+        "runtime_mode": RuntimeModes.st,
+        "log_access": settings.env == "dev",
+    }
+
+
+def cmd_db_prepare(settings: Settings) -> None:
+    """Server up, roles aligned, schema at head; prints the owner DSN (for `serve`)."""
+    from app.db import setup
 
     try:
         owner_url = setup.prepare_database(settings.database)
     except ConfigError as exc:
         print(f"database error: {exc}", file=sys.stderr)  # noqa: T201
         raise SystemExit(1) from None
-    # The worker processes read the same settings; hand them the resolved database.
-    os.environ["DATABASE_URL"] = owner_url.render_as_string(hide_password=False)
-    print(f"serving on http://{settings.host}:{settings.port} (Swagger UI at /schema/swagger)")  # noqa: T201
-    Server(
-        "app.main:app",
-        address=settings.host,
-        port=settings.port,
-        interface=Interfaces.ASGI,
-        workers=int(os.environ.get("WEB_WORKERS", "1")),
-        log_access=settings.env == "dev",
-    ).serve()
+    print(owner_url.render_as_string(hide_password=False))  # noqa: T201
 
 
 def cmd_worker(settings: Settings) -> None:
@@ -82,11 +119,12 @@ def cmd_worker(settings: Settings) -> None:
 
     from app.lib.logs import logging_config
     from app.queue.config import QUEUE_NAME, build_saq_config
+    from app.queue.worker import promptly_stopping
 
     if (config := logging_config(settings)) is not None:
         config.configure()
     owner_url = _owner_url(settings)
-    worker = SAQPlugin(build_saq_config(settings, owner_url)).get_workers()[QUEUE_NAME]
+    worker = promptly_stopping(SAQPlugin(build_saq_config(settings, owner_url)).get_workers()[QUEUE_NAME])
     print(f"worker {worker.id} processing queue {QUEUE_NAME!r} (Ctrl-C to stop)", flush=True)  # noqa: T201
 
     async def run() -> None:
@@ -155,6 +193,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m app.cli")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="prepare the database and run the API with Granian")
+    sub.add_parser("db-prepare", help="start/migrate the database and print its owner URL (used by serve)")
     sub.add_parser("db-start", help="start the embedded PostgreSQL (without DATABASE_URL)")
     sub.add_parser("db-stop", help="stop the embedded PostgreSQL")
     upgrade = sub.add_parser("db-upgrade", help="migrate to a revision (default: head)")
@@ -176,6 +215,8 @@ def main(argv: list[str] | None = None) -> None:
     match args.command:
         case "serve":
             cmd_serve(settings)
+        case "db-prepare":
+            cmd_db_prepare(settings)
         case "db-start":
             cmd_db_start(settings)
         case "db-stop":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 from collections.abc import AsyncIterator
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.db_availability.watch(engine)
         app.state.session_maker = create_session_maker(engine)
         app.state.saq_queue = saq_config.get_queues().get(QUEUE_NAME)
+        freeze_startup_heap()
         try:
             yield
         finally:
@@ -137,6 +139,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     openapi.install(application)
     return application
+
+
+def freeze_startup_heap() -> None:
+    """Move everything alive after start-up (modules, routes, schemas, compiled statements) out of
+    the garbage collector's reach: the collector then only walks what requests allocate. The
+    thresholds stay Python's defaults (measured: the young generation is what requests churn)."""
+    gc.collect()
+    gc.freeze()
 
 
 def _initial_state(settings: Settings, jwt_auth: object):

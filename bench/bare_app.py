@@ -1,45 +1,83 @@
-"""The yardstick for `bench.api_bench`: a bare ASGI app with an asyncpg pool that does what
-ListBrands does at the database — same role, same tenant settings, same SQL — and nothing else
-(no auth, no validation, no ORM, no framework)."""
+"""The yardstick of `make bench`: a bare ASGI app on an asyncpg pool that sends, per request,
+exactly the statements the API sent for the same endpoint — same SQL text, same arguments, same
+role, same tenant settings, in one transaction — and returns the last statement's rows as JSON.
+No auth, no validation, no ORM, no framework.
+
+The statements come from `BENCH_PLAN` (a pickle written by `bench.run`, which recorded them at
+the driver while the API served each endpoint once). For a write, the ids and the name the API
+used are swapped for fresh ones on every request, so the inserts stay unique.
+"""
 
 from __future__ import annotations
 
+import itertools
 import os
+import pickle
+import uuid
 from typing import Any
 
 import asyncpg
 import msgspec
 
-SET_CONTEXT = "SELECT set_config('app.user_id', $1, true), set_config('app.team_id', $2, true)"
-PAGE = (
-    "SELECT id, team_id, name, website, description, version, created_at, updated_at, count(*) OVER () AS total "
-    "FROM brands WHERE team_id = $1 ORDER BY lower(name), id LIMIT 100"
-)
 _state: dict[str, Any] = {}
+_counter = itertools.count()
+
+
+def _load_plan() -> dict[str, Any]:
+    with open(os.environ["BENCH_PLAN"], "rb") as handle:
+        return pickle.load(handle)  # noqa: S301 (our own file, written by bench.run)
+
+
+def _fresh(arguments: list[Any], plan: dict[str, Any], swaps: dict[Any, Any]) -> list[Any]:
+    """The arguments with the write's own ids and name replaced (consistently within a request)."""
+    keep = plan["keep"]
+    out = []
+    for value in arguments:
+        if isinstance(value, uuid.UUID) and value not in keep:
+            value = swaps.setdefault(value, uuid.uuid4())
+        elif isinstance(value, str) and value == plan.get("name"):
+            value = swaps.setdefault(value, f"{value}-{os.getpid()}-{next(_counter)}")
+        out.append(value)
+    return out
+
+
+async def _lifespan(receive: Any, send: Any) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            _state["plans"] = _load_plan()
+            _state["pool"] = await asyncpg.create_pool(os.environ["BENCH_APP_DSN"], min_size=4, max_size=10)
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await _state["pool"].close()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
 
 
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                _state["pool"] = await asyncpg.create_pool(
-                    os.environ["BENCH_APP_DSN"], min_size=4, max_size=10
-                )
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await _state["pool"].close()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
-    team_id, user_id = os.environ["BENCH_TEAM_ID"], os.environ["BENCH_USER_ID"]
+        await _lifespan(receive, send)
+        return
+    plan = _state["plans"].get(scope["path"])
+    if plan is None:
+        await send({"type": "http.response.start", "status": 404, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    if scope["method"] == "POST":
+        while (await receive()).get("more_body"):
+            pass
+    swaps: dict[Any, Any] = {}
+    rows: list[Any] = []
     async with _state["pool"].acquire() as conn, conn.transaction():
-        await conn.execute(SET_CONTEXT, user_id, team_id)
-        rows = await conn.fetch(PAGE, team_id)
-    items = [{k: v for k, v in row.items() if k != "total"} for row in rows]
-    body = msgspec.json.encode(
-        {"items": items, "total": rows[0]["total"] if rows else 0, "limit": 100, "offset": 0}
-    )
+        for sql, arguments in plan["statements"]:
+            values = _fresh(arguments, plan, swaps) if plan["write"] else arguments
+            rows = await conn.fetch(sql, *values)
+    body = msgspec.json.encode({"items": [dict(row.items()) for row in rows]}, enc_hook=str)
     await send(
-        {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]}
+        {
+            "type": "http.response.start",
+            "status": 201 if plan["write"] else 200,
+            "headers": [(b"content-type", b"application/json")],
+        }
     )
     await send({"type": "http.response.body", "body": body})

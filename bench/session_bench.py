@@ -1,5 +1,6 @@
-"""What the session check costs: the team-membership statement with and without the joined
-user row (epoch + is_active), as the application role, in a transaction like a request's.
+"""What the session check costs: the statement that enters a team (`ENTER_TEAM_SQL`) with and
+without its `live` column (the user's is_active and session epoch), as the application role, in a
+transaction like a request's.
 
     .venv/bin/python -m bench.session_bench     # embedded PostgreSQL in a temporary folder
 
@@ -22,14 +23,11 @@ import asyncpg
 from app.config import get_config
 from app.db import setup
 from app.db.engine import libpq_dsn
-from app.db.tenancy import _BIND_LIVE_MEMBERSHIP, _BIND_MEMBERSHIP  # pyright: ignore[reportPrivateUsage]
+from app.db.tenancy import ENTER_TEAM_SQL, NO_CAMPAIGN
 
 ROUNDS = 3000
-SET_USER = "SELECT set_config('app.user_id', $1, true)"
-
-
-def _asyncpg_sql(statement: str) -> str:
-    return statement.replace(":team_id", "$1").replace(":user_id", "$2").replace(":session_epoch", "$3")
+LIVE_COLUMN = "(SELECT u.is_active AND u.session_epoch = $6 FROM users u WHERE u.id = $2) AS live, "
+assert LIVE_COLUMN in ENTER_TEAM_SQL, "the bench no longer matches app.db.tenancy.ENTER_TEAM_SQL"
 
 
 async def main() -> None:
@@ -59,17 +57,17 @@ async def main() -> None:
     )
     await owner.close()
     app = await asyncpg.connect(libpq_dsn(settings.database.app_url_from(owner_url)))
-    plain = _asyncpg_sql(str(_BIND_MEMBERSHIP))
-    live = _asyncpg_sql(str(_BIND_LIVE_MEMBERSHIP))
+    plain = ENTER_TEAM_SQL.replace(LIVE_COLUMN, "")
+    live = ENTER_TEAM_SQL
+    common = (team_id, user_id, str(user_id), "", NO_CAMPAIGN)
     timings: dict[str, list[float]] = {"membership": [], "membership + session check": []}
     for _ in range(ROUNDS):
         for name, sql, args in (
-            ("membership", plain, (team_id, user_id)),
-            ("membership + session check", live, (team_id, user_id, 0)),
+            ("membership", plain, common),
+            ("membership + session check", live, (*common, 0)),
         ):
             started = time.perf_counter()
             async with app.transaction():
-                await app.execute(SET_USER, str(user_id))
                 await app.fetchrow(sql, *args)
             timings[name].append(time.perf_counter() - started)
     await app.close()

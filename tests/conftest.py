@@ -3,7 +3,8 @@
 - `test_client`: anonymous client. `authenticated_client`: a user who owns `team`.
 - `admin_client`: a platform admin. `multi_team_setup`: two teams with owners and members.
 - `db_session`: a session as the application role with no tenant context (set one with
-  `app.db.tenancy.set_tenant`). `query_counter`: counts statements the app sends.
+  `app.db.tenancy.set_tenant`). `query_counter`: counts statements the app sends;
+  `round_trips`: counts round trips to PostgreSQL at the driver (BEGIN/COMMIT included).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from app.users.models import User
 from tests.background import SmtpSink, WorkerProcess, start_smtp_sink
 from tests.database import TestDatabase, create_test_database, drop_test_database
 from tests.factories import FactoryDatabase, TeamFactory, TeamMemberFactory, UserFactory
+from tests.roundtrips import RoundTripCounter, RoundTripProbe
 
 
 def make_settings(database: TestDatabase, **overrides: str) -> Settings:
@@ -235,6 +237,15 @@ def query_counter(app: Litestar, base_client: httpx.AsyncClient) -> Iterator[Que
     event.listen(engine, "before_cursor_execute", count)
     yield counter
     event.remove(engine, "before_cursor_execute", count)
+
+
+@pytest.fixture
+def round_trips(app: Litestar, base_client: httpx.AsyncClient) -> Iterator[RoundTripCounter]:
+    """Counts round trips to PostgreSQL (BEGIN and COMMIT included) at the driver."""
+    counter = RoundTripCounter()
+    probe = RoundTripProbe(app.state.engine, counter)
+    yield counter
+    probe.remove()
 
 
 @pytest.fixture

@@ -105,8 +105,10 @@ class BrandService(SQLAlchemyAsyncRepositoryService[Brand]):
     ) -> BrandRead:
         name = name.strip()
         await self._ensure_name_free(team_id, name)
+        # Every column has a value before the INSERT (ids, timestamps, version are set in Python),
+        # so nothing is read back: no refresh SELECT after the insert.
         brand = await self.repository.add(
-            Brand(team_id=team_id, name=name, website=website, description=description)
+            Brand(team_id=team_id, name=name, website=website, description=description), auto_refresh=False
         )
         self._record(brand, actor_id, EventType.CREATED)
         return _brand_read(brand)

@@ -104,6 +104,16 @@ async def visible_campaign(session: AsyncSession, campaign_id: UUID, *, for_chan
     return campaign
 
 
+async def ensure_listed_campaign(session: AsyncSession, campaign_id: UUID, *, total: int) -> None:
+    """404 for a list of a campaign the caller cannot see, checked after the list itself.
+
+    A list with rows proves the campaign visible (its rows carry the campaign's team under the
+    same policy), so only an empty one costs the extra statement of `visible_campaign`.
+    """
+    if total == 0:
+        await visible_campaign(session, campaign_id)
+
+
 CampaignAction = Literal["add", "change", "remove"]
 """What a service is about to do to a post, to-do or booking of a campaign."""
 
@@ -231,14 +241,12 @@ class CampaignService(SQLAlchemyAsyncRepositoryService[Campaign]):
             return await fetch_page(self.session, statement, page=page, schema=CampaignRead)
 
         async def read_one(self, campaign_id: UUID) -> CampaignRead:
-            row = (
-                (await self.session.execute(self.readable().where(Campaign.id == campaign_id)))
-                .mappings()
-                .first()
+            return await fetch_one(
+                self.session,
+                self.readable().where(Campaign.id == campaign_id),
+                schema=CampaignRead,
+                missing="Campaign not found.",
             )
-            if row is None:
-                raise ResourceNotFoundError("Campaign not found.")
-            return msgspec.convert(row, CampaignRead, strict=False)
 
         async def brand_is_visible(self, brand_id: UUID) -> bool:
             """Another team's brand is hidden by RLS, so it counts as missing."""
@@ -430,10 +438,10 @@ class CampaignCreatorService(SQLAlchemyAsyncRepositoryService[CampaignCreator]):
         search: str | None,
         creator_id: UUID | None,
     ) -> CampaignCreatorList:
-        await visible_campaign(self.repository.session, campaign_id)
         items, total = await self.repository.list_page(
             campaign_id=campaign_id, page=page, sort=sort, order=order, search=search, creator_id=creator_id
         )
+        await ensure_listed_campaign(self.repository.session, campaign_id, total=total)
         return CampaignCreatorList(items=items, total=total, limit=page.limit, offset=page.offset)
 
     async def read(self, campaign_id: UUID, booking_id: UUID) -> CampaignCreatorRead:
@@ -570,8 +578,8 @@ class CampaignGuestService(SQLAlchemyAsyncRepositoryService[CampaignGuestAccess]
     repository_type = Repo
 
     async def list_guests(self, campaign_id: UUID, page: Page) -> CampaignGuestList:
-        await visible_campaign(self.repository.session, campaign_id)
         items, total = await self.repository.list_page(campaign_id=campaign_id, page=page)
+        await ensure_listed_campaign(self.repository.session, campaign_id, total=total)
         return CampaignGuestList(items=items, total=total, limit=page.limit, offset=page.offset)
 
     async def grant(self, campaign_id: UUID, *, actor_id: UUID, user_id: UUID) -> CampaignGuestRead:

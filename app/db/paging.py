@@ -4,8 +4,13 @@ A page is a window count, limit/offset, and a total even past the end.
 
 The statement a caller passes carries its columns, joins, filters and ordering; the helpers add
 `count(*) OVER ()` so one query returns the page and the total. Only a page that comes back
-empty (an offset past the end, or no rows at all) costs a second query, a count of the same
-statement, so `total` is right either way.
+empty past the first (an offset past the end) costs a second query, a count of the same
+statement, so `total` is right either way (an empty first page needs none: the total is 0).
+
+`fetch_page` and `fetch_one` take the fast path of `app.db.reads`: each statement shape is
+compiled once, runs on the session's own asyncpg connection (same transaction, same tenant
+context, same row-level security) and its rows become schemas by position. `fetch_rows` is
+for statements that select ORM entities, which need the ORM to build them.
 """
 
 from __future__ import annotations
@@ -13,46 +18,65 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-import msgspec
-from sqlalchemy import Row, Select, func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_scoped_session
+from sqlalchemy import Row, Select, func, literal_column, select
 
+from app.db.reads import AnySession, fetch_records, row_builder
 from app.lib.errors import ResourceNotFoundError
 from app.lib.pagination import Page
 
 T = TypeVar("T")
 
+_TOTAL = func.count(literal_column("*")).over().label("total")
+
 
 async def fetch_rows(
-    session: AsyncSession | async_scoped_session[AsyncSession],
+    session: AnySession,
     statement: Select[*tuple[Any, ...]],
     *,
     page: Page,
 ) -> tuple[Sequence[Row[*tuple[Any, ...]]], int]:
-    """The page's rows as selected (plus a trailing `total` column) and the number of rows in all."""
-    paged = statement.add_columns(func.count().over().label("total")).limit(page.limit).offset(page.offset)
+    """The page's rows as selected (plus a trailing `total` column) and the number of rows in all.
+
+    Through the ORM: for statements that select entities (`select(Team, ...)`); column reads
+    belong in `fetch_page`.
+    """
+    paged = statement.add_columns(_TOTAL).limit(page.limit).offset(page.offset)
     rows = (await session.execute(paged)).all()
     if rows:
         return rows, int(rows[0][-1])
+    if page.offset == 0:
+        return [], 0
     count = select(func.count()).select_from(statement.order_by(None).subquery())
     return [], int((await session.execute(count)).scalar_one())
 
 
 async def fetch_page(
-    session: AsyncSession | async_scoped_session[AsyncSession],
+    session: AnySession,
     statement: Select[*tuple[Any, ...]],
     *,
     page: Page,
     schema: type[T],
 ) -> tuple[list[T], int]:
-    """The page converted to `schema` by column name (not strictly, as the rows come from the database)."""
-    rows, total = await fetch_rows(session, statement, page=page)
-    items: list[T] = msgspec.convert([row._mapping for row in rows], list[schema], strict=False)
-    return items, total
+    """The page as `schema` instances (fields matched to columns by name) and the total."""
+    paged = statement.add_columns(_TOTAL).limit(page.limit).offset(page.offset)
+    read, records = await fetch_records(session, paged)
+    if records:
+        build = row_builder(read, schema)
+        return [build(record) for record in records], int(records[0][-1])
+    if page.offset == 0:  # nothing at all
+        return [], 0
+    return [], await count_rows(session, statement)
+
+
+async def count_rows(session: AnySession, statement: Select[*tuple[Any, ...]]) -> int:
+    """How many rows `statement` returns (its ordering dropped)."""
+    count = select(func.count()).select_from(statement.order_by(None).subquery())
+    _, records = await fetch_records(session, count)
+    return int(records[0][0])
 
 
 async def fetch_one(
-    session: AsyncSession | async_scoped_session[AsyncSession],
+    session: AnySession,
     statement: Select[*tuple[Any, ...]],
     *,
     schema: type[T],
@@ -60,10 +84,20 @@ async def fetch_one(
 ) -> T:
     """The single row of `statement` as `schema`; `missing` is the 404's detail when there is none
     (a row hidden by row-level security is missing too)."""
-    row = (await session.execute(statement)).mappings().first()
+    row = await fetch_one_or_none(session, statement, schema=schema)
     if row is None:
         raise ResourceNotFoundError(missing)
-    return msgspec.convert(row, schema, strict=False)
+    return row
 
 
-__all__ = ["fetch_one", "fetch_page", "fetch_rows"]
+async def fetch_one_or_none(
+    session: AnySession, statement: Select[*tuple[Any, ...]], *, schema: type[T]
+) -> T | None:
+    """The first row of `statement` as `schema`, or `None`."""
+    read, records = await fetch_records(session, statement)
+    if not records:
+        return None
+    return row_builder(read, schema)(records[0])
+
+
+__all__ = ["count_rows", "fetch_one", "fetch_one_or_none", "fetch_page", "fetch_rows"]

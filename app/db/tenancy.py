@@ -22,6 +22,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
+from app.db.reads import driver_connection
+
 TENANT_INFO_KEY = "tenant"
 
 
@@ -65,6 +67,8 @@ class TenantSession(Session):
 
 @event.listens_for(TenantSession, "after_begin")
 def _apply_tenant_context(session: Session, transaction: SessionTransaction, connection: Connection) -> None:
+    if session.info.get(_DEFERRED_KEY):
+        return
     context = session.info.get(TENANT_INFO_KEY)
     if isinstance(context, TenantContext):
         connection.execute(_SET_CONTEXT, context.settings())
@@ -90,48 +94,85 @@ async def apply_tenant_now(session: AsyncSession, context: TenantContext) -> Non
         await session.execute(_SET_CONTEXT, context.settings())
 
 
-_BIND_MEMBERSHIP = text(
-    "SELECT tm.role, set_config('app.team_id', CAST(tm.team_id AS text), true) AS _ "
-    "FROM team_members tm WHERE tm.team_id = :team_id AND tm.user_id = :user_id"
+ENTER_TEAM_SQL = (
+    # One statement, one round trip: the user's context, the membership check and the team's
+    # context together. PostgreSQL evaluates a target list left to right and runs each
+    # uncorrelated subquery (an InitPlan) when its column is reached, so every subquery below
+    # already reads the settings made to its left: the membership is visible through
+    # `app.user_id`, the guest grants through `app.team_id`. The caller's session check (account
+    # active, token's session epoch current) is one more column, so it costs no round trip.
+    # $1 team, $2 user (uuids), $3 the user as text, $4 platform admin ('on' or ''), $5 the empty
+    # campaign restriction (`NO_CAMPAIGN`), $6 the token's session epoch.
+    "SELECT set_config('app.user_id', $3, true) AS _user, "
+    "(SELECT u.is_active AND u.session_epoch = $6 FROM users u WHERE u.id = $2) AS live, "
+    "set_config('app.is_platform_admin', $4, true) AS _admin, "
+    "set_config('app.campaign_ids', '', true) AS _no_campaigns, "
+    "(SELECT m.role FROM team_members m WHERE m.team_id = $1 AND m.user_id = $2) AS role, "
+    "set_config('app.team_id', COALESCE((SELECT CAST(m.team_id AS text) FROM team_members m "
+    "WHERE m.team_id = $1 AND m.user_id = $2), ''), true) AS _team, "
+    "set_config('app.campaign_ids', CASE WHEN (SELECT m.role FROM team_members m "
+    "WHERE m.team_id = $1 AND m.user_id = $2) = 'guest' "
+    "THEN COALESCE((SELECT string_agg(CAST(g.campaign_id AS text), ',') FROM campaign_guest_access g "
+    "WHERE g.user_id = $2), $5) ELSE '' END, true) AS campaign_ids"
 )
-# The same, for a caller whose session must still be live: the user row (epoch, is_active) is
-# joined in, so the check costs no extra round trip. The team context is entered only when the
-# session is live and the user is a member.
-_BIND_LIVE_MEMBERSHIP = text(
-    "SELECT u.session_epoch = :session_epoch AND u.is_active AS live, tm.role, "
-    "set_config('app.team_id', CASE WHEN u.session_epoch = :session_epoch AND u.is_active "
-    "THEN COALESCE(CAST(tm.team_id AS text), '') ELSE '' END, true) AS _ "
-    "FROM users u LEFT JOIN team_members tm ON tm.team_id = :team_id AND tm.user_id = u.id "
-    "WHERE u.id = :user_id"
-)
+_DEFERRED_KEY = "tenant_deferred"
+"""Set while the statement that opens a transaction carries the whole context itself."""
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    role: str
+    campaign_ids: tuple[UUID, ...] | None
+    """A guest's campaigns (`None` for every other role)."""
 
 
 class SessionNotLiveError(Exception):
     """The caller's account is gone, inactive, or its sessions were ended since the token."""
 
 
-async def bind_team_membership(
+async def enter_team(
     session: AsyncSession, *, team_id: UUID, user_id: UUID, session_epoch: int | None = None
-) -> str | None:
-    """Return the user's role in the team and, only if they are a member, enter its context.
+) -> Membership | None:
+    """Check that `user_id` belongs to `team_id` and, only if so, enter the team's context.
 
-    The membership row is readable through the user's own context (`app.user_id`); the same
-    statement sets `app.team_id`, so verification and context cost one round trip together.
-    With `session_epoch`, the same statement also checks that the session is live (raises
-    `SessionNotLiveError` otherwise).
+    With `session_epoch` (the access token's), the same statement checks that the session is
+    live and raises `SessionNotLiveError` when it is not; the request then fails and its
+    transaction, with whatever context was set, is rolled back.
+
+    A guest's context is narrowed to their campaigns in the same statement. When this opens the
+    transaction, the statement also carries the user's context (the `after_begin` listener
+    stays silent), so BEGIN, context and membership cost two round trips, not three.
     """
     base = get_tenant(session) or TenantContext(user_id=user_id)
-    if session_epoch is None:
-        role = (await session.execute(_BIND_MEMBERSHIP, {"team_id": team_id, "user_id": user_id})).scalar()
-    else:
-        params = {"team_id": team_id, "user_id": user_id, "session_epoch": session_epoch}
-        row = (await session.execute(_BIND_LIVE_MEMBERSHIP, params)).first()
-        if row is None or not row.live:
-            raise SessionNotLiveError
-        role = row.role
-    if role is not None:
-        set_tenant(session, replace(base, team_id=team_id))
-    return role
+    session.info[_DEFERRED_KEY] = True
+    try:
+        driver = await driver_connection(session)  # BEGIN, without the listener's set_config
+    finally:
+        session.info.pop(_DEFERRED_KEY, None)
+    admin = "on" if base.is_platform_admin else ""
+    row = await driver.fetchrow(
+        ENTER_TEAM_SQL, team_id, user_id, str(user_id), admin, NO_CAMPAIGN, session_epoch or 0
+    )
+    if session_epoch is not None and not row["live"]:
+        raise SessionNotLiveError
+    user_context = replace(base, user_id=user_id, team_id=None, campaign_ids=None)
+    if row["role"] is None:
+        set_tenant(session, user_context)
+        return None
+    role: str = row["role"]
+    campaign_ids = _parse_campaigns(row["campaign_ids"]) if role == "guest" else None
+    set_tenant(session, replace(user_context, team_id=team_id, campaign_ids=campaign_ids))
+    return Membership(role=role, campaign_ids=campaign_ids)
+
+
+def _parse_campaigns(value: str) -> tuple[UUID, ...]:
+    return tuple(UUID(part) for part in value.split(",") if part and part != NO_CAMPAIGN)
+
+
+async def bind_team_membership(session: AsyncSession, *, team_id: UUID, user_id: UUID) -> str | None:
+    """Return the user's role in the team and, only if they are a member, enter its context."""
+    membership = await enter_team(session, team_id=team_id, user_id=user_id)
+    return membership.role if membership is not None else None
 
 
 async def enter_team_as_admin(session: AsyncSession, *, team_id: UUID) -> None:

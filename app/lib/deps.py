@@ -25,10 +25,8 @@ from app.config import Settings
 from app.db.tenancy import (
     SessionNotLiveError,
     TenantContext,
-    apply_tenant_now,
-    bind_team_membership,
+    enter_team,
     enter_team_as_admin,
-    restrict_campaigns,
     tenant_info,
 )
 from app.lib.auth import SESSION_ENDED, AccessTokens, AuthUser, ensure_session_live
@@ -107,7 +105,7 @@ class SessionCleanupMiddleware(ASGIMiddleware):
                 await session.close()
 
 
-async def provide_current_user(request: Request[Any, Any, Any]) -> AuthUser:
+def provide_current_user(request: Request[Any, Any, Any]) -> AuthUser:
     user = current_user_of(request)
     if user is None:  # only reachable on a route excluded from auth by mistake
         raise PermissionDeniedError("This route needs an authenticated user.")
@@ -115,7 +113,6 @@ async def provide_current_user(request: Request[Any, Any, Any]) -> AuthUser:
 
 
 _TEAM_EXISTS = text("SELECT 1 FROM teams WHERE id = :team_id")
-_GUEST_CAMPAIGN_IDS = text("SELECT campaign_id FROM campaign_guest_access WHERE user_id = :user_id")
 
 
 async def provide_team_access(
@@ -123,36 +120,32 @@ async def provide_team_access(
 ) -> TeamAccess:
     """Verify membership (404 when absent, whether or not the team exists) and the route's role.
 
-    A guest's session is narrowed to the campaigns granted to them, at once (this transaction)
-    and for any later one: row-level security then hides every other campaign and its rows.
+    One statement checks the membership and sets the whole tenant context (a guest's narrowed to
+    the campaigns granted to them), for this transaction and any later one: row-level security
+    then hides every other team, campaign and row.
     """
-    user = await provide_current_user(request)
+    user = provide_current_user(request)
     try:
-        role = await bind_team_membership(
+        membership = await enter_team(
             db_session, team_id=team_id, user_id=user.id, session_epoch=user.session_epoch
         )
     except SessionNotLiveError:
         raise SessionEndedError(SESSION_ENDED) from None
     request.scope[SESSION_LIVE_SCOPE_KEY] = True  # pyright: ignore[reportGeneralTypeIssues]
-    if role is None:
+    if membership is None:
         if not user.is_platform_admin:
             raise ResourceNotFoundError("Team not found.")
         await enter_team_as_admin(db_session, team_id=team_id)
         if (await db_session.execute(_TEAM_EXISTS, {"team_id": team_id})).scalar() is None:
             raise ResourceNotFoundError("Team not found.")
         return TeamAccess(team_id=team_id, user_id=user.id, role=None, is_platform_admin=True)
-    access = TeamAccess(team_id=team_id, user_id=user.id, role=TeamRole(role))
+    access = TeamAccess(team_id=team_id, user_id=user.id, role=TeamRole(membership.role))
     required: TeamRole = request.route_handler.opt.get("team_role", TeamRole.MEMBER)
     if not access.at_least(required):
-        raise PermissionDeniedError(f"This action needs the {required} role in this team; you are {role}.")
-    if access.role is TeamRole.GUEST:
-        await _restrict_guest(db_session, user_id=user.id)
+        raise PermissionDeniedError(
+            f"This action needs the {required} role in this team; you are {membership.role}."
+        )
     return access
-
-
-async def _restrict_guest(db_session: AsyncSession, *, user_id: UUID) -> None:
-    rows = await db_session.execute(_GUEST_CAMPAIGN_IDS, {"user_id": user_id})
-    await apply_tenant_now(db_session, restrict_campaigns(db_session, rows.scalars()))
 
 
 def provide_settings(state: State) -> Settings:
@@ -169,7 +162,7 @@ def provide_passwords(state: State) -> Passwords:
 
 app_dependencies: dict[str, Provide] = {
     "db_session": Provide(provide_db_session),
-    "current_user": Provide(provide_current_user),
+    "current_user": Provide(provide_current_user, sync_to_thread=False),
     "settings": Provide(provide_settings, sync_to_thread=False),
     "access_tokens": Provide(provide_access_tokens, sync_to_thread=False),
     "passwords": Provide(provide_passwords, sync_to_thread=False),

@@ -23,6 +23,7 @@ from app.campaigns.services import (
     CampaignAction,
     campaign_item,
     ensure_campaign_accepts,
+    ensure_listed_campaign,
     visible_campaign,
 )
 from app.db.paging import fetch_one, fetch_page
@@ -160,10 +161,10 @@ class PostService(SQLAlchemyAsyncRepositoryService[Post]):
     async def list_posts(
         self, *, campaign_id: UUID, page: Page, sort: PostSort, order: SortOrder, filters: PostFilters
     ) -> PostList:
-        await visible_campaign(self.repository.session, campaign_id)
         items, total = await self.repository.list_page(
             campaign_id=campaign_id, page=page, sort=sort, order=order, filters=filters
         )
+        await ensure_listed_campaign(self.repository.session, campaign_id, total=total)
         return PostList(items=items, total=total, limit=page.limit, offset=page.offset)
 
     async def read(self, campaign_id: UUID, post_id: UUID) -> PostRead:

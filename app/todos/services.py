@@ -19,6 +19,7 @@ from app.campaigns.services import (
     CampaignAction,
     campaign_item,
     ensure_campaign_accepts,
+    ensure_listed_campaign,
     visible_campaign,
 )
 from app.db.paging import fetch_one, fetch_page
@@ -141,10 +142,10 @@ class TodoService(SQLAlchemyAsyncRepositoryService[Todo]):
     async def list_todos(
         self, *, campaign_id: UUID, page: Page, sort: TodoSort, order: SortOrder, filters: TodoFilters
     ) -> TodoList:
-        await visible_campaign(self.repository.session, campaign_id)
         items, total = await self.repository.list_page(
             campaign_id=campaign_id, page=page, sort=sort, order=order, filters=filters
         )
+        await ensure_listed_campaign(self.repository.session, campaign_id, total=total)
         return TodoList(items=items, total=total, limit=page.limit, offset=page.offset)
 
     async def read(self, campaign_id: UUID, todo_id: UUID) -> TodoRead:

@@ -1,0 +1,363 @@
+"""`make bench`: the API against a bare ASGI + asyncpg handler sending the same statements.
+
+    make bench                      # embedded PostgreSQL in .data/bench-postgres unless DATABASE_URL
+    BENCH_SECONDS=4 BENCH_ROUNDS=5  # per wrk run / A-B rounds per endpoint (the defaults)
+
+1. Generates the data once (`bench.data`: 100 teams, about a million rows, one hot team).
+2. Serves every endpoint once in-process with the round-trip probe of `tests.roundtrips`: the
+   round trips per request are counted at the driver (warm: statements already prepared), and
+   the statements the API sent become the bare handler's plan (`bench.bare_app`).
+3. Starts both servers as operators do (`python -m app.cli serve` and Granian on the bare app,
+   one worker each) and drives them with wrk, alternating A and B every round so that load
+   from elsewhere on the machine hits both alike. `uptime`'s load is recorded with each round.
+4. Prints the table and writes `bench/results/<time>.json`, `latest.json` and `latest.png`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import pickle
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+from app.config import PROJECT_ROOT, Settings, get_config
+from app.db import setup
+from app.db.engine import libpq_dsn
+from app.lib.auth import AccessTokens, build_jwt_auth
+from bench.data import BenchData, ensure_data
+
+RESULTS = PROJECT_ROOT / "bench" / "results"
+SECRET = "benchmark-secret-key-benchmark-secret-key"
+API_PORT, BARE_PORT = 8201, 8202
+SECONDS = int(os.environ.get("BENCH_SECONDS", "4"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    method: str
+    path: str
+    body: dict[str, Any] | None = None
+
+    @property
+    def slug(self) -> str:
+        return "/" + re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-")
+
+
+def endpoints(data: BenchData) -> list[Endpoint]:
+    team = f"/api/teams/{data.team_id}"
+    return [
+        Endpoint("ListBrands (100)", "GET", f"{team}/brands?limit=100"),
+        Endpoint("ListBrands (20)", "GET", f"{team}/brands?limit=20"),
+        Endpoint("GetBrand", "GET", f"{team}/brands/{data.brand_id}"),
+        Endpoint("ListCampaigns (100)", "GET", f"{team}/campaigns?limit=100"),
+        Endpoint("ListPosts (100)", "GET", f"{team}/campaigns/{data.campaign_id}/posts?limit=100"),
+        Endpoint("ListTeamEvents (100)", "GET", f"{team}/events?limit=100"),
+        Endpoint("ListCreators (search, 20)", "GET", f"{team}/creators?q=ab1&limit=20"),
+        Endpoint("GetTeamDashboard", "GET", f"{team}/dashboard"),
+        Endpoint("CreateBrand", "POST", f"/api/teams/{data.write_team_id}/brands", {"name": "Bench brand"}),
+    ]
+
+
+@dataclass
+class Side:
+    rps: list[float] = field(default_factory=list)
+    p50_ms: list[float] = field(default_factory=list)
+    p99_ms: list[float] = field(default_factory=list)
+
+
+@dataclass
+class Result:
+    endpoint: str
+    round_trips_api: int
+    round_trips_bare: int
+    api: Side = field(default_factory=Side)
+    bare: Side = field(default_factory=Side)
+    load: list[float] = field(default_factory=list)
+
+    def ratios(self) -> list[float]:
+        return [a / b for a, b in zip(self.api.rps, self.bare.rps, strict=True) if b]
+
+
+# --- 2. round trips and the bare plan ---------------------------------------------------------
+
+
+async def record_plans(
+    settings: Settings, token: str, data: BenchData, points: list[Endpoint]
+) -> dict[str, Any]:
+    from app.main import create_app
+    from tests.roundtrips import RoundTripCounter, RoundTripProbe
+
+    application = create_app(settings)
+    plans: dict[str, Any] = {}
+    async with application.lifespan():
+        counter = RoundTripCounter()
+        probe = RoundTripProbe(application.state.engine, counter)
+        transport = httpx.ASGITransport(app=application)  # pyright: ignore[reportArgumentType]
+        headers = {"Authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench", headers=headers) as client:
+            for point in points:
+                for attempt in range(2):  # the second call is warm (statements prepared)
+                    counter.reset()
+                    body = {"name": f"Bench brand {time.time_ns()}"} if point.body is not None else None
+                    response = await client.request(point.method, point.path, json=body)
+                    assert response.status_code in (200, 201), (point.name, response.text)
+                    if attempt == 1:
+                        statements = [
+                            (sql, args) for kind, sql, args in counter.entries if kind == "bind_execute"
+                        ]
+                        plans[point.slug] = {
+                            "statements": statements,
+                            "write": point.method != "GET",
+                            "name": (body or {}).get("name"),
+                            "keep": {data.team_id, data.write_team_id, data.user_id},
+                            "round_trips": counter.count,
+                            "other_calls": [c for c in counter.calls if not c.startswith("bind_execute")],
+                        }
+        probe.remove()
+    return plans
+
+
+# --- 3. servers and wrk ------------------------------------------------------------------------
+
+
+def start(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+
+def wait_ready(url: str, headers: dict[str, str], within: float = 120) -> None:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, headers=headers, timeout=5).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"{url} did not answer within {within:.0f} s")
+
+
+_LUA_POST = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local n = 0
+local prefix = tostring(os.time()) .. tostring(math.random(1000000))
+request = function()
+  n = n + 1
+  return wrk.format(nil, nil, nil, '{"name": "Bench ' .. prefix .. '-' .. n .. '"}')
+end
+"""
+
+
+def wrk(url: str, token: str | None, seconds: int, script: str | None) -> tuple[float, float, float]:
+    command = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency"]
+    if token:
+        command += ["-H", f"Authorization: Bearer {token}"]
+    if script:
+        command += ["-s", script]
+    out = subprocess.run(
+        [*command, url], capture_output=True, text=True, check=True, timeout=seconds + 60
+    ).stdout
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    p50 = re.search(r"50%\s+([\d.]+)(us|ms|s)", out)
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    assert rps and p50 and p99, out
+    return float(rps.group(1)), _ms(p50), _ms(p99)
+
+
+def _ms(match: re.Match[str]) -> float:
+    value, unit = float(match.group(1)), match.group(2)
+    return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+
+def load_average() -> float:
+    return os.getloadavg()[0]
+
+
+def rss_mb(process: subprocess.Popen[bytes]) -> dict[str, float]:
+    parent = psutil.Process(process.pid)
+    workers = parent.children(recursive=True)
+    return {
+        "master": parent.memory_info().rss / 2**20,
+        "worker": max((w.memory_info().rss for w in workers), default=0) / 2**20,
+    }
+
+
+def ensure_wrk() -> None:
+    if shutil.which("wrk"):
+        return
+    print("wrk is missing; installing it with apt-get", flush=True)
+    subprocess.run(["apt-get", "install", "-y", "wrk"], check=True, capture_output=True)
+
+
+def main() -> None:
+    began = time.monotonic()
+    ensure_wrk()
+    env = {**os.environ, "APP_ENV": "production", "SECRET_KEY": SECRET, "LOG_LEVEL": "WARNING"}
+    if "DATABASE_URL" not in os.environ:
+        env["EMBEDDED_DB_DIR"] = str(PROJECT_ROOT / ".data" / "bench-postgres")
+    settings = get_config(env)
+    owner_url = setup.prepare_database(settings.database)
+    owner_dsn = libpq_dsn(owner_url)
+    env["DATABASE_URL"] = owner_dsn
+    settings = get_config(env)
+    data = asyncio.run(ensure_data(owner_dsn))
+    token = AccessTokens(build_jwt_auth(settings.auth), settings.auth.access_token_ttl).issue(
+        data.user_id, is_platform_admin=False
+    )
+    points = endpoints(data)
+    plans = asyncio.run(record_plans(settings, token, data, points))
+    workdir = Path(tempfile.mkdtemp(prefix="bench-"))
+    plan_file, lua = workdir / "plan.pickle", workdir / "post.lua"
+    plan_file.write_bytes(pickle.dumps(plans))
+    lua.write_text(_LUA_POST)
+
+    api = start(
+        [sys.executable, "-m", "app.cli", "serve"],
+        {**env, "HOST": "127.0.0.1", "PORT": str(API_PORT), "WEB_WORKERS": "1"},
+    )
+    bare = start(
+        [
+            sys.executable,
+            "-m",
+            "granian",
+            "--interface",
+            "asgi",
+            "--port",
+            str(BARE_PORT),
+            "--no-access-log",
+            "bench.bare_app:app",
+        ],
+        {
+            **env,
+            "BENCH_PLAN": str(plan_file),
+            "BENCH_APP_DSN": libpq_dsn(settings.database.app_url_from(owner_url)),
+        },
+    )
+    results: list[Result] = []
+    try:
+        auth = {"Authorization": f"Bearer {token}"}
+        wait_ready(f"http://127.0.0.1:{API_PORT}{points[0].path}", auth)
+        wait_ready(f"http://127.0.0.1:{BARE_PORT}{points[0].slug}", {})
+        idle_rss = rss_mb(api)
+        for point in points:
+            plan = plans[point.slug]
+            result = Result(point.name, plan["round_trips"], len(plan["statements"]) + 2)
+            script = str(lua) if point.method == "POST" else None
+            api_url = f"http://127.0.0.1:{API_PORT}{point.path}"
+            bare_url = f"http://127.0.0.1:{BARE_PORT}{point.slug}"
+            wrk(api_url, token, 1, script)  # warm-up
+            wrk(bare_url, None, 1, script)
+            for round_ in range(ROUNDS):
+                result.load.append(load_average())
+                order = [("bare", bare_url, None), ("api", api_url, token)]
+                for side, url, bearer in order if round_ % 2 == 0 else reversed(order):
+                    rps, p50, p99 = wrk(url, bearer, SECONDS, script)
+                    target = result.api if side == "api" else result.bare
+                    target.rps.append(rps)
+                    target.p50_ms.append(p50)
+                    target.p99_ms.append(p99)
+            results.append(result)
+            print(_row(result), flush=True)
+        loaded_rss = rss_mb(api)
+        bare_rss = rss_mb(bare)
+    finally:
+        for process in (api, bare):
+            process.terminate()
+        for process in (api, bare):
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        shutil.rmtree(workdir, ignore_errors=True)
+    report = {
+        "when": datetime.now(tz=UTC).isoformat(timespec="seconds"),
+        "seconds_per_run": SECONDS,
+        "rounds": ROUNDS,
+        "connections": CONNECTIONS,
+        "cpus": os.cpu_count(),
+        "rows": data.rows,
+        "rss_mb": {"api_idle": idle_rss, "api_after": loaded_rss, "bare_after": bare_rss},
+        "results": [asdict(r) | {"ratios": r.ratios()} for r in results],
+        "duration_s": round(time.monotonic() - began),
+    }
+    _write(report, results)
+
+
+def _row(r: Result) -> str:
+    ratios = r.ratios()
+    return (
+        f"| {r.endpoint} | {statistics.median(r.api.rps):,.0f} | {statistics.median(r.bare.rps):,.0f} | "
+        f"{statistics.median(ratios):.2f} ({min(ratios):.2f}–{max(ratios):.2f}) | "
+        f"{statistics.median(r.api.p50_ms):.1f} / {statistics.median(r.bare.p50_ms):.1f} | "
+        f"{statistics.median(r.api.p99_ms):.1f} / {statistics.median(r.bare.p99_ms):.1f} | "
+        f"{r.round_trips_api} / {r.round_trips_bare} | {min(r.load):.1f}–{max(r.load):.1f} |"
+    )
+
+
+HEADER = (
+    "| endpoint | API req/s | bare req/s | ratio median (min–max) | p50 ms API / bare | p99 ms API / bare "
+    "| round trips API / bare | load (1 min) |\n| --- | --- | --- | --- | --- | --- | --- | --- |"
+)
+
+
+def _write(report: dict[str, Any], results: list[Result]) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = report["when"].replace(":", "").replace("-", "")
+    text = json.dumps(report, indent=2, default=str)
+    (RESULTS / f"{stamp}.json").write_text(text)
+    (RESULTS / "latest.json").write_text(text)
+    rss = report["rss_mb"]
+    table = "\n".join([HEADER, *(_row(r) for r in results)])
+    summary = (
+        f"{table}\n\nRSS: API worker {rss['api_idle']['worker']:.0f} MB idle, {rss['api_after']['worker']:.0f} MB "
+        f"after the run; Granian master {rss['api_after']['master']:.0f} MB; bare worker "
+        f"{rss['bare_after']['worker']:.0f} MB. {report['rounds']} rounds x {report['seconds_per_run']} s per side, "
+        f"wrk -c{report['connections']}, {report['rows']:,} rows, {report['duration_s']} s in all."
+    )
+    (RESULTS / "latest.md").write_text(summary + "\n")
+    print("\n" + summary)
+    _chart(results, RESULTS / "latest.png")
+
+
+def _chart(results: list[Result], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [r.endpoint for r in results]
+    medians = [statistics.median(r.ratios()) for r in results]
+    lows = [m - min(r.ratios()) for m, r in zip(medians, results, strict=True)]
+    highs = [max(r.ratios()) - m for m, r in zip(medians, results, strict=True)]
+    figure, axis = plt.subplots(figsize=(10, 5))
+    axis.barh(names, medians, xerr=[lows, highs], color="#4c72b0", capsize=3)
+    axis.axvline(0.6, color="#c44e52", linestyle="--", label="reads goal 0.6x")
+    axis.set_xlabel("API req/s / bare handler req/s (median, min-max over rounds)")
+    axis.invert_yaxis()
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+if __name__ == "__main__":
+    main()
