@@ -110,6 +110,15 @@ async def provide_team_access(
     and for any later one: row-level security then hides every other campaign and its rows.
     """
     user = await provide_current_user(request)
+    required: TeamRole = request.route_handler.opt.get("team_role", TeamRole.MEMBER)
+    return await verify_team_access(db_session, user, team_id=team_id, required=required)
+
+
+async def verify_team_access(
+    db_session: AsyncSession, user: AuthUser, *, team_id: UUID, required: TeamRole
+) -> TeamAccess:
+    """The check behind `provide_team_access`, also used outside HTTP (socket subscriptions),
+    so that a live subscription is authorised exactly like the matching read."""
     role = await bind_team_membership(db_session, team_id=team_id, user_id=user.id)
     if role is None:
         if not user.is_platform_admin:
@@ -119,7 +128,6 @@ async def provide_team_access(
             raise ResourceNotFoundError("Team not found.")
         return TeamAccess(team_id=team_id, user_id=user.id, role=None, is_platform_admin=True)
     access = TeamAccess(team_id=team_id, user_id=user.id, role=TeamRole(role))
-    required: TeamRole = request.route_handler.opt.get("team_role", TeamRole.MEMBER)
     if not access.at_least(required):
         raise PermissionDeniedError(f"This action needs the {required} role in this team; you are {role}.")
     if access.role is TeamRole.GUEST:
