@@ -137,3 +137,86 @@ class WorkerProcess:
 
     def log(self) -> str:
         return self.log_path.read_text() if self.log_path.exists() else ""
+
+
+class ApiProcess:
+    """The API served by Granian (`app.main:app`) on a free port, as a real OS process."""
+
+    def __init__(self, database: TestDatabase, *, env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.env = {
+            **os.environ,
+            "APP_ENV": "test",
+            "DATABASE_URL": database.owner_url.render_as_string(hide_password=False),
+            "DATABASE_POOL_SIZE": "5",
+            "PYTHONUNBUFFERED": "1",
+            **(env or {}),
+        }
+        self.process: subprocess.Popen[str] | None = None
+        self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"cp-api-{os.getpid()}-{self.port}.log"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/api/ws"
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, *, timeout: float = 60.0) -> ApiProcess:
+        return self.launch().wait_ready(timeout=timeout)
+
+    def launch(self) -> ApiProcess:
+        log = self.log_path.open("w")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "granian",
+                "--interface",
+                "asgi",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                "1",
+                "app.main:app",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        return self
+
+    def wait_ready(self, *, timeout: float = 60.0) -> ApiProcess:
+        """Returns once `/health` answers: the lifespan (and its LISTEN connection) is up."""
+        import httpx
+
+        assert self.process is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"the API exited early:\n{self.log()}")
+            try:
+                if httpx.get(f"{self.base_url}/health", timeout=2).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"the API did not start:\n{self.log()}")
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
+
+    def log(self) -> str:
+        return self.log_path.read_text() if self.log_path.exists() else ""
