@@ -34,18 +34,18 @@ class Socket:
     async def send(self, frame: dict[str, Any]) -> None:
         await self.connection.send(json.dumps(frame))
 
-    async def next(self, *, timeout: float = CEILING) -> dict[str, Any]:
-        raw = await asyncio.wait_for(self.connection.recv(), timeout=timeout)
+    async def next(self, *, within: float = CEILING) -> dict[str, Any]:
+        raw = await asyncio.wait_for(self.connection.recv(), timeout=within)
         frame = json.loads(raw)
         self.seen.append(frame)
         return frame
 
-    async def expect(self, frame_type: str, *, timeout: float = CEILING, **match: Any) -> dict[str, Any]:
+    async def expect(self, frame_type: str, *, within: float = CEILING, **match: Any) -> dict[str, Any]:
         """The next frame of `frame_type` (matching `match`); others before it are kept in `seen`."""
-        deadline = asyncio.get_running_loop().time() + timeout
+        deadline = asyncio.get_running_loop().time() + within
         while True:
             remaining = deadline - asyncio.get_running_loop().time()
-            frame = await self.next(timeout=max(remaining, 0.01))
+            frame = await self.next(within=max(remaining, 0.01))
             if frame.get("type") == frame_type and all(frame.get(k) == v for k, v in match.items()):
                 return frame
 

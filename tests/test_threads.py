@@ -34,7 +34,7 @@ def messages_url(team_id, object_type: str, object_id, message_id=None) -> str:
 
 
 async def _count(conn: asyncpg.Connection, table: str) -> int:
-    return await conn.fetchval(f"SELECT count(*) FROM {table}")
+    return int(await conn.fetchval(f"SELECT count(*) FROM {table}") or 0)
 
 
 async def test_first_message_creates_the_thread_and_lists_newest_first(

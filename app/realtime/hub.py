@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 import msgspec
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.engine import SessionMaker, tenant_session
 from app.db.tenancy import TenantContext
@@ -153,7 +152,7 @@ class Hub:
             logger.warning("no resolver for realtime reference kind %r", pending.reference.kind)
             return None
         async with tenant_session(self.session_maker, pending.subscription.grant.context) as session:
-            return await _read_back(resolver, session, pending)
+            return await resolver(session, pending.reference, pending.topic)
 
     def _recheck(self, change: Recheck) -> None:
         for client in list(self.users.get(change.user_id, ())):
@@ -180,8 +179,3 @@ class Hub:
 
     def subscriber_count(self) -> int:
         return sum(len(subscribers) for subscribers in self.topics.values())
-
-
-async def _read_back(resolver: object, session: AsyncSession, pending: _Pending) -> bytes | None:
-    assert callable(resolver)
-    return await resolver(session, pending.reference, pending.topic)
