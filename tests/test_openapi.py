@@ -52,6 +52,18 @@ EXPECTED_OPERATIONS = {
     "ListPosts",
     *(f"{verb}Todo" for verb in ("Create", "Get", "Update", "Delete")),
     "ListTodos",
+    "GetThread",
+    "MarkThreadRead",
+    "ListThreadMessages",
+    "PostThreadMessage",
+    "UpdateThreadMessage",
+    "DeleteThreadMessage",
+    "ListNotifications",
+    "GetNotificationSummary",
+    "MarkNotificationRead",
+    "MarkAllNotificationsRead",
+    "GetNotificationPreferences",
+    "UpdateNotificationPreferences",
     "GetTeamDashboard",
 }
 
@@ -80,6 +92,12 @@ async def test_every_operation_is_named_tagged_and_documents_problem_errors(test
     assert set(operations) >= EXPECTED_OPERATIONS
 
 
+OFFSET_PAGE = {"items", "total", "limit", "offset"}
+CURSOR_PAGE = {"items", "limit", "has_more"}
+CURSOR_LISTS = {"ListThreadMessages", "ListNotifications"}
+"""Lists that grow while they are read page by page: cut by id (`before`/`after`), not offset."""
+
+
 async def test_list_operations_return_named_page_schemas(test_client: ApiClient) -> None:
     schema = await _schema(test_client)
     for methods in schema["paths"].values():
@@ -88,12 +106,8 @@ async def test_list_operations_return_named_page_schemas(test_client: ApiClient)
                 ref = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
                 name = ref.rsplit("/", 1)[-1]
                 assert name.endswith("List"), name
-                assert set(schema["components"]["schemas"][name]["properties"]) == {
-                    "items",
-                    "total",
-                    "limit",
-                    "offset",
-                }
+                expected = CURSOR_PAGE if operation["operationId"] in CURSOR_LISTS else OFFSET_PAGE
+                assert set(schema["components"]["schemas"][name]["properties"]) == expected, name
 
 
 async def test_swagger_ui_is_served_with_local_assets(test_client: ApiClient) -> None:

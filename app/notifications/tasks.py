@@ -150,4 +150,3 @@ async def _run_digests(ctx: Context) -> str:
 async def send_notification_digests(ctx: Context) -> str:
     """Email each user who wants a digest their unread notifications not yet emailed."""
     return await _run_digests(ctx)
-
