@@ -34,6 +34,7 @@ from app.posts.controllers import PostController
 from app.queue.config import QUEUE_NAME, build_saq_config, queue_plugins
 from app.realtime.controllers import realtime_socket
 from app.realtime.lifecycle import install_listeners, realtime_lifespan
+from app.realtime.protocol import get_realtime_protocol
 from app.roster.controllers import CreatorController
 from app.system.controllers import SystemController
 from app.teams.controllers import (
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ThreadController,
             NotificationController,
             realtime_socket,
+            get_realtime_protocol,
             create_static_files_router(
                 path=SWAGGER_ASSETS,
                 directories=[swagger_ui_path],

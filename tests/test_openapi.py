@@ -140,3 +140,23 @@ async def test_only_public_operations_waive_the_bearer_token(test_client: ApiCli
         if operation.get("security") == [{}]
     }
     assert public == PUBLIC_OPERATIONS
+
+
+async def test_socket_frames_are_documented_in_components(authenticated_client: ApiClient) -> None:
+    schemas = (await _schema(authenticated_client))["components"]["schemas"]
+    for frame in (
+        "AuthFrame",
+        "SubscribeFrame",
+        "ReadyFrame",
+        "ErrorFrame",
+        "EventFrame",
+        "ThreadMessageFrame",
+    ):
+        assert schemas[frame]["properties"]["type"]["const"], frame
+    assert schemas["NotificationFrame"]["properties"]["notification"] == {
+        "$ref": "#/components/schemas/NotificationRead"
+    }
+    protocol = await authenticated_client.get("/api/realtime")
+    assert protocol.status_code == 200, protocol.text
+    assert protocol.json()["url"] == "/api/ws"
+    assert [frame["type"] for frame in protocol.json()["client_examples"]] == ["auth", "subscribe", "ping"]
