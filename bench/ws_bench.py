@@ -174,7 +174,9 @@ async def run(port: int, api: subprocess.Popen[str], owner_url) -> None:
         await socket.close()
 
     latencies = [
-        (received - committed[message_id]) * 1000 for message_id, times in receipts.items() for received in times
+        (received - committed[message_id]) * 1000
+        for message_id, times in receipts.items()
+        for received in times
     ]
     firsts = [(min(times) - committed[message_id]) * 1000 for message_id, times in receipts.items()]
     lasts = [(max(times) - committed[message_id]) * 1000 for message_id, times in receipts.items()]
@@ -206,7 +208,18 @@ def main() -> None:
         "LOG_LEVEL": "WARNING",
     }
     api = subprocess.Popen(
-        [sys.executable, "-m", "granian", "--interface", "asgi", "--port", str(port), "--workers", "1", "app.main:app"],
+        [
+            sys.executable,
+            "-m",
+            "granian",
+            "--interface",
+            "asgi",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "app.main:app",
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
