@@ -5,13 +5,15 @@ messages and measure delivery latency from commit to receipt, and the API's RSS.
 
 The API runs as a real Granian process (one worker). The writer commits each message in this
 process through the app's own service (so the commit time is known exactly) at a steady pace;
-the sockets are `websockets` clients in this process too, so on a small machine the clients'
-own CPU shows up in the numbers. Latency = receipt - commit, both on this process's clock.
+the sockets are `websockets` clients in `BENCH_CLIENT_PROCESSES` separate processes, so their
+parsing does not delay the writer's clock, but on a small machine their CPU still competes
+with the API's. Latency = receipt - commit on CLOCK_MONOTONIC, which all processes share.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import statistics
 import subprocess
@@ -39,7 +41,8 @@ from app.threads.services import ThreadService
 ROOT = Path(__file__).resolve().parent.parent
 SOCKETS = int(os.environ.get("BENCH_SOCKETS", "1000"))
 MESSAGES = int(os.environ.get("BENCH_MESSAGES", "200"))
-INTERVAL = float(os.environ.get("BENCH_INTERVAL_SECONDS", "0.05"))
+INTERVAL = float(os.environ.get("BENCH_INTERVAL_SECONDS", "0.1"))
+CLIENT_PROCESSES = int(os.environ.get("BENCH_CLIENT_PROCESSES", "4"))
 
 
 class _Frame(msgspec.Struct):
@@ -132,6 +135,21 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
 
 
+async def clients(url: str, token: str, topic: str, count: int, expected: int) -> None:
+    """One client process: open `count` sockets, say `ready`, record every receipt, print them."""
+    sockets: list[ClientConnection] = []
+    for start in range(0, count, 25):
+        sockets += await asyncio.gather(*[_open(url, token, topic) for _ in range(min(25, count - start))])
+    receipts: dict[UUID, list[float]] = {}
+    readers = [asyncio.create_task(_receive(socket, receipts, expected)) for socket in sockets]
+    print("ready", flush=True)
+    await asyncio.wait_for(asyncio.gather(*readers), timeout=600)
+    for socket in sockets:
+        await socket.close()
+    sys.stdout.write(json.dumps({str(key): value for key, value in receipts.items()}) + "\n")
+    sys.stdout.flush()
+
+
 async def run(port: int, api: subprocess.Popen[str], owner_url) -> None:
     settings = get_config()
     team_id, user_id, brand_id = await _seed(libpq_dsn(owner_url))
@@ -140,22 +158,41 @@ async def run(port: int, api: subprocess.Popen[str], owner_url) -> None:
     topic = f"thread:{team_id}:brand:{brand_id}"
     url = f"ws://127.0.0.1:{port}/api/ws"
     rss_idle = _rss_kib(api.pid)
+    load = os.getloadavg()
 
     began = time.perf_counter()
-    sockets: list[ClientConnection] = []
-    for start in range(0, SOCKETS, 50):
-        batch = min(50, SOCKETS - start)
-        sockets += await asyncio.gather(*[_open(url, token, topic) for _ in range(batch)])
+    per_process = [
+        SOCKETS // CLIENT_PROCESSES + (1 if i < SOCKETS % CLIENT_PROCESSES else 0)
+        for i in range(CLIENT_PROCESSES)
+    ]
+    workers = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bench.ws_bench",
+            "--clients",
+            url,
+            token,
+            topic,
+            str(count),
+            str(MESSAGES),
+            cwd=ROOT,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        for count in per_process
+    ]
+    for worker in workers:
+        assert worker.stdout is not None
+        line = await asyncio.wait_for(worker.stdout.readline(), timeout=600)
+        assert line.strip() == b"ready", line
     connected = time.perf_counter() - began
     rss_connected = _rss_kib(api.pid)
 
-    receipts: dict[UUID, list[float]] = {}
-    readers = [asyncio.create_task(_receive(socket, receipts, MESSAGES)) for socket in sockets]
     engine = create_engine(settings.database.app_url_from(owner_url), pool_size=2)
     session_maker = create_session_maker(engine)
     access = TeamAccess(team_id=team_id, user_id=user_id, role=TeamRole.OWNER)
     context = TenantContext(user_id=user_id, team_id=team_id)
-    committed: dict[UUID, float] = {}
+    committed: dict[str, float] = {}
     rss_peak = rss_connected
     for index in range(MESSAGES):
         async with session_maker(info=tenant_info(context)) as session:
@@ -163,28 +200,34 @@ async def run(port: int, api: subprocess.Popen[str], owner_url) -> None:
                 access, "brand", brand_id, ThreadMessageCreate(body=f"bench message {index}")
             )
             await session.commit()
-            committed[message.id] = time.perf_counter()
+            committed[str(message.id)] = time.perf_counter()
         if index % 20 == 0:
             rss_peak = max(rss_peak, _rss_kib(api.pid))
         await asyncio.sleep(INTERVAL)
-    await asyncio.wait_for(asyncio.gather(*readers), timeout=300)
+    outputs: list[bytes] = []
+    for worker in workers:
+        assert worker.stdout is not None
+        outputs.append(await asyncio.wait_for(worker.stdout.read(), timeout=600))
+        await worker.wait()
     rss_peak = max(rss_peak, _rss_kib(api.pid))
     await engine.dispose()
-    for socket in sockets:
-        await socket.close()
 
-    latencies = [
-        (received - committed[message_id]) * 1000
-        for message_id, times in receipts.items()
-        for received in times
-    ]
-    firsts = [(min(times) - committed[message_id]) * 1000 for message_id, times in receipts.items()]
-    lasts = [(max(times) - committed[message_id]) * 1000 for message_id, times in receipts.items()]
-    print(f"load before: {os.getloadavg()[0]:.2f} (1-min average; the machine is shared, numbers are noisy)")
-    print(f"{SOCKETS} sockets connected, authenticated and subscribed in {connected:.1f} s")
+    receipts: dict[str, list[float]] = {}
+    for output in outputs:
+        for key, values in json.loads(output).items():
+            receipts.setdefault(key, []).extend(values)
+    latencies = [(received - committed[key]) * 1000 for key, times in receipts.items() for received in times]
+    firsts = [(min(times) - committed[key]) * 1000 for key, times in receipts.items()]
+    lasts = [(max(times) - committed[key]) * 1000 for key, times in receipts.items()]
+    print(
+        f"load average before: {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (shared 2-core machine: noisy)"
+    )
+    print(
+        f"{SOCKETS} sockets in {CLIENT_PROCESSES} client processes connected, authenticated and subscribed in {connected:.1f} s"
+    )
     print(
         f"{MESSAGES} messages x {SOCKETS} sockets = {len(latencies)} deliveries "
-        f"(expected {MESSAGES * SOCKETS}), one every {INTERVAL * 1000:.0f} ms"
+        f"(expected {MESSAGES * SOCKETS}), one message every {INTERVAL * 1000:.0f} ms"
     )
     print(
         f"commit -> receipt: p50 {statistics.median(latencies):.1f} ms, p99 {_pct(latencies, 0.99):.1f} ms, "
@@ -243,4 +286,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--clients"]:
+        url, token, topic, count, expected = sys.argv[2:7]
+        asyncio.run(clients(url, token, topic, int(count), int(expected)))
+    else:
+        main()

@@ -92,7 +92,7 @@ class WorkerProcess:
         self.process: subprocess.Popen[str] | None = None
         self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"cp-worker-{os.getpid()}-{id(self)}.log"
 
-    def start(self, *, timeout: float = 30.0) -> WorkerProcess:
+    def start(self, *, timeout: float = 90.0) -> WorkerProcess:
         log = self.log_path.open("w")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "worker"],
@@ -163,7 +163,7 @@ class ApiProcess:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, *, timeout: float = 60.0) -> ApiProcess:
+    def start(self, *, timeout: float = 120.0) -> ApiProcess:
         return self.launch().wait_ready(timeout=timeout)
 
     def launch(self) -> ApiProcess:
@@ -191,7 +191,7 @@ class ApiProcess:
         )
         return self
 
-    def wait_ready(self, *, timeout: float = 60.0) -> ApiProcess:
+    def wait_ready(self, *, timeout: float = 120.0) -> ApiProcess:
         """Returns once `/health` answers: the lifespan (and its LISTEN connection) is up."""
         import httpx
 

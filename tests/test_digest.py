@@ -7,6 +7,7 @@ import asyncio
 import time
 
 import asyncpg
+import pytest
 
 from tests.background import SmtpSink, WorkerProcess, text_part
 from tests.conftest import MultiTeamSetup
@@ -25,6 +26,7 @@ async def _wait_for(predicate, *, within: float = 60.0):
     raise AssertionError("condition not met in time")
 
 
+@pytest.mark.timeout(300)  # two worker processes start first; the machine is slow and shared
 async def test_two_workers_send_each_digest_once(
     database: TestDatabase,
     multi_team_setup: MultiTeamSetup,

@@ -35,6 +35,8 @@ from tests.factories import (
 )
 from tests.realtime_client import Socket
 
+pytestmark = pytest.mark.timeout(300)  # real server processes start on a slow, shared machine
+
 
 @dataclass
 class Pair:
