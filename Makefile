@@ -6,7 +6,7 @@ SHELL := /bin/bash
 # Resolved when first used (so `make help` installs nothing); installs uv when missing.
 UV = $(eval UV := $$(shell scripts/ensure-uv.sh))$(UV)
 RUN := $(UV) run --frozen
-PYTEST_ARGS ?= -n 2
+PYTEST_ARGS ?= -n 2 --dist loadgroup
 
 .PHONY: help install dev dev-backend dev-worker dev-all build-emails dev-emails mail-outbox bench-queue bench-api bench-ws db-start db-stop db-upgrade db-downgrade db-migrate db-reset seed \
 	test lint-backend format-backend check-backend check-all docker-build clean

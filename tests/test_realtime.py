@@ -35,7 +35,9 @@ from tests.factories import (
 )
 from tests.realtime_client import Socket
 
-pytestmark = pytest.mark.timeout(300)  # real server processes start on a slow, shared machine
+# Real server processes start slowly on a shared machine; one xdist worker runs this whole module
+# (`--dist loadgroup`), so the suite starts one pair of API processes, not one per worker.
+pytestmark = [pytest.mark.timeout(600), pytest.mark.xdist_group("api_processes")]
 
 
 @dataclass
