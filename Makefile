@@ -6,9 +6,9 @@ SHELL := /bin/bash
 # Resolved when first used (so `make help` installs nothing); installs uv when missing.
 UV = $(eval UV := $$(shell scripts/ensure-uv.sh))$(UV)
 RUN := $(UV) run --frozen
-PYTEST_ARGS ?= -n 2
+PYTEST_ARGS ?= -n 2 --dist loadgroup
 
-.PHONY: help install dev dev-backend dev-worker dev-all build-emails dev-emails mail-outbox bench-queue bench bench-api bench-startup db-start db-stop db-upgrade db-downgrade db-migrate db-reset seed \
+.PHONY: help install dev dev-backend dev-worker dev-all build-emails dev-emails mail-outbox bench-queue bench bench-api bench-startup bench-ws db-start db-stop db-upgrade db-downgrade db-migrate db-reset seed \
 	test lint-backend format-backend check-backend check-all docker-build clean
 
 help: ## List the targets
@@ -39,6 +39,9 @@ dev-emails: install ## Preview the emails in a browser at http://127.0.0.1:3001
 
 mail-outbox: install ## Print the newest emails the app produced (the dev outbox)
 	@$(RUN) python -m app.cli mail-outbox
+
+bench-ws: install ## 1,000 sockets on one thread, 200 messages: commit-to-receipt p50/p99 and API RSS
+	@$(RUN) python -m bench.ws_bench
 
 db-start: install ## Start the embedded PostgreSQL (kept running; data in .data/postgres)
 	@$(RUN) python -m app.cli db-start

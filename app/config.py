@@ -91,6 +91,8 @@ class QueueSettings(msgspec.Struct, frozen=True, kw_only=True):
     sweep_seconds: int
     shutdown_grace_seconds: int
     purge_cron: str
+    digest_cron: str
+    """When the notification digest runs (each user still gets at most one per hour or day)."""
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -265,5 +267,6 @@ def get_config(environ: Mapping[str, str] | None = None) -> Settings:
             sweep_seconds=_int(env, "WORKER_SWEEP_SECONDS", 30, minimum=1),
             shutdown_grace_seconds=_int(env, "WORKER_SHUTDOWN_GRACE_SECONDS", 10, minimum=0),
             purge_cron=env.get("PURGE_CRON", "") or "15 3 * * *",
+            digest_cron=env.get("NOTIFICATION_DIGEST_CRON", "") or "5 * * * *",
         ),
     )

@@ -33,8 +33,12 @@ from app.lib.deps import SessionCleanupMiddleware, app_dependencies
 from app.lib.errors import exception_handlers
 from app.lib.logs import logging_config
 from app.mail.controllers import DevOutboxController
+from app.notifications.controllers import NotificationController
 from app.posts.controllers import PostController
 from app.queue.config import QUEUE_NAME, build_saq_config, queue_plugins
+from app.realtime.controllers import realtime_socket
+from app.realtime.lifecycle import install_listeners, realtime_lifespan
+from app.realtime.protocol import get_realtime_protocol
 from app.roster.controllers import CreatorController
 from app.system.controllers import SystemController
 from app.teams.controllers import (
@@ -43,6 +47,7 @@ from app.teams.controllers import (
     TeamInvitationController,
     TeamMemberController,
 )
+from app.threads.controllers import ThreadController
 from app.todos.controllers import TodoController
 from app.users.controllers import AccountController, AuthController, CurrentUserController
 
@@ -77,6 +82,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     jwt_auth = build_jwt_auth(settings.auth, open_job_ui=settings.is_dev)
     owner_url = resolve_owner_url(settings.database)  # starts the embedded server if there is no DATABASE_URL
     saq_config = build_saq_config(settings, owner_url)
+    install_listeners()
 
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncIterator[None]:
@@ -92,7 +98,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.saq_queue = saq_config.get_queues().get(QUEUE_NAME)
         freeze_startup_heap()
         try:
-            yield
+            async with realtime_lifespan(app, settings.database.app_url_from(owner_url)):
+                yield
         finally:
             await app.state.saq_queue.disconnect()
             await engine.dispose()
@@ -117,6 +124,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             PostController,
             TodoController,
             DashboardController,
+            ThreadController,
+            NotificationController,
+            realtime_socket,
+            get_realtime_protocol,
             create_static_files_router(
                 path=SWAGGER_ASSETS,
                 directories=[swagger_ui_path],

@@ -11,10 +11,12 @@ import app.brands.models
 import app.campaigns.models
 import app.events.models
 import app.mail.models
+import app.notifications.models
 import app.posts.models
 import app.roster.models
 import app.system.models
 import app.teams.models
+import app.threads.models
 import app.todos.models
 import app.users.models  # noqa: F401
 

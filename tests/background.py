@@ -27,6 +27,7 @@ class SmtpSink:
     """Collects every message delivered to it, as parsed email messages."""
 
     messages: list[Message] = field(default_factory=list)
+    port: int = 0
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's hook name)
         self.messages.append(message_from_bytes(envelope.content))
@@ -50,8 +51,8 @@ def free_port() -> int:
 
 
 def start_smtp_sink() -> tuple[SmtpSink, Controller]:
-    sink = SmtpSink()
-    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
+    sink = SmtpSink(port=free_port())
+    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
     controller.start()
     return sink, controller
 
@@ -134,6 +135,90 @@ class WorkerProcess:
                 worker.process.terminate()
         for worker in workers:
             worker.stop()
+
+    def log(self) -> str:
+        return self.log_path.read_text() if self.log_path.exists() else ""
+
+
+class ApiProcess:
+    """The API served by Granian (`app.main:app`) on a free port, as a real OS process."""
+
+    def __init__(self, database: TestDatabase, *, env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.env = {
+            **os.environ,
+            "APP_ENV": "test",
+            "DATABASE_URL": database.owner_url.render_as_string(hide_password=False),
+            "DATABASE_POOL_SIZE": "5",
+            "PYTHONUNBUFFERED": "1",
+            **(env or {}),
+        }
+        self.process: subprocess.Popen[str] | None = None
+        self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"cp-api-{os.getpid()}-{self.port}.log"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/api/ws"
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> ApiProcess:
+        return self.launch().wait_ready()
+
+    def launch(self) -> ApiProcess:
+        log = self.log_path.open("w")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "granian",
+                "--interface",
+                "asgi",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                "1",
+                "app.main:app",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        return self
+
+    def wait_ready(self) -> ApiProcess:
+        """Returns once `/health` answers: the lifespan (and its LISTEN connection) is up."""
+        import httpx
+
+        process = self.process
+        assert process is not None
+
+        def healthy() -> bool:
+            if process.poll() is not None:
+                raise AssertionError(f"the API exited early:\n{self.log()}")
+            try:
+                return httpx.get(f"{self.base_url}/health", timeout=2).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_until(healthy, what="the API's /health", interval=0.1, seen=self.log)
+        return self
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
 
     def log(self) -> str:
         return self.log_path.read_text() if self.log_path.exists() else ""

@@ -252,7 +252,6 @@ def round_trips(app: Litestar, base_client: httpx.AsyncClient) -> Iterator[Round
 def smtp_sink() -> Iterator[SmtpSink]:
     """A real SMTP server (aiosmtpd) on a free local port, collecting what it receives."""
     sink, controller = start_smtp_sink()
-    sink.port = controller.port  # pyright: ignore[reportAttributeAccessIssue]
     yield sink
     controller.stop()
 
@@ -260,6 +259,6 @@ def smtp_sink() -> Iterator[SmtpSink]:
 @pytest.fixture
 def worker(database: TestDatabase, smtp_sink: SmtpSink) -> Iterator[WorkerProcess]:
     """A real worker process on the test database, delivering mail to `smtp_sink`."""
-    process = WorkerProcess(database, smtp_port=smtp_sink.port).start()  # pyright: ignore[reportAttributeAccessIssue]
+    process = WorkerProcess(database, smtp_port=smtp_sink.port).start()
     yield process
     process.stop()

@@ -85,7 +85,7 @@ async def test_send_email_delivers_once_over_smtp(
     app: Litestar, smtp_sink: SmtpSink, owner_connection
 ) -> None:
     message = await _queued_message(app)
-    ctx = _context(app, Mailer(_mail_settings(smtp_sink.port)))  # pyright: ignore[reportAttributeAccessIssue]
+    ctx = _context(app, Mailer(_mail_settings(smtp_sink.port)))
 
     assert await send_email(ctx, email_id=str(message.id)) == "sent"  # pyright: ignore[reportArgumentType]
     assert await send_email(ctx, email_id=str(message.id)) == "skipped"  # pyright: ignore[reportArgumentType]

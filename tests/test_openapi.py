@@ -52,6 +52,18 @@ EXPECTED_OPERATIONS = {
     "ListPosts",
     *(f"{verb}Todo" for verb in ("Create", "Get", "Update", "Delete")),
     "ListTodos",
+    "GetThread",
+    "MarkThreadRead",
+    "ListThreadMessages",
+    "PostThreadMessage",
+    "UpdateThreadMessage",
+    "DeleteThreadMessage",
+    "ListNotifications",
+    "GetNotificationSummary",
+    "MarkNotificationRead",
+    "MarkAllNotificationsRead",
+    "GetNotificationPreferences",
+    "UpdateNotificationPreferences",
     "GetTeamDashboard",
 }
 
@@ -80,6 +92,12 @@ async def test_every_operation_is_named_tagged_and_documents_problem_errors(test
     assert set(operations) >= EXPECTED_OPERATIONS
 
 
+OFFSET_PAGE = {"items", "total", "limit", "offset"}
+CURSOR_PAGE = {"items", "limit", "has_more"}
+CURSOR_LISTS = {"ListThreadMessages", "ListNotifications"}
+"""Lists that grow while they are read page by page: cut by id (`before`/`after`), not offset."""
+
+
 async def test_list_operations_return_named_page_schemas(test_client: ApiClient) -> None:
     schema = await _schema(test_client)
     for methods in schema["paths"].values():
@@ -88,11 +106,11 @@ async def test_list_operations_return_named_page_schemas(test_client: ApiClient)
                 ref = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
                 name = ref.rsplit("/", 1)[-1]
                 assert name.endswith("List"), name
-                # Feeds add a capped-total flag and a keyset cursor (app/events/feed.py).
-                assert set(schema["components"]["schemas"][name]["properties"]) - {
-                    "total_exact",
-                    "next_cursor",
-                } == {"items", "total", "limit", "offset"}
+                # Feeds add a capped-total flag and a keyset cursor (app/events/feed.py); lists
+                # that grow while read page by page are cut by id (CURSOR_PAGE).
+                expected = CURSOR_PAGE if operation["operationId"] in CURSOR_LISTS else OFFSET_PAGE
+                properties = set(schema["components"]["schemas"][name]["properties"])
+                assert properties - {"total_exact", "next_cursor"} == expected, name
 
 
 async def test_swagger_ui_is_served_with_local_assets(test_client: ApiClient) -> None:
@@ -159,3 +177,23 @@ async def test_every_problem_names_a_code(test_client: ApiClient) -> None:
     schema = (await test_client.get("/schema/openapi.json")).json()
     problem = schema["components"]["schemas"]["ProblemDetails"]
     assert "code" in problem["required"]
+
+
+async def test_socket_frames_are_documented_in_components(authenticated_client: ApiClient) -> None:
+    schemas = (await _schema(authenticated_client))["components"]["schemas"]
+    for frame in (
+        "AuthFrame",
+        "SubscribeFrame",
+        "ReadyFrame",
+        "ErrorFrame",
+        "EventFrame",
+        "ThreadMessageFrame",
+    ):
+        assert schemas[frame]["properties"]["type"]["const"], frame
+    assert schemas["NotificationFrame"]["properties"]["notification"] == {
+        "$ref": "#/components/schemas/NotificationRead"
+    }
+    protocol = await authenticated_client.get("/api/realtime")
+    assert protocol.status_code == 200, protocol.text
+    assert protocol.json()["url"] == "/api/ws"
+    assert [frame["type"] for frame in protocol.json()["client_examples"]] == ["auth", "subscribe", "ping"]

@@ -20,13 +20,16 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import CampaignScopedBase, TeamScopedBase, VersionedMixin
 from app.db.rls import CURRENT_CAMPAIGN_IDS, CURRENT_TEAM_ID, RlsPolicy
+from app.db.threadable import ThreadableMixin
 
 CAMPAIGN_STATUSES = ("draft", "active", "paused", "completed", "archived")
 MONEY = Numeric(14, 2)
 
 
-class Campaign(VersionedMixin, TeamScopedBase):
+class Campaign(ThreadableMixin, VersionedMixin, TeamScopedBase):
     __tablename__ = "campaigns"
+    __thread_object_type__ = "campaign"
+    __thread_campaign_key__ = "id"
     __rls_policy__ = RlsPolicy(
         name="campaign_visibility",
         using=(

@@ -4,6 +4,9 @@
 - `TeamScopedBase`: rows carry `team_id`; RLS shows only the current team's rows.
 - `CampaignScopedBase`: rows carry `campaign_id` and `team_id`; a composite foreign key to
   `campaigns(id, team_id)` keeps the two consistent, and RLS can narrow to some campaigns.
+- `MaybeCampaignScopedBase`: like `CampaignScopedBase` with `campaign_id` nullable, for rows
+  about either a team-level object or a campaign's (threads): a campaign guest sees only the
+  rows of their campaigns, never the team-level ones.
 
 Subclasses may set `__rls_policy__` to a custom `RlsPolicy` (teams and memberships do).
 """
@@ -71,6 +74,30 @@ class CampaignScopedBase(RowLevelSecured, AuditBase):
 
     team_id: Mapped[UUID] = mapped_column(nullable=False, index=True, sort_order=-90)
     campaign_id: Mapped[UUID] = mapped_column(nullable=False, index=True, sort_order=-80)
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        return (
+            ForeignKeyConstraint(
+                ["campaign_id", "team_id"],
+                ["campaigns.id", "campaigns.team_id"],
+                ondelete="CASCADE",
+            ),
+            *cls.__extra_table_args__,
+        )
+
+
+class MaybeCampaignScopedBase(RowLevelSecured, AuditBase):
+    __abstract__ = True
+    __rls_policy__ = CAMPAIGN_POLICY
+    """With `campaign_id` null, `campaign_id = ANY (...)` is null: a guest's narrowed context
+    sees none of the team-level rows, members see them all."""
+    __extra_table_args__: ClassVar[tuple[Any, ...]] = ()
+
+    team_id: Mapped[UUID] = mapped_column(
+        ForeignKey("teams.id", ondelete="CASCADE"), nullable=False, index=True, sort_order=-90
+    )
+    campaign_id: Mapped[UUID | None] = mapped_column(nullable=True, index=True, sort_order=-80)
 
     @declared_attr.directive
     def __table_args__(cls) -> tuple[Any, ...]:

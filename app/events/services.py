@@ -3,11 +3,16 @@
 Services call the two helpers inside their own transaction, so an event exists exactly when
 the change it describes was committed. The helpers only add rows to the session; the flush
 that writes the change writes its events in the same round trips.
+
+Listeners (`register_event_listener`) receive every event right after the flush that wrote it,
+on the same connection and in the same transaction: threads write system messages, notifications
+their rows, real time its `pg_notify`. They are registered at start-up by those modules, so
+neither the domains nor this module import them, and a rolled-back change leaves no trace.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -15,9 +20,11 @@ import msgspec
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import InstrumentedAttribute, Session, UOWTransaction
 
+from app.db.tenancy import TenantSession
 from app.events.feed import TOTAL_CAP, FeedCursor, after_condition, encode_cursor, fetch_feed_rows
 from app.events.models import Event
 from app.events.schemas import EventList, EventRead, EventSort, EventType
@@ -38,6 +45,33 @@ def field_change(old: Any, new: Any) -> dict[str, Any]:
 def snapshot(model: Any, fields: Iterable[str]) -> Changes:
     """`created`/`deleted` payloads: the tracked fields as they are (old `None` on create)."""
     return {field: field_change(None, getattr(model, field)) for field in fields}
+
+
+EventListener = Callable[[Session, Sequence[Event]], None]
+"""Called with the sync session (use `session.connection()` for SQL) and the events just flushed."""
+
+_listeners: dict[str, EventListener] = {}
+
+
+def register_event_listener(name: str, listener: EventListener) -> None:
+    """Add (or replace, by `name`) a listener; registration is idempotent for app factories."""
+    _listeners[name] = listener
+
+
+def event_listeners() -> dict[str, EventListener]:
+    return dict(_listeners)
+
+
+@sqlalchemy_event.listens_for(TenantSession, "after_flush")
+def _dispatch_flushed_events(session: Session, flush_context: UOWTransaction) -> None:
+    if not _listeners:
+        return
+    events = [item for item in session.new if isinstance(item, Event)]
+    if not events:
+        return
+    events.sort(key=lambda item: item.id)
+    for listener in list(_listeners.values()):
+        listener(session, events)
 
 
 def emit_event(

@@ -125,13 +125,24 @@ async def provide_team_access(
     then hides every other team, campaign and row.
     """
     user = provide_current_user(request)
+    required: TeamRole = request.route_handler.opt.get("team_role", TeamRole.MEMBER)
+    access = await verify_team_access(db_session, user, team_id=team_id, required=required)
+    request.scope[SESSION_LIVE_SCOPE_KEY] = True  # pyright: ignore[reportGeneralTypeIssues]
+    return access
+
+
+async def verify_team_access(
+    db_session: AsyncSession, user: AuthUser, *, team_id: UUID, required: TeamRole
+) -> TeamAccess:
+    """The check behind `provide_team_access`, also used outside HTTP (socket subscriptions),
+    so that a live subscription is authorised exactly like the matching read. A token whose
+    session has ended is refused (401) by the same statement."""
     try:
         membership = await enter_team(
             db_session, team_id=team_id, user_id=user.id, session_epoch=user.session_epoch
         )
     except SessionNotLiveError:
         raise SessionEndedError(SESSION_ENDED) from None
-    request.scope[SESSION_LIVE_SCOPE_KEY] = True  # pyright: ignore[reportGeneralTypeIssues]
     if membership is None:
         if not user.is_platform_admin:
             raise ResourceNotFoundError("Team not found.")
@@ -140,7 +151,6 @@ async def provide_team_access(
             raise ResourceNotFoundError("Team not found.")
         return TeamAccess(team_id=team_id, user_id=user.id, role=None, is_platform_admin=True)
     access = TeamAccess(team_id=team_id, user_id=user.id, role=TeamRole(membership.role))
-    required: TeamRole = request.route_handler.opt.get("team_role", TeamRole.MEMBER)
     if not access.at_least(required):
         raise PermissionDeniedError(
             f"This action needs the {required} role in this team; you are {membership.role}."

@@ -22,6 +22,7 @@ class EmailTemplate(StrEnum):
     PASSWORD_RESET = "password_reset"
     EMAIL_VERIFICATION = "email_verification"
     WELCOME = "welcome"
+    NOTIFICATION_DIGEST = "notification_digest"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,5 +75,20 @@ SAMPLE_CONTEXTS: dict[EmailTemplate, dict[str, Any]] = {
         "expires_hours": 48,
     },
     EmailTemplate.WELCOME: {"name": "Ada", "app_url": "http://localhost:3000"},
+    EmailTemplate.NOTIFICATION_DIGEST: {
+        "name": "Ada",
+        "count": 3,
+        "frequency": "daily",
+        "items": [
+            {
+                "team_name": "Northwind Agency",
+                "text": "Grace mentioned you on a post: can you check the caption?",
+            },
+            {"team_name": "Northwind Agency", "text": "Grace assigned you a to-do: Brief the creators"},
+            {"team_name": "Contoso Brands", "text": "Linus moved a post to approved"},
+        ],
+        "more": 0,
+        "notifications_url": "http://localhost:3000/notifications",
+    },
 }
 """Realistic values for previews (`make dev-emails`) and for the template tests."""

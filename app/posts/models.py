@@ -8,6 +8,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import CampaignScopedBase, VersionedMixin
+from app.db.threadable import ThreadableMixin
 
 POST_STATUSES = ("draft", "submitted", "changes_requested", "approved", "scheduled", "published")
 PLATFORMS = (
@@ -23,8 +24,9 @@ PLATFORMS = (
 )
 
 
-class Post(VersionedMixin, CampaignScopedBase):
+class Post(ThreadableMixin, VersionedMixin, CampaignScopedBase):
     __tablename__ = "posts"
+    __thread_object_type__ = "post"
     __extra_table_args__ = (
         CheckConstraint(
             "status IN (" + ", ".join(f"'{value}'" for value in POST_STATUSES) + ")", name="status_valid"

@@ -21,6 +21,7 @@ from saq.types import Context, PartialTimersDict
 from sqlalchemy.engine import URL
 
 import app.mail.tasks
+import app.notifications.tasks
 import app.system.tasks  # noqa: F401  (each domain's tasks register themselves on import)
 from app.config import Settings
 from app.db.engine import create_engine, create_session_maker, libpq_dsn
@@ -57,6 +58,11 @@ def worker_lifecycle(settings: Settings, owner_url: URL) -> tuple[Any, Any]:
     """Startup/shutdown hooks that give tasks their sessions (app role and system role) and mailer."""
 
     async def startup(ctx: Context) -> None:
+        # Jobs write through the same services as requests: their events get system messages,
+        # notifications and live frames too (the listeners register with app.events).
+        from app.realtime.lifecycle import install_listeners
+
+        install_listeners()
         engine = create_engine(
             settings.database.app_url_from(owner_url), pool_size=settings.queue.concurrency
         )

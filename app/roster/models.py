@@ -8,10 +8,13 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import TeamScopedBase, VersionedMixin
+from app.db.threadable import ThreadableMixin
 
 
-class Creator(VersionedMixin, TeamScopedBase):
+class Creator(ThreadableMixin, VersionedMixin, TeamScopedBase):
     __tablename__ = "creators"
+    __thread_object_type__ = "creator"
+    __thread_campaign_key__ = None
 
     name: Mapped[str] = mapped_column(String(200))
     handles: Mapped[dict[str, str]] = mapped_column(JSONB, default=dict, server_default=text("'{}'::jsonb"))

@@ -7,12 +7,14 @@ from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import CampaignScopedBase, VersionedMixin
+from app.db.threadable import ThreadableMixin
 
 TODO_STATUSES = ("open", "in_progress", "done")
 
 
-class Todo(VersionedMixin, CampaignScopedBase):
+class Todo(ThreadableMixin, VersionedMixin, CampaignScopedBase):
     __tablename__ = "todos"
+    __thread_object_type__ = "todo"
     __extra_table_args__ = (
         CheckConstraint(
             "status IN (" + ", ".join(f"'{value}'" for value in TODO_STATUSES) + ")", name="status_valid"

@@ -1,0 +1,123 @@
+"""Writes that both the request path and the event listener make, on a sync `Connection`.
+
+The listener runs inside a flush (sync); the services call these through `session.run_sync`,
+so there is one implementation of "the thread of this object, created on first use".
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from sqlalchemy import Select, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import Connection
+
+from app.realtime.publish import Reference, publish, thread_topic
+from app.threads.models import Thread, ThreadMessage
+from app.threads.schemas import ThreadMessageFrame, ThreadMessageRead
+from app.users.models import User
+
+MESSAGE_REFERENCE = "thread_message"
+
+MESSAGE_COLUMNS = (
+    ThreadMessage.id,
+    ThreadMessage.thread_id,
+    ThreadMessage.kind,
+    ThreadMessage.author_id,
+    User.name.label("author_name"),
+    ThreadMessage.body,
+    ThreadMessage.mentions,
+    ThreadMessage.event_type,
+    ThreadMessage.changes,
+    ThreadMessage.created_at,
+    ThreadMessage.edited_at,
+    ThreadMessage.deleted_at,
+    ThreadMessage.version,
+)
+
+
+def message_statement() -> Select[Any]:  # pyright: ignore[reportInvalidTypeArguments]
+    """Messages with their author's name; RLS limits them to the team (and a guest's campaigns)."""
+    return select(*MESSAGE_COLUMNS).outerjoin(User, User.id == ThreadMessage.author_id)  # pyright: ignore[reportReturnType]
+
+
+def thread_id_of(connection: Connection, object_type: str, object_id: UUID) -> UUID | None:
+    statement = select(Thread.id).where(Thread.object_type == object_type, Thread.object_id == object_id)
+    return connection.execute(statement).scalar()
+
+
+def ensure_thread(
+    connection: Connection, *, team_id: UUID, campaign_id: UUID | None, object_type: str, object_id: UUID
+) -> UUID:
+    """The object's thread, created if missing. Safe under concurrent first posts: the unique
+    key makes the loser's insert wait for the winner's commit and then do nothing; the loser
+    then reads the winner's row."""
+    existing = thread_id_of(connection, object_type, object_id)
+    if existing is not None:
+        return existing
+    now = datetime.now(tz=UTC)
+    inserted = connection.execute(
+        insert(Thread)
+        .values(
+            team_id=team_id,
+            campaign_id=campaign_id,
+            object_type=object_type,
+            object_id=object_id,
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["object_type", "object_id"])
+        .returning(Thread.id)
+    ).scalar()
+    if inserted is not None:
+        return inserted
+    found = thread_id_of(connection, object_type, object_id)
+    assert found is not None, "the conflicting thread is visible once its transaction committed"
+    return found
+
+
+def add_message(
+    connection: Connection, *, thread_id: UUID, team_id: UUID, campaign_id: UUID | None, **values: Any
+) -> UUID:
+    now = datetime.now(tz=UTC)
+    return connection.execute(
+        insert(ThreadMessage)
+        .values(
+            thread_id=thread_id,
+            team_id=team_id,
+            campaign_id=campaign_id,
+            version=1,
+            created_at=now,
+            updated_at=now,
+            **values,
+        )
+        .returning(ThreadMessage.id)
+    ).scalar_one()
+
+
+def read_message(connection: Connection, message_id: UUID) -> ThreadMessageRead:
+    row = connection.execute(message_statement().where(ThreadMessage.id == message_id)).mappings().one()
+    return msgspec.convert(row, ThreadMessageRead, strict=False)
+
+
+def publish_message(
+    connection: Connection,
+    *,
+    team_id: UUID,
+    object_type: str,
+    object_id: UUID,
+    message: ThreadMessageRead,
+    action: str,
+) -> None:
+    topic = thread_topic(team_id, object_type, object_id)
+    frame = ThreadMessageFrame(topic=topic, action=action, message=message)  # pyright: ignore[reportArgumentType]
+    publish(
+        connection, topic, frame, reference=Reference(kind=MESSAGE_REFERENCE, id=message.id, action=action)
+    )
+
+
+def count_messages(thread_id: UUID) -> Select[Any]:  # pyright: ignore[reportInvalidTypeArguments]
+    return select(func.count()).where(ThreadMessage.thread_id == thread_id)  # pyright: ignore[reportReturnType]

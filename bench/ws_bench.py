@@ -1,0 +1,293 @@
+"""WebSocket benchmark: 1,000 sockets on one API instance subscribed to one thread; post 200
+messages and measure delivery latency from commit to receipt, and the API's RSS.
+
+    make bench-ws     # python -m bench.ws_bench; embedded PostgreSQL unless DATABASE_URL
+
+The API runs as a real Granian process (one worker). The writer commits each message in this
+process through the app's own service (so the commit time is known exactly) at a steady pace;
+the sockets are `websockets` clients in `BENCH_CLIENT_PROCESSES` separate processes, so their
+parsing does not delay the writer's clock, but on a small machine their CPU still competes
+with the API's. Latency = receipt - commit on CLOCK_MONOTONIC, which all processes share.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from uuid import UUID
+
+import asyncpg
+import httpx
+import msgspec
+from uuid_utils.compat import uuid7
+from websockets.asyncio.client import ClientConnection, connect
+
+from app.config import get_config
+from app.db import setup
+from app.db.engine import create_engine, create_session_maker, libpq_dsn
+from app.db.tenancy import TenantContext, tenant_info
+from app.lib.auth import AccessTokens, build_jwt_auth
+from app.lib.deps import TeamAccess
+from app.lib.roles import TeamRole
+from app.threads.schemas import ThreadMessageCreate
+from app.threads.services import ThreadService
+
+ROOT = Path(__file__).resolve().parent.parent
+SOCKETS = int(os.environ.get("BENCH_SOCKETS", "1000"))
+MESSAGES = int(os.environ.get("BENCH_MESSAGES", "200"))
+INTERVAL = float(os.environ.get("BENCH_INTERVAL_SECONDS", "0.1"))
+CLIENT_PROCESSES = int(os.environ.get("BENCH_CLIENT_PROCESSES", "4"))
+
+
+class _Frame(msgspec.Struct):
+    type: str
+
+
+class _Message(msgspec.Struct):
+    id: UUID
+
+
+class _MessageFrame(msgspec.Struct):
+    type: str
+    message: _Message
+
+
+def _rss_kib(pid: int) -> int:
+    """RSS of `pid` and its children (Granian's main process and its worker)."""
+    total = 0
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(child) for child in children.read_text().split()]
+    for one in pids:
+        for line in Path(f"/proc/{one}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+    return total
+
+
+async def _seed(owner_dsn: str) -> tuple[UUID, UUID, UUID]:
+    team_id, user_id, brand_id = uuid7(), uuid7(), uuid7()
+    conn = await asyncpg.connect(owner_dsn)
+    try:
+        async with conn.transaction():
+            await conn.execute("SELECT set_config('app.team_id', $1, true)", str(team_id))
+            await conn.execute(
+                "INSERT INTO users (id, email, name, password_hash, is_active, is_platform_admin, created_at, "
+                "updated_at) VALUES ($1, $2, 'Bench', 'x', true, false, now(), now())",
+                user_id,
+                f"bench-{user_id}@example.com",
+            )
+            await conn.execute(
+                "INSERT INTO teams (id, name, version, created_at, updated_at) VALUES ($1, 'Bench', 1, now(), now())",
+                team_id,
+            )
+            await conn.execute(
+                "INSERT INTO team_members (id, team_id, user_id, role, created_at, updated_at) "
+                "VALUES ($1, $2, $3, 'owner', now(), now())",
+                uuid7(),
+                team_id,
+                user_id,
+            )
+            await conn.execute(
+                "INSERT INTO brands (id, team_id, name, version, created_at, updated_at) "
+                "VALUES ($1, $2, $3, 1, now(), now())",
+                brand_id,
+                team_id,
+                f"Bench brand {brand_id}",
+            )
+    finally:
+        await conn.close()
+    return team_id, user_id, brand_id
+
+
+async def _open(url: str, token: str, topic: str) -> ClientConnection:
+    socket = await connect(url, max_queue=None)
+    await socket.send(msgspec.json.encode({"type": "auth", "token": token}).decode())
+    while msgspec.json.decode(await socket.recv(), type=_Frame).type != "ready":
+        pass
+    await socket.send(msgspec.json.encode({"type": "subscribe", "topic": topic}).decode())
+    while (frame := msgspec.json.decode(await socket.recv(), type=_Frame)).type != "subscribed":
+        if frame.type == "error":
+            raise RuntimeError("subscription refused")
+    return socket
+
+
+async def _receive(socket: ClientConnection, receipts: dict[UUID, list[float]], expected: int) -> None:
+    got = 0
+    while got < expected:
+        raw = await socket.recv()
+        now = time.perf_counter()
+        frame = msgspec.json.decode(raw, type=_MessageFrame)
+        if frame.type == "message":
+            receipts.setdefault(frame.message.id, []).append(now)
+            got += 1
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
+
+
+async def clients(url: str, token: str, topic: str, count: int, expected: int) -> None:
+    """One client process: open `count` sockets, say `ready`, record every receipt, print them."""
+    sockets: list[ClientConnection] = []
+    for start in range(0, count, 25):
+        sockets += await asyncio.gather(*[_open(url, token, topic) for _ in range(min(25, count - start))])
+    receipts: dict[UUID, list[float]] = {}
+    readers = [asyncio.create_task(_receive(socket, receipts, expected)) for socket in sockets]
+    print("ready", flush=True)
+    await asyncio.wait_for(asyncio.gather(*readers), timeout=600)
+    for socket in sockets:
+        await socket.close()
+    sys.stdout.write(json.dumps({str(key): value for key, value in receipts.items()}) + "\n")
+    sys.stdout.flush()
+
+
+async def run(port: int, api: subprocess.Popen[str], owner_url) -> None:
+    settings = get_config()
+    team_id, user_id, brand_id = await _seed(libpq_dsn(owner_url))
+    tokens = AccessTokens(build_jwt_auth(settings.auth), settings.auth.access_token_ttl)
+    token = tokens.issue(user_id, is_platform_admin=False)
+    topic = f"thread:{team_id}:brand:{brand_id}"
+    url = f"ws://127.0.0.1:{port}/api/ws"
+    rss_idle = _rss_kib(api.pid)
+    load = os.getloadavg()
+
+    began = time.perf_counter()
+    per_process = [
+        SOCKETS // CLIENT_PROCESSES + (1 if i < SOCKETS % CLIENT_PROCESSES else 0)
+        for i in range(CLIENT_PROCESSES)
+    ]
+    workers = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bench.ws_bench",
+            "--clients",
+            url,
+            token,
+            topic,
+            str(count),
+            str(MESSAGES),
+            cwd=ROOT,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        for count in per_process
+    ]
+    for worker in workers:
+        assert worker.stdout is not None
+        line = await asyncio.wait_for(worker.stdout.readline(), timeout=600)
+        assert line.strip() == b"ready", line
+    connected = time.perf_counter() - began
+    rss_connected = _rss_kib(api.pid)
+
+    engine = create_engine(settings.database.app_url_from(owner_url), pool_size=2)
+    session_maker = create_session_maker(engine)
+    access = TeamAccess(team_id=team_id, user_id=user_id, role=TeamRole.OWNER)
+    context = TenantContext(user_id=user_id, team_id=team_id)
+    committed: dict[str, float] = {}
+    rss_peak = rss_connected
+    for index in range(MESSAGES):
+        async with session_maker(info=tenant_info(context)) as session:
+            message = await ThreadService(session=session).post_message(
+                access, "brand", brand_id, ThreadMessageCreate(body=f"bench message {index}")
+            )
+            await session.commit()
+            committed[str(message.id)] = time.perf_counter()
+        if index % 20 == 0:
+            rss_peak = max(rss_peak, _rss_kib(api.pid))
+        await asyncio.sleep(INTERVAL)
+    outputs: list[bytes] = []
+    for worker in workers:
+        assert worker.stdout is not None
+        outputs.append(await asyncio.wait_for(worker.stdout.read(), timeout=600))
+        await worker.wait()
+    rss_peak = max(rss_peak, _rss_kib(api.pid))
+    await engine.dispose()
+
+    receipts: dict[str, list[float]] = {}
+    for output in outputs:
+        for key, values in json.loads(output).items():
+            receipts.setdefault(key, []).extend(values)
+    latencies = [(received - committed[key]) * 1000 for key, times in receipts.items() for received in times]
+    firsts = [(min(times) - committed[key]) * 1000 for key, times in receipts.items()]
+    lasts = [(max(times) - committed[key]) * 1000 for key, times in receipts.items()]
+    print(
+        f"load average before: {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (shared 2-core machine: noisy)"
+    )
+    print(
+        f"{SOCKETS} sockets in {CLIENT_PROCESSES} client processes connected, authenticated and subscribed in {connected:.1f} s"
+    )
+    print(
+        f"{MESSAGES} messages x {SOCKETS} sockets = {len(latencies)} deliveries "
+        f"(expected {MESSAGES * SOCKETS}), one message every {INTERVAL * 1000:.0f} ms"
+    )
+    print(
+        f"commit -> receipt: p50 {statistics.median(latencies):.1f} ms, p99 {_pct(latencies, 0.99):.1f} ms, "
+        f"max {max(latencies):.1f} ms; first socket p50 {statistics.median(firsts):.1f} ms, "
+        f"last socket p50 {statistics.median(lasts):.1f} ms"
+    )
+    print(
+        f"API RSS: {rss_idle / 1024:.0f} MB idle, {rss_connected / 1024:.0f} MB with {SOCKETS} sockets, "
+        f"{rss_peak / 1024:.0f} MB peak"
+    )
+
+
+def main() -> None:
+    settings = get_config()
+    owner_url = setup.prepare_database(settings.database)
+    port = int(os.environ.get("BENCH_PORT", "8765"))
+    env = {
+        **os.environ,
+        "DATABASE_URL": libpq_dsn(owner_url),
+        "APP_ENV": os.environ.get("APP_ENV", "test"),
+        "LOG_LEVEL": "WARNING",
+    }
+    api = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "granian",
+            "--interface",
+            "asgi",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "app.main:app",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            raise SystemExit("the API did not start")
+        asyncio.run(run(port, api, owner_url))
+    finally:
+        api.terminate()
+        api.wait(timeout=20)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--clients"]:
+        url, token, topic, count, expected = sys.argv[2:7]
+        asyncio.run(clients(url, token, topic, int(count), int(expected)))
+    else:
+        main()
