@@ -8,8 +8,7 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 
-CEILING = 60.0
-"""Waits for an event, never a fixed sleep: the ceiling only bounds a broken run."""
+from tests.waiting import CEILING
 
 
 class Socket:

@@ -22,8 +22,7 @@ from app.db import setup
 from app.main import create_app
 from tests.conftest import make_settings
 from tests.database import TestDatabase
-
-CEILING_SECONDS = 60
+from tests.waiting import CEILING as CEILING_SECONDS
 
 
 @pytest.fixture

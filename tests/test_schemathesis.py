@@ -24,7 +24,8 @@ from tests.world import World, build_world
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "6"))
-CEILING_SECONDS = 60
+from tests.waiting import CEILING as CEILING_SECONDS  # noqa: E402
+
 SESSION_ENDING = {"Logout", "ChangePassword"}
 
 
