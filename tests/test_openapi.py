@@ -53,6 +53,9 @@ EXPECTED_OPERATIONS = {
     *(f"{verb}Todo" for verb in ("Create", "Get", "Update", "Delete")),
     "ListTodos",
     "GetTeamDashboard",
+    "ListObjectActions",
+    "ExecuteObjectAction",
+    "ExecuteBulkAction",
 }
 
 
