@@ -13,8 +13,7 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.actions import ActionContext, BaseAction, ObjectType, action_registry
-from app.campaigns.services import ensure_campaign_accepts
-from app.lib.errors import ConflictError
+from app.campaigns.services import campaign_blocks_change
 from app.lib.schema import Schema
 from app.posts.schemas import Metric, PostRead, PostStatus, Url
 from app.posts.services import ITEMS, CampaignPost, PostService
@@ -42,15 +41,6 @@ class PostObjects(ObjectType[CampaignPost]):
 action_registry.add_object_type(PostObjects())
 
 
-def campaign_blocks_change(campaign_status: str, items: str) -> str | None:
-    """Why the campaign's status forbids changing its `items`, or `None`."""
-    try:
-        ensure_campaign_accepts(campaign_status, action="change", items=items)
-    except ConflictError as exc:
-        return exc.detail
-    return None
-
-
 class PostMove(BaseAction[CampaignPost]):
     """A review step: from one of `sources` to `target_status`."""
 
@@ -60,7 +50,7 @@ class PostMove(BaseAction[CampaignPost]):
     """The reason given when the post is in another status."""
 
     def unavailable_reason(self, target: CampaignPost, context: ActionContext) -> str | None:
-        blocked = campaign_blocks_change(target.campaign_status, ITEMS)
+        blocked = campaign_blocks_change(target.campaign_status, items=ITEMS)
         if blocked is not None:
             return blocked
         return None if target.post.status in self.sources else self.only
