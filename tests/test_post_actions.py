@@ -113,3 +113,98 @@ async def test_schedule_names_every_bad_field(authenticated_client: ApiClient, t
     assert ok.status_code == 200, ok.text
     assert ok.json()["object"]["status"] == "scheduled"
     assert datetime.fromisoformat(ok.json()["object"]["scheduled_at"]) == when
+
+
+async def test_submit_request_changes_with_a_comment_then_resubmit(
+    authenticated_client: ApiClient, team
+) -> None:
+    _, booking = await booked_campaign(team.id)
+    post = await PostFactory.for_booking(booking)
+    submit = actions_url(team.id, "post", post.id, "submit_for_review")
+    response = await authenticated_client.post(submit, json=body("post", "submit_for_review", 1))
+    assert response.json()["object"]["status"] == "submitted"
+    request_changes = actions_url(team.id, "post", post.id, "request_changes")
+    blank = await authenticated_client.post(
+        request_changes, json=body("post", "request_changes", 2, {"comment": " "})
+    )
+    assert blank.status_code == 400
+    assert blank.json()["errors"][0]["key"] == "input.comment"
+    response = await authenticated_client.post(
+        request_changes, json=body("post", "request_changes", 2, {"comment": "Show the logo first."})
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["object"]["status"] == "changes_requested"
+    milestone = (
+        await authenticated_client.get(
+            f"/api/teams/{team.id}/events/post/{post.id}?event_type=status_changed"
+        )
+    ).json()["items"][0]
+    assert milestone["changes"] == {
+        "status": {"old": "submitted", "new": "changes_requested"},
+        "comment": {"old": None, "new": "Show the logo first."},
+    }
+    again = await authenticated_client.post(submit, json=body("post", "submit_for_review", 3))
+    assert again.json()["object"]["status"] == "submitted"
+
+
+async def test_publish_records_url_and_metrics_and_unschedule_clears_the_time(
+    authenticated_client: ApiClient, team
+) -> None:
+    _, booking = await booked_campaign(team.id)
+    when = datetime.now(tz=UTC) + timedelta(days=3)
+    scheduled = await PostFactory.for_booking(booking, status="scheduled", scheduled_at=when)
+    other = await PostFactory.for_booking(booking, status="scheduled", scheduled_at=when)
+    response = await authenticated_client.post(
+        actions_url(team.id, "post", scheduled.id, "unschedule"), json=body("post", "unschedule", 1)
+    )
+    assert response.status_code == 200, response.text
+    assert (response.json()["object"]["status"], response.json()["object"]["scheduled_at"]) == (
+        "approved",
+        None,
+    )
+
+    publish = actions_url(team.id, "post", other.id, "publish")
+    bad = await authenticated_client.post(
+        publish, json=body("post", "publish", 1, {"published_url": "not a url", "views": -1})
+    )
+    assert bad.status_code == 400
+    assert {e["key"] for e in bad.json()["errors"]} == {"input.published_url", "input.views"}
+    response = await authenticated_client.post(
+        publish, json=body("post", "publish", 1, {"published_url": "https://tiktok.com/@a/1", "views": 1200})
+    )
+    assert response.status_code == 200, response.text
+    published = response.json()["object"]
+    assert (published["status"], published["published_url"], published["views"], published["likes"]) == (
+        "published",
+        "https://tiktok.com/@a/1",
+        1200,
+        0,
+    )
+    assert published["published_at"] is not None
+    listing = by_name((await authenticated_client.get(actions_url(team.id, "post", other.id))).json())
+    assert not any(item["available"] for item in listing.values())
+
+
+async def test_the_body_must_name_the_action_of_the_path(authenticated_client: ApiClient, team) -> None:
+    _, booking = await booked_campaign(team.id)
+    post = await PostFactory.for_booking(booking, status="submitted")
+    url = actions_url(team.id, "post", post.id, "approve")
+    for sent, key in (
+        ({"action": "post.publish", "version": 1}, "action"),
+        ({"action": "post.approve"}, "version"),
+        ({"action": "post.approve", "version": 1, "input": {"x": 1}}, "input"),
+        ({"action": "post.approve", "version": 1, "extra": True}, "extra"),
+    ):
+        response = await authenticated_client.post(url, json=sent)
+        assert response.status_code == 400, sent
+        assert key in [e["key"] for e in response.json()["errors"]], (sent, response.json())
+    assert (await authenticated_client.post(url, content=b"[1")).status_code == 400
+    assert (await authenticated_client.post(url, json=[1])).status_code == 400
+    no_tag = await authenticated_client.post(url, json={"version": 1})
+    assert no_tag.status_code == 200, no_tag.text
+    assert (await authenticated_client.get(actions_url(team.id, "spaceship", post.id))).status_code == 404
+    unknown = await authenticated_client.post(
+        actions_url(team.id, "post", post.id, "launch"), json={"version": 2}
+    )
+    assert unknown.status_code == 404
+    assert "approve" in unknown.json()["detail"]

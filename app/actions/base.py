@@ -46,6 +46,8 @@ class ObjectType(Generic[TargetT]):
     """Stable, snake_case: the `{object_type}` of the action routes."""
     read_schema: ClassVar[type[msgspec.Struct]]
     """What the domain's `GetX` route returns; action responses carry the object in this shape."""
+    read_role: ClassVar[TeamRole] = TeamRole.GUEST
+    """The lowest role that may read such objects (as on the `GetX` route); below it, 403."""
 
     async def load(
         self, session: AsyncSession, object_ids: Sequence[UUID], *, for_change: bool

@@ -57,9 +57,11 @@ def _envelope_errors(raw: Any, envelope: type[msgspec.Struct]) -> tuple[Any, lis
         if " - at `$." in message:
             message, _, path = message.partition(" - at `$.")
             key = path.rstrip("`")
-        if "Object contains unknown field" in message:
-            unknown = message.split("`")[1] if "`" in message else key
-            return None, [field_error(unknown, f"Unknown field `{unknown}`; remove it")]
+        named = message.split("`")[1] if message.count("`") >= 2 else key
+        if message.startswith("Object contains unknown field"):
+            return None, [field_error(named, f"Unknown field `{named}`; remove it")]
+        if message.startswith("Object missing required field"):
+            return None, [field_error(named, "Is required")]
         return None, [field_error(key, message)]
 
 
@@ -94,6 +96,11 @@ class ActionService:
             known = ", ".join(sorted(self.registry.object_types()))
             raise ResourceNotFoundError(
                 f"There are no actions for {object_type!r} objects (known types: {known})."
+            )
+        if not self.context.access.at_least(kind.read_role):
+            raise PermissionDeniedError(
+                f"{_readable(object_type).capitalize()}s need the {kind.read_role} role in this team; "
+                f"you are {self.context.access.role}."
             )
         return kind
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.actions import ActionContext, BaseAction, ObjectType, action_registry
 from app.lib.errors import ConflictError, invalid_field
+from app.lib.roles import TeamRole
 from app.lib.schema import Schema
 from app.roster.models import Creator
 from app.roster.schemas import CreatorRead, CreatorUpdate, Tag
@@ -22,6 +23,7 @@ MAX_TAGS = 30
 class CreatorObjects(ObjectType[Creator]):
     name = "creator"
     read_schema = CreatorRead
+    read_role = TeamRole.MEMBER
 
     async def load(
         self, session: AsyncSession, object_ids: Sequence[UUID], *, for_change: bool
