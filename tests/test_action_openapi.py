@@ -44,12 +44,26 @@ async def test_execute_bodies_are_a_union_discriminated_on_action(test_client: A
                 assert components[input_name]["type"] == "object"
 
 
-async def test_execute_responses_are_named(test_client: ApiClient) -> None:
+async def test_execute_responses_are_one_named_type_per_object_type(test_client: ApiClient) -> None:
     schema = await _schema(test_client)
-    single = _operation(schema, "ExecuteObjectAction")["responses"]["200"]["content"]["application/json"]
-    bulk = _operation(schema, "ExecuteBulkAction")["responses"]["200"]["content"]["application/json"]
-    assert single["schema"] == {"$ref": "#/components/schemas/ActionResult"}
-    assert bulk["schema"] == {"$ref": "#/components/schemas/BulkActionResult"}
+    components = schema["components"]["schemas"]
+    types = {"Post": "PostRead", "Campaign": "CampaignRead", "Todo": "TodoRead", "Creator": "CreatorRead"}
+    for operation_id, suffix in (
+        ("ExecuteObjectAction", "ActionResult"),
+        ("ExecuteBulkAction", "BulkActionResult"),
+    ):
+        content = _operation(schema, operation_id)["responses"]["200"]["content"]["application/json"]
+        refs = {ref["$ref"].rsplit("/", 1)[-1] for ref in content["schema"]["oneOf"]}
+        assert refs == {f"{prefix}{suffix}" for prefix in types}
+        for prefix in types:
+            properties = components[f"{prefix}{suffix}"]["properties"]
+            assert properties["object_type"]["const"] == prefix.lower()
+    for prefix, read in types.items():
+        assert components[f"{prefix}ActionResult"]["properties"]["object"] == {
+            "$ref": f"#/components/schemas/{read}"
+        }
+    duplicate = components["CampaignActionResult"]["properties"]["result"]
+    assert {"$ref": "#/components/schemas/CampaignRead"} in duplicate["oneOf"]
     idempotency = [
         p for p in _operation(schema, "ExecuteObjectAction")["parameters"] if p["name"] == "Idempotency-Key"
     ]

@@ -77,8 +77,8 @@ async def _respond_idempotently(
 def build_action_routes(registry: ActionRegistry) -> tuple[type[Controller], ActionBodySchemaPlugin]:
     """The routes and the OpenAPI plugin documenting their bodies, for the registry as it is now."""
     schemas: ActionSchemas = build_action_schemas(registry)
-    result_type = schemas.result_type
-    bulk_result_type = schemas.bulk_result_type
+    result_type = schemas.result_union
+    bulk_result_type = schemas.bulk_result_union
 
     def service_for(session: AsyncSession, access: TeamAccess) -> ActionService:
         return ActionService(ActionContext(session=session, access=access), registry, schemas)

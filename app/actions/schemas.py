@@ -117,70 +117,91 @@ def _request_struct(action: BaseAction[Any], *, bulk: bool) -> type[msgspec.Stru
 
 @dataclass(frozen=True, slots=True)
 class ActionSchemas:
-    """The registry's typed bodies, built once per application."""
+    """The registry's typed bodies, built once per application.
+
+    Responses are one Struct per object type, tagged by `object_type` (`PostActionResult`,
+    `CampaignBulkActionResult`, ...), so the object in them has its own `GetX` type.
+    """
 
     execute_requests: dict[str, type[msgspec.Struct]]
     bulk_requests: dict[str, type[msgspec.Struct]]
-    result_type: type[msgspec.Struct]
-    bulk_item_type: type[msgspec.Struct]
-    bulk_result_type: type[msgspec.Struct]
+    result_types: dict[str, type[msgspec.Struct]]
+    bulk_item_types: dict[str, type[msgspec.Struct]]
+    bulk_result_types: dict[str, type[msgspec.Struct]]
+
+    @property
+    def result_union(self) -> Any:
+        return _union(list(self.result_types.values()))
+
+    @property
+    def bulk_result_union(self) -> Any:
+        return _union(list(self.bulk_result_types.values()))
+
+
+def _result_field(actions: list[BaseAction[Any]]) -> Any:
+    """The `result` of a type's actions: the one result Struct they return, or any JSON if several."""
+    results = {action.result_schema for action in actions if action.result_schema is not None}
+    if not results:
+        return None
+    if len(results) == 1:
+        return next(iter(results)) | None
+    return dict[str, Any] | None
+
+
+def _tagged(name: str, object_type: str, fields: list[Any], doc: str) -> type[msgspec.Struct]:
+    struct = msgspec.defstruct(
+        name,
+        fields,
+        bases=(Schema,),
+        module=__name__,
+        kw_only=True,
+        tag_field="object_type",
+        tag=object_type,
+    )
+    struct.__doc__ = doc
+    return struct
 
 
 def build_action_schemas(registry: ActionRegistry) -> ActionSchemas:
     actions = registry.all_actions()
-    objects = _union([kind.read_schema for kind in registry.object_types().values()]) or Any
-    results = _union(sorted({a.result_schema for a in actions if a.result_schema}, key=lambda t: t.__name__))
-    result_field = (results | None) if results is not None else None  # pyright: ignore[reportOptionalOperand]
-    result_type = msgspec.defstruct(
-        "ActionResult",
-        [
-            ("action", str),
-            ("object_type", str),
-            ("object", objects),
-            ("result", result_field, None),
-        ],
-        bases=(Schema,),
-        module=__name__,
-        kw_only=True,
-    )
-    result_type.__doc__ = (
-        "The object after the action, as its `GetX` route returns it, and the action's own result "
-        "(e.g. the new campaign of `campaign.duplicate`), `null` for most actions."
-    )
-    bulk_item_type = msgspec.defstruct(
-        "BulkActionItem",
-        [
-            ("id", UUID),
-            ("ok", bool),
-            ("object", objects | None, None),
-            ("result", result_field, None),
-            ("problem", ProblemDetails | None, None),
-        ],
-        bases=(Schema,),
-        module=__name__,
-        kw_only=True,
-    )
-    bulk_item_type.__doc__ = "One object of a bulk request: the object after the action, or the problem."
-    bulk_result_type = msgspec.defstruct(
-        "BulkActionResult",
-        [
-            ("action", str),
-            ("mode", BulkMode),
-            ("succeeded", int),
-            ("failed", int),
-            ("items", list[bulk_item_type]),
-        ],
-        bases=(Schema,),
-        module=__name__,
-        kw_only=True,
-    )
-    bulk_result_type.__doc__ = "Per object, in the order sent."
+    result_types: dict[str, type[msgspec.Struct]] = {}
+    bulk_item_types: dict[str, type[msgspec.Struct]] = {}
+    bulk_result_types: dict[str, type[msgspec.Struct]] = {}
+    for object_type, kind in registry.object_types().items():
+        prefix = _pascal(object_type)
+        result = _result_field(registry.actions_of(object_type))
+        result_types[object_type] = _tagged(
+            f"{prefix}ActionResult",
+            object_type,
+            [("action", str), ("object", kind.read_schema), ("result", result, None)],
+            f"The {object_type} after the action, as its `GetX` route returns it, and the action's own "
+            "`result` where it has one (e.g. the new campaign of `campaign.duplicate`).",
+        )
+        item = _tagged(
+            f"{prefix}BulkActionItem",
+            object_type,
+            [
+                ("id", UUID),
+                ("ok", bool),
+                ("object", kind.read_schema | None, None),
+                ("result", result, None),
+                ("problem", ProblemDetails | None, None),
+            ],
+            f"One {object_type} of a bulk request: the object after the action, or its problem.",
+        )
+        bulk_item_types[object_type] = item
+        bulk_result_types[object_type] = _tagged(
+            f"{prefix}BulkActionResult",
+            object_type,
+            [("action", str), ("mode", BulkMode), ("succeeded", int), ("failed", int), ("items", list[item])],
+            "Per object, in the order sent.",
+        )
     return ActionSchemas(
         execute_requests={a.key(): _request_struct(a, bulk=False) for a in actions},
         bulk_requests={a.key(): _request_struct(a, bulk=True) for a in actions},
-        result_type=result_type,
-        bulk_item_type=bulk_item_type,
-        bulk_result_type=bulk_result_type,
+        result_types=result_types,
+        bulk_item_types=bulk_item_types,
+        bulk_result_types=bulk_result_types,
     )
 
 

@@ -181,8 +181,8 @@ class ActionService:
         self._check(kind, action, target, envelope.version)
         [result] = await action.execute_many(self.context, [target], data)
         read = await kind.read(self.context.session, [object_id])
-        return self.schemas.result_type(
-            action=action.key(), object_type=object_type, object=read[object_id], result=result
+        return self.schemas.result_types[object_type](
+            action=action.key(), object=read[object_id], result=result
         )  # pyright: ignore[reportCallIssue]
 
     async def execute_bulk(self, object_type: str, action_name: str, raw: Any) -> msgspec.Struct:
@@ -219,17 +219,17 @@ class ActionService:
         for object_id in ids:
             if object_id in results:
                 items.append(
-                    self.schemas.bulk_item_type(
+                    self.schemas.bulk_item_types[object_type](
                         id=object_id, ok=True, object=reads[object_id], result=results[object_id]
                     )  # pyright: ignore[reportCallIssue]
                 )
             else:
                 items.append(
-                    self.schemas.bulk_item_type(
+                    self.schemas.bulk_item_types[object_type](
                         id=object_id, ok=False, problem=_problem_of(failures[object_id])
                     )  # pyright: ignore[reportCallIssue]
                 )
-        return self.schemas.bulk_result_type(
+        return self.schemas.bulk_result_types[object_type](
             action=action.key(), mode=envelope.mode, succeeded=len(results), failed=len(failures), items=items
         )  # pyright: ignore[reportCallIssue]
 
