@@ -208,3 +208,12 @@ async def test_the_body_must_name_the_action_of_the_path(authenticated_client: A
     )
     assert unknown.status_code == 404
     assert "approve" in unknown.json()["detail"]
+
+
+async def test_a_missing_or_empty_body_is_400(authenticated_client: ApiClient, team) -> None:
+    _, booking = await booked_campaign(team.id)
+    post = await PostFactory.for_booking(booking, status="submitted")
+    url = actions_url(team.id, "post", post.id, "approve")
+    for kwargs in ({}, {"content": b""}, {"json": None}, {"json": "approve"}):
+        response = await authenticated_client.post(url, **kwargs)
+        assert response.status_code == 400, (kwargs, response.text)
