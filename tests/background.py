@@ -92,7 +92,10 @@ class WorkerProcess:
         self.process: subprocess.Popen[str] | None = None
         self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"cp-worker-{os.getpid()}-{id(self)}.log"
 
-    def start(self, *, timeout: float = 30.0) -> WorkerProcess:
+    def start(self, *, timeout: float = 60.0) -> WorkerProcess:
+        """Wait (up to `timeout`; start-up is slow on a loaded machine) for the worker's
+        "processing queue" line. A worker that does not get there is stopped, never left behind
+        to run cron jobs against the next tests' tables."""
         log = self.log_path.open("w")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "worker"],
@@ -109,7 +112,8 @@ class WorkerProcess:
             if self.process.poll() is not None:
                 raise AssertionError(f"worker exited early:\n{self.log_path.read_text()}")
             time.sleep(0.05)
-        raise AssertionError(f"worker did not start:\n{self.log_path.read_text()}")
+        self.stop()
+        raise AssertionError(f"worker did not start within {timeout:.0f} s:\n{self.log_path.read_text()}")
 
     def kill(self) -> None:
         """SIGKILL: no cleanup, no graceful shutdown (what a crashed machine does)."""
