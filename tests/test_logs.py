@@ -7,6 +7,7 @@ import logging
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from app.config import get_config
@@ -66,7 +67,7 @@ def test_the_production_app_logs_json(database) -> None:
     assert {"level": "WARNING", "logger": "app.probe", "message": "hello ops"}.items() <= lines[-1].items()
 
 
-def test_the_production_worker_logs_json(database) -> None:
+def test_the_production_worker_logs_json(database, tmp_path) -> None:
     env = {
         **os.environ,
         "APP_ENV": "production",
@@ -74,19 +75,25 @@ def test_the_production_worker_logs_json(database) -> None:
         "WORKER_SHUTDOWN_GRACE_SECONDS": "0",
         "DATABASE_URL": database.owner_url.render_as_string(hide_password=False),
     }
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "worker"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        _, stderr = worker.communicate(timeout=4)
-    except subprocess.TimeoutExpired:
-        worker.terminate()
-        _, stderr = worker.communicate(timeout=30)
+    log_path = tmp_path / "worker.log"
+    with log_path.open("w") as log:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "worker"], cwd=ROOT, env=env, stdout=log, stderr=log, text=True
+        )
+        try:  # start-up takes seconds, more on a loaded machine: wait for the line, up to 60 s
+            deadline = time.monotonic() + 60
+            while "Worker starting" not in log_path.read_text() and time.monotonic() < deadline:
+                if worker.poll() is not None:
+                    break
+                time.sleep(0.1)
+        finally:
+            worker.terminate()
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait(timeout=10)
+    stderr = log_path.read_text()
     entries = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
     assert any(entry["logger"] == "saq" and "Worker starting" in entry["message"] for entry in entries), (
         stderr
