@@ -217,3 +217,29 @@ async def test_a_missing_or_empty_body_is_400(authenticated_client: ApiClient, t
     for kwargs in ({}, {"content": b""}, {"json": None}, {"json": "approve"}):
         response = await authenticated_client.post(url, **kwargs)
         assert response.status_code == 400, (kwargs, response.text)
+
+
+async def test_an_action_records_exactly_the_events_of_the_same_put(
+    authenticated_client: ApiClient, team
+) -> None:
+    campaign, booking = await booked_campaign(team.id)
+    by_action = await PostFactory.for_booking(booking, status="submitted")
+    by_put = await PostFactory.for_booking(booking, status="submitted")
+    await authenticated_client.post(
+        actions_url(team.id, "post", by_action.id, "approve"), json=body("post", "approve", 1)
+    )
+    url = f"/api/teams/{team.id}/campaigns/{campaign.id}/posts/{by_put.id}"
+    current = (await authenticated_client.get(url)).json()
+    fields = ("creator_id", "platform", "caption", "scheduled_at", "published_at", "published_url")
+    sent = {k: current[k] for k in fields} | {"views": 0, "likes": 0, "comments": 0, "shares": 0}
+    response = await authenticated_client.put(url, json={**sent, "status": "approved", "version": 1})
+    assert response.status_code == 200, response.text
+
+    def shape(post_id) -> list[tuple]:
+        return [(e["event_type"], e["changes"], e["actor_id"]) for e in events[str(post_id)]]
+
+    events = {}
+    for post_id in (by_action.id, by_put.id):
+        listed = await authenticated_client.get(f"/api/teams/{team.id}/events/post/{post_id}")
+        events[str(post_id)] = listed.json()["items"]
+    assert shape(by_action.id) == shape(by_put.id)
