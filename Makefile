@@ -8,7 +8,7 @@ UV = $(eval UV := $$(shell scripts/ensure-uv.sh))$(UV)
 RUN := $(UV) run --frozen
 PYTEST_ARGS ?= -n 2 --dist loadgroup
 
-.PHONY: help install dev dev-backend dev-worker dev-all build-emails dev-emails mail-outbox bench-queue bench bench-api bench-startup bench-ws db-start db-stop db-upgrade db-downgrade db-migrate db-reset seed \
+.PHONY: help install dev dev-backend dev-worker dev-all build-emails dev-emails mail-outbox actions-doc bench-queue bench bench-api bench-startup bench-ws db-start db-stop db-upgrade db-downgrade db-migrate db-reset seed \
 	test lint-backend format-backend check-backend check-all docker-build clean
 
 help: ## List the targets
@@ -36,6 +36,9 @@ build-emails: install ## Render every email template (HTML and text) into emails
 
 dev-emails: install ## Preview the emails in a browser at http://127.0.0.1:3001
 	@$(RUN) python -m app.mail.preview --serve 3001
+
+actions-doc: install ## Rewrite the action catalogue in README.md from the registry
+	@$(RUN) python -m app.actions.catalogue
 
 mail-outbox: install ## Print the newest emails the app produced (the dev outbox)
 	@$(RUN) python -m app.cli mail-outbox

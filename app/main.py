@@ -17,7 +17,10 @@ from litestar.static_files import create_static_files_router
 from swagger_ui_bundle import swagger_ui_path
 
 from app import __version__
+from app.actions import action_registry
+from app.actions.controllers import build_action_routes
 from app.brands.controllers import BrandController
+from app.campaigns import actions as campaign_actions
 from app.campaigns.controllers import CampaignController, CampaignCreatorController, CampaignGuestController
 from app.config import ConfigError, Settings, get_config, load_dotenv
 from app.dashboard.controllers import DashboardController
@@ -34,11 +37,13 @@ from app.lib.errors import exception_handlers
 from app.lib.logs import logging_config
 from app.mail.controllers import DevOutboxController
 from app.notifications.controllers import NotificationController
+from app.posts import actions as post_actions
 from app.posts.controllers import PostController
 from app.queue.config import QUEUE_NAME, build_saq_config, queue_plugins
 from app.realtime.controllers import realtime_socket
 from app.realtime.lifecycle import install_listeners, realtime_lifespan
 from app.realtime.protocol import get_realtime_protocol
+from app.roster import actions as creator_actions
 from app.roster.controllers import CreatorController
 from app.system.controllers import SystemController
 from app.teams.controllers import (
@@ -48,10 +53,14 @@ from app.teams.controllers import (
     TeamMemberController,
 )
 from app.threads.controllers import ThreadController
+from app.todos import actions as todo_actions
 from app.todos.controllers import TodoController
 from app.users.controllers import AccountController, AuthController, CurrentUserController
 
 SWAGGER_ASSETS = "/schema/assets"
+
+ACTION_MODULES = (campaign_actions, post_actions, creator_actions, todo_actions)
+"""Each domain's `actions.py` registers its object type and actions on import (one line per domain)."""
 
 
 def _openapi_config() -> OpenAPIConfig:
@@ -83,6 +92,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     owner_url = resolve_owner_url(settings.database)  # starts the embedded server if there is no DATABASE_URL
     saq_config = build_saq_config(settings, owner_url)
     install_listeners()
+    action_controller, action_bodies = build_action_routes(action_registry)
 
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncIterator[None]:
@@ -128,6 +138,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             NotificationController,
             realtime_socket,
             get_realtime_protocol,
+            action_controller,
             create_static_files_router(
                 path=SWAGGER_ASSETS,
                 directories=[swagger_ui_path],
@@ -139,7 +150,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[SessionCleanupMiddleware(), DecodingBoundaryMiddleware()],
         lifespan=[database],
         on_app_init=[jwt_auth.on_app_init],
-        plugins=queue_plugins(saq_config),
+        plugins=[*queue_plugins(saq_config), action_bodies],
         openapi_config=_openapi_config(),
         exception_handlers=exception_handlers,
         request_max_body_size=settings.max_request_body_bytes,

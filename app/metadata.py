@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from advanced_alchemy.base import orm_registry
 
+import app.actions.models
 import app.brands.models
 import app.campaigns.models
 import app.events.models

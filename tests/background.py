@@ -109,7 +109,11 @@ class WorkerProcess:
                 raise AssertionError(f"worker exited early:\n{self.log()}")
             return "processing queue" in self.log()
 
-        wait_until(started, what="the worker's 'processing queue' line", seen=self.log)
+        try:
+            wait_until(started, what="the worker's 'processing queue' line", seen=self.log)
+        except AssertionError:
+            self.stop()  # never left behind to run cron jobs against the next tests' tables
+            raise
         return self
 
     def kill(self) -> None:

@@ -65,6 +65,9 @@ EXPECTED_OPERATIONS = {
     "GetNotificationPreferences",
     "UpdateNotificationPreferences",
     "GetTeamDashboard",
+    "ListObjectActions",
+    "ExecuteObjectAction",
+    "ExecuteBulkAction",
 }
 
 

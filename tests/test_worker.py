@@ -147,7 +147,10 @@ async def test_purge_removes_expired_credentials_only(
     try:
 
         async def purged() -> bool:
-            return int(await owner_connection.fetchval("SELECT count(*) FROM scheduled_task_runs") or 0) >= 1
+            runs = await owner_connection.fetchval(
+                "SELECT count(*) FROM scheduled_task_runs WHERE task = 'purge_expired_credentials'"
+            )
+            return int(runs or 0) >= 1
 
         await wait_until_async(purged, what="a purge run")
     finally:

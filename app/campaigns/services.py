@@ -9,7 +9,7 @@ What a campaign's status allows for its posts, to-dos and bookings is `ensure_ca
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any, Literal, TypeVar
 from uuid import UUID
@@ -148,6 +148,16 @@ def ensure_campaign_accepts(status: str, *, action: CampaignAction, items: str) 
     raise ConflictError(
         f"{blocked} {remedy}", code=ErrorCode.CAMPAIGN_FINISHED, extra={"campaign_status": status}
     )
+
+
+def campaign_blocks_change(status: str, *, items: str) -> str | None:
+    """Why a campaign in `status` lets none of its `items` change (the detail of
+    `ensure_campaign_accepts`), or `None`: the reason an action on them is unavailable."""
+    try:
+        ensure_campaign_accepts(status, action="change", items=items)
+    except ConflictError as exc:
+        return exc.detail
+    return None
 
 
 ItemT = TypeVar("ItemT", bound=CampaignScopedBase)
@@ -342,9 +352,71 @@ class CampaignService(SQLAlchemyAsyncRepositoryService[Campaign]):
         await self.repository.session.delete(campaign)
         await self.repository.session.flush()
 
+    async def campaigns(self, campaign_ids: Sequence[UUID], *, for_change: bool) -> dict[UUID, Campaign]:
+        """The visible campaigns among `campaign_ids`, in one query (`for_change`: locked until commit)."""
+        statement = select(Campaign).where(Campaign.id.in_(campaign_ids))
+        if for_change:
+            statement = statement.with_for_update()
+        return {
+            campaign.id: campaign for campaign in (await self.repository.session.execute(statement)).scalars()
+        }
+
+    async def read_many(self, campaign_ids: Sequence[UUID]) -> dict[UUID, CampaignRead]:
+        """The visible campaigns among `campaign_ids` as `GetCampaign` returns them, in one query."""
+        statement = self.repository.readable().where(Campaign.id.in_(campaign_ids))
+        rows = (await self.repository.session.execute(statement)).mappings().all()
+        return {row["id"]: msgspec.convert(row, CampaignRead, strict=False) for row in rows}
+
+    async def duplicate_campaign(self, campaign_id: UUID, *, actor_id: UUID) -> CampaignRead:
+        """A new draft with the source's brand, budget (and currency) and booked creators (their
+        fees and deliverables), named "<name> (copy)". Nothing else is copied: not the dates or the
+        description, nor posts, to-dos or guest grants. Archived creators are left out, as they
+        cannot be booked. Created through `create_campaign` and `book_creator`, so each gets its event.
+        """
+        source = await visible_campaign(self.repository.session, campaign_id)
+        copy = await self.create_campaign(
+            team_id=source.team_id,
+            actor_id=actor_id,
+            data=CampaignCreate(
+                name=copy_name(source.name),
+                brand_id=source.brand_id,
+                budget=source.budget,
+                currency=source.currency,
+            ),
+        )
+        bookings = (
+            await self.repository.session.execute(
+                select(CampaignCreator.creator_id, CampaignCreator.agreed_fee, CampaignCreator.deliverables)
+                .join(Creator, Creator.id == CampaignCreator.creator_id)
+                .where(CampaignCreator.campaign_id == source.id, Creator.archived_at.is_(None))
+                .order_by(CampaignCreator.created_at, CampaignCreator.id)
+            )
+        ).all()
+        creators = CampaignCreatorService(session=self.repository.session)
+        for booking in bookings:
+            await creators.book_creator(
+                copy.id,
+                actor_id=actor_id,
+                data=CampaignCreatorCreate(
+                    creator_id=booking.creator_id,
+                    agreed_fee=booking.agreed_fee,
+                    deliverables=booking.deliverables,
+                ),
+            )
+        return copy
+
     async def _ensure_brand(self, brand_id: UUID) -> None:
         if not await self.repository.brand_is_visible(brand_id):
             raise unknown_reference("brand_id", "no such brand in this team")
+
+
+COPY_SUFFIX = " (copy)"
+NAME_MAX_LENGTH = 200
+
+
+def copy_name(name: str) -> str:
+    """`name (copy)`, shortening the name so the result still fits the 200 characters of a name."""
+    return name[: NAME_MAX_LENGTH - len(COPY_SUFFIX)].rstrip() + COPY_SUFFIX
 
 
 def _campaign_read(campaign: Campaign) -> CampaignRead:

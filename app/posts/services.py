@@ -7,18 +7,18 @@ campaign takes no new posts and an archived one's are read-only (409, `ensure_ca
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import msgspec
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, Select, func, select, tuple_, update
 from sqlalchemy.orm import InstrumentedAttribute
 
-from app.campaigns.models import CampaignCreator
+from app.campaigns.models import Campaign, CampaignCreator
 from app.campaigns.services import (
     CampaignAction,
     campaign_item,
@@ -28,8 +28,8 @@ from app.campaigns.services import (
 )
 from app.db.paging import fetch_one, fetch_page
 from app.events.schemas import EventType
-from app.events.services import emit_event, snapshot, update_model_with_event
-from app.lib.errors import ResourceNotFoundError, invalid_field, unknown_reference
+from app.events.services import Changes, emit_event, field_change, snapshot, update_model_with_event
+from app.lib.errors import ConflictError, ResourceNotFoundError, invalid_field, unknown_reference
 from app.lib.pagination import Page, SortOrder
 from app.lib.search import contains_ignoring_case, ordered
 from app.lib.transitions import ensure_transition
@@ -85,6 +85,13 @@ _READ_COLUMNS = (
     Post.created_at,
     Post.updated_at,
 )
+
+
+class CampaignPost(NamedTuple):
+    """A post with its campaign's status (what decides whether the post may change at all)."""
+
+    post: Post
+    campaign_status: str
 
 
 class PostFilters(msgspec.Struct, frozen=True, kw_only=True):
@@ -149,6 +156,24 @@ class PostService(SQLAlchemyAsyncRepositoryService[Post]):
         async def read_one(self, campaign_id: UUID, post_id: UUID) -> PostRead:
             statement = self.readable().where(Post.id == post_id, Post.campaign_id == campaign_id)
             return await fetch_one(self.session, statement, schema=PostRead, missing="Post not found.")
+
+        async def read_many(self, post_ids: Sequence[UUID]) -> dict[UUID, PostRead]:
+            statement = self.readable().where(Post.id.in_(post_ids))
+            rows = (await self.session.execute(statement)).mappings().all()
+            return {row["id"]: msgspec.convert(row, PostRead, strict=False) for row in rows}
+
+        async def campaign_posts(
+            self, post_ids: Sequence[UUID], *, for_change: bool
+        ) -> dict[UUID, CampaignPost]:
+            statement = (
+                select(Post, Campaign.status)
+                .join(Campaign, Campaign.id == Post.campaign_id)
+                .where(Post.id.in_(post_ids))
+            )
+            if for_change:  # the campaign's status must hold until commit (see `campaign_item`)
+                statement = statement.with_for_update(read=True, of=Campaign)
+            rows = (await self.session.execute(statement)).all()
+            return {row[0].id: CampaignPost(row[0], row[1]) for row in rows}
 
         async def is_booked(self, campaign_id: UUID, creator_id: UUID) -> bool:
             statement = select(CampaignCreator.id).where(
@@ -231,6 +256,86 @@ class PostService(SQLAlchemyAsyncRepositoryService[Post]):
         )
         await self.repository.session.flush()
         return await self.repository.read_one(campaign_id, post_id)
+
+    async def campaign_posts(self, post_ids: Sequence[UUID], *, for_change: bool) -> dict[UUID, CampaignPost]:
+        """The visible posts among `post_ids` with their campaigns' status, in one query."""
+        return await self.repository.campaign_posts(post_ids, for_change=for_change)
+
+    async def read_many(self, post_ids: Sequence[UUID]) -> dict[UUID, PostRead]:
+        """The visible posts among `post_ids` as `GetPost` returns them, in one query."""
+        return await self.repository.read_many(post_ids)
+
+    async def move_posts(
+        self,
+        targets: Sequence[CampaignPost],
+        *,
+        actor_id: UUID,
+        status: PostStatus,
+        values: Mapping[str, Any] | None = None,
+        comment: str | None = None,
+    ) -> None:
+        """Move posts to `status` (setting `values` too) with one UPDATE and one batch of events.
+
+        The rules of `update_post` hold: the campaign takes changes, the move is allowed, and each
+        post still has the version it was loaded with (409 otherwise: nothing is moved). The
+        events are the ones `update_post` records; `comment` (why changes are requested) goes
+        into the `status_changed` event, where the post's thread picks it up.
+        """
+        if not targets:
+            return
+        for post, campaign_status in targets:
+            ensure_campaign_accepts(campaign_status, action="change", items=ITEMS)
+            ensure_transition(POST_TRANSITIONS, kind="post", current=post.status, requested=status.value)
+        now = datetime.now(tz=UTC)
+        new_values = {"status": status.value, **(values or {})}
+        assignments: dict[Any, Any] = {getattr(Post, field): value for field, value in new_values.items()}
+        if status is PostStatus.PUBLISHED:
+            assignments[Post.published_at] = func.coalesce(Post.published_at, now)
+        statement = (
+            update(Post)
+            .where(tuple_(Post.id, Post.version).in_([(post.id, post.version) for post, _ in targets]))
+            .values({**assignments, Post.version: Post.version + 1, Post.updated_at: now})
+            .returning(Post.id)
+            .execution_options(synchronize_session=False)
+        )
+        moved = set((await self.repository.session.execute(statement)).scalars())
+        stale = [post for post, _ in targets if post.id not in moved]
+        if stale:
+            raise ConflictError(
+                f"{len(stale)} post(s) changed since you read them (e.g. {stale[0].id}); reload and try again."
+            )
+        for post, _ in targets:
+            after = dict(new_values)
+            if status is PostStatus.PUBLISHED:
+                after["published_at"] = post.published_at or now
+            self._record_move(post, after, actor_id=actor_id, comment=comment)
+            self.repository.session.expire(post)
+
+    def _record_move(
+        self, post: Post, after: Mapping[str, Any], *, actor_id: UUID, comment: str | None
+    ) -> None:
+        """The events `update_model_with_event` records for the same change."""
+        changed = {field: value for field, value in after.items() if getattr(post, field) != value}
+        if not changed:
+            return
+        changes: Changes = {
+            field: field_change(getattr(post, field), value)
+            for field, value in changed.items()
+            if field in TRACKED_FIELDS
+        }
+        common: dict[str, Any] = {
+            "team_id": post.team_id,
+            "actor_id": actor_id,
+            "object_type": OBJECT_TYPE,
+            "object_id": post.id,
+        }
+        session = self.repository.session
+        emit_event(session, event_type=EventType.UPDATED, changes=changes, **common)
+        if "status" in changes:
+            milestone: Changes = {"status": changes["status"]}
+            if comment is not None:
+                milestone["comment"] = field_change(None, comment)
+            emit_event(session, event_type=EventType.STATUS_CHANGED, changes=milestone, **common)
 
     async def delete_post(self, campaign_id: UUID, post_id: UUID, *, actor_id: UUID) -> None:
         """Its to-dos stay, detached from it (`post_id` becomes null)."""

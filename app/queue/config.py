@@ -20,6 +20,7 @@ from psycopg_pool import AsyncConnectionPool
 from saq.types import Context, PartialTimersDict
 from sqlalchemy.engine import URL
 
+import app.actions.tasks
 import app.mail.tasks
 import app.notifications.tasks
 import app.system.tasks  # noqa: F401  (each domain's tasks register themselves on import)

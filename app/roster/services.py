@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -169,6 +170,21 @@ class CreatorService(SQLAlchemyAsyncRepositoryService[Creator]):
                 "so deleting would break its history; archive the creator instead.",
                 code=ErrorCode.IN_USE,
             ) from exc
+
+    async def creators(self, creator_ids: Sequence[UUID], *, for_change: bool) -> dict[UUID, Creator]:
+        """The visible creators among `creator_ids`, in one query (`for_change`: locked until commit)."""
+        statement = select(Creator).where(Creator.id.in_(creator_ids))
+        if for_change:
+            statement = statement.with_for_update()
+        return {
+            creator.id: creator for creator in (await self.repository.session.execute(statement)).scalars()
+        }
+
+    async def read_many(self, creator_ids: Sequence[UUID]) -> dict[UUID, CreatorRead]:
+        """The visible creators among `creator_ids` as `GetCreator` returns them, in one query."""
+        statement = self.repository.readable().where(Creator.id.in_(creator_ids))
+        rows = (await self.repository.session.execute(statement)).mappings().all()
+        return {row["id"]: msgspec.convert(row, CreatorRead, strict=False) for row in rows}
 
     async def _get(self, creator_id: UUID) -> Creator:
         creator = await self.repository.get_one_or_none(id=creator_id)

@@ -5,8 +5,9 @@ A completed campaign takes no new to-dos and an archived one's are read-only (40
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import msgspec
@@ -15,6 +16,7 @@ from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import InstrumentedAttribute
 
+from app.campaigns.models import Campaign
 from app.campaigns.services import (
     CampaignAction,
     campaign_item,
@@ -52,6 +54,13 @@ _READ_COLUMNS = (
     Todo.created_at,
     Todo.updated_at,
 )
+
+
+class CampaignTodo(NamedTuple):
+    """A to-do with its campaign's status (what decides whether the to-do may change at all)."""
+
+    todo: Todo
+    campaign_status: str
 
 
 def today() -> date:
@@ -206,6 +215,27 @@ class TodoService(SQLAlchemyAsyncRepositoryService[Todo]):
         )
         await self.repository.session.flush()
         return _todo_read(todo)
+
+    async def campaign_todos(self, todo_ids: Sequence[UUID], *, for_change: bool) -> dict[UUID, CampaignTodo]:
+        """The visible to-dos among `todo_ids` with their campaigns' status, in one query."""
+        statement = (
+            select(Todo, Campaign.status)
+            .join(Campaign, Campaign.id == Todo.campaign_id)
+            .where(Todo.id.in_(todo_ids))
+        )
+        if for_change:  # the campaign's status must hold until commit (see `campaign_item`)
+            statement = statement.with_for_update(read=True, of=Campaign)
+        rows = (await self.repository.session.execute(statement)).all()
+        return {row[0].id: CampaignTodo(row[0], row[1]) for row in rows}
+
+    async def read_many(self, todo_ids: Sequence[UUID]) -> dict[UUID, TodoRead]:
+        """The visible to-dos among `todo_ids` as `GetTodo` returns them, in one query."""
+        statement = self.repository.readable().where(Todo.id.in_(todo_ids))
+        rows = (await self.repository.session.execute(statement)).mappings().all()
+        return {row["id"]: msgspec.convert(row, TodoRead, strict=False) for row in rows}
+
+    async def is_team_member(self, team_id: UUID, user_id: UUID) -> bool:
+        return await self.repository.is_team_member(team_id, user_id)
 
     async def delete_todo(self, campaign_id: UUID, todo_id: UUID, *, actor_id: UUID) -> None:
         todo = await self._get(campaign_id, todo_id, action="remove")
