@@ -29,6 +29,8 @@ from app.lib.deps import SessionCleanupMiddleware, app_dependencies
 from app.lib.errors import exception_handlers
 from app.lib.logs import logging_config
 from app.mail.controllers import DevOutboxController
+from app.media.controllers import LocalMediaObjectController, MediaController
+from app.media.storage import build_storage
 from app.posts.controllers import PostController
 from app.queue.config import QUEUE_NAME, build_saq_config, queue_plugins
 from app.roster.controllers import CreatorController
@@ -110,6 +112,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             PostController,
             TodoController,
             DashboardController,
+            MediaController,
+            LocalMediaObjectController,
             create_static_files_router(
                 path=SWAGGER_ASSETS,
                 directories=[swagger_ui_path],
@@ -139,6 +143,7 @@ def _initial_state(settings: Settings, jwt_auth: object):
         {
             "settings": settings,
             "access_tokens": AccessTokens(jwt_auth, settings.auth.access_token_ttl),  # type: ignore[arg-type]
+            "media_storage": build_storage(settings.media, secret_key=settings.auth.secret_key),
             "passwords": Passwords(
                 time_cost=settings.auth.argon2_time_cost, memory_cost_kib=settings.auth.argon2_memory_kib
             ),

@@ -21,6 +21,7 @@ from saq.types import Context, PartialTimersDict
 from sqlalchemy.engine import URL
 
 import app.mail.tasks
+import app.media.tasks
 import app.system.tasks  # noqa: F401  (each domain's tasks register themselves on import)
 from app.config import Settings
 from app.db.engine import create_engine, create_session_maker, libpq_dsn
