@@ -53,6 +53,16 @@ EXPECTED_OPERATIONS = {
     *(f"{verb}Todo" for verb in ("Create", "Get", "Update", "Delete")),
     "ListTodos",
     "GetTeamDashboard",
+    "CreateUpload",
+    "CompleteUpload",
+    "ListMedia",
+    "GetMedia",
+    "DeleteMedia",
+    "GetPostMedia",
+    "ReorderPostMedia",
+    "GetTeamStorageUsage",
+    "UploadMediaObject",
+    "DownloadMediaObject",
 }
 
 
@@ -113,6 +123,9 @@ PUBLIC_OPERATIONS = {
     "ResetPassword",
     "VerifyEmail",
     "GetDevOutbox",
+    # Local storage's stand-in for a bucket: the signed URL is the credential, as on S3.
+    "UploadMediaObject",
+    "DownloadMediaObject",
 }
 
 

@@ -40,7 +40,7 @@ from app.media.schemas import (
     MediaList,
     MediaRead,
     MediaStatus,
-    PostMediaList,
+    PostMediaGallery,
     PostMediaOrderUpdate,
     StorageUsage,
     UploadCreate,
@@ -163,7 +163,7 @@ class MediaController(Controller):
 
     @get(
         "/campaigns/{campaign_id:uuid}/posts/{post_id:uuid}/media",
-        operation_id="ListPostMedia",
+        operation_id="GetPostMedia",
         responses=TEAM_ROUTE_ERRORS,
         opt=requires_role(TeamRole.GUEST),
     )
@@ -173,7 +173,7 @@ class MediaController(Controller):
         post_id: FromPath[UUID],
         team_access: NamedDependency[TeamAccess],
         media: NamedDependency[MediaService],
-    ) -> PostMediaList:
+    ) -> PostMediaGallery:
         """A post's ready media in order, with the `version` a reorder sends back."""
         return await media.list_post_media(campaign_id, post_id)
 
@@ -189,7 +189,7 @@ class MediaController(Controller):
         data: JSONBody[PostMediaOrderUpdate],
         team_access: NamedDependency[TeamAccess],
         media: NamedDependency[MediaService],
-    ) -> PostMediaList:
+    ) -> PostMediaGallery:
         """Set the order of a post's media: every ready media id once, and the `version` you read."""
         return await media.reorder_post_media(
             campaign_id, post_id, actor_id=team_access.user_id, media_ids=data.media_ids, version=data.version

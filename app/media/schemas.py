@@ -87,7 +87,7 @@ class MediaList(Schema):
     offset: int
 
 
-class PostMediaList(Schema):
+class PostMediaGallery(Schema):
     """A post's ready media in order, and the version to send back with a reorder."""
 
     items: list[MediaRead]

@@ -39,7 +39,7 @@ from app.media.schemas import (
     MediaList,
     MediaRead,
     MediaStatus,
-    PostMediaList,
+    PostMediaGallery,
     StorageUsage,
     UploadCreate,
     UploadCreated,
@@ -316,7 +316,7 @@ class MediaService(SQLAlchemyAsyncRepositoryService[MediaFile]):
         items = [media_read(row, self.storage, self.settings) for row in rows]
         return MediaList(items=items, total=total, limit=page.limit, offset=page.offset)
 
-    async def list_post_media(self, campaign_id: UUID, post_id: UUID) -> PostMediaList:
+    async def list_post_media(self, campaign_id: UUID, post_id: UUID) -> PostMediaGallery:
         await self._visible_post(campaign_id, post_id)
         rows = await self.repository.ready_of_post(post_id)
         version = (
@@ -324,7 +324,7 @@ class MediaService(SQLAlchemyAsyncRepositoryService[MediaFile]):
                 select(PostMediaOrder.version).where(PostMediaOrder.post_id == post_id)
             )
         ).scalar()
-        return PostMediaList(
+        return PostMediaGallery(
             items=[media_read(row, self.storage, self.settings) for row in rows], version=version or 1
         )
 
@@ -338,7 +338,7 @@ class MediaService(SQLAlchemyAsyncRepositoryService[MediaFile]):
 
     async def reorder_post_media(
         self, campaign_id: UUID, post_id: UUID, *, actor_id: UUID, media_ids: list[UUID], version: int
-    ) -> PostMediaList:
+    ) -> PostMediaGallery:
         post_team = await self._post_for_change(campaign_id, post_id)
         order = (
             await self.session.execute(
@@ -351,7 +351,7 @@ class MediaService(SQLAlchemyAsyncRepositoryService[MediaFile]):
         before = [row.id for row in rows]
         if len(set(media_ids)) != len(media_ids) or set(media_ids) != set(before):
             raise invalid_field(
-                "media_ids", "must list every ready media file of the post exactly once (see ListPostMedia)"
+                "media_ids", "must list every ready media file of the post exactly once (see GetPostMedia)"
             )
         if order is None:
             order = PostMediaOrder(team_id=post_team, campaign_id=campaign_id, post_id=post_id)

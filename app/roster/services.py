@@ -9,6 +9,7 @@ from uuid import UUID
 import msgspec
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
+from saq.queue.base import Queue
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute
@@ -21,6 +22,7 @@ from app.lib.pagination import Page, SortOrder
 from app.lib.schema import normalize_email
 from app.lib.search import contains_ignoring_case, ordered
 from app.lib.versioning import ensure_current_version
+from app.media.hooks import detach_media_of
 from app.roster.models import Creator
 from app.roster.schemas import CreatorCreate, CreatorList, CreatorRead, CreatorSort, CreatorUpdate, Platform
 
@@ -155,8 +157,11 @@ class CreatorService(SQLAlchemyAsyncRepositoryService[Creator]):
         await self.repository.session.flush()
         return _creator_read(creator)
 
-    async def delete_creator(self, creator_id: UUID, *, actor_id: UUID) -> None:
-        """Refused while any campaign or post refers to the creator (the foreign keys restrict)."""
+    async def delete_creator(
+        self, creator_id: UUID, *, actor_id: UUID, job_queue: Queue | None = None
+    ) -> None:
+        """Refused while any campaign or post refers to the creator (the foreign keys restrict).
+        Their avatar and media kit are detached and their bytes deleted by a task after commit."""
         creator = await self._get(creator_id)
         name = creator.name
         self._record(creator, actor_id, EventType.DELETED)
@@ -168,6 +173,13 @@ class CreatorService(SQLAlchemyAsyncRepositoryService[Creator]):
                 f"{name} is on a campaign (booked as a campaign creator or the creator of a post), "
                 "so deleting would break its history; archive the creator instead."
             ) from exc
+        await detach_media_of(
+            self.repository.session,
+            job_queue,
+            team_id=creator.team_id,
+            target_type=OBJECT_TYPE,
+            target_id=creator_id,
+        )
 
     async def _get(self, creator_id: UUID) -> Creator:
         creator = await self.repository.get_one_or_none(id=creator_id)
