@@ -189,8 +189,11 @@ async def test_a_download_link_without_a_valid_signature_is_refused(
     assert (await test_client.get(local_path(url_a))).status_code == 200
 
 
-async def test_presigned_urls_are_short_lived() -> None:
+async def test_presigned_urls_are_short_lived(monkeypatch: pytest.MonkeyPatch) -> None:
     from app.media.storage import S3Storage
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test-key")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test-secret")
 
     storage = S3Storage(bucket="b", endpoint_url="http://127.0.0.1:9", region="us-east-1")
     put = storage.upload_target(

@@ -16,7 +16,7 @@ from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.openapi import ResponseSpec
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.params import FromPath, JSONBody, Parameter, QueryParameter
 from litestar.response import File
 from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 from saq.queue.base import Queue
@@ -244,8 +244,8 @@ class LocalMediaObjectController(Controller):
         key: FromPath[str],
         expires: SignedQuery,
         signature: SignedQuery,
-        type_: Annotated[str, Parameter(query="type", max_length=100)],
-        max_: Annotated[str, Parameter(query="max", max_length=20)],
+        type_: Annotated[str, QueryParameter(name="type", max_length=100)],
+        max_: Annotated[str, QueryParameter(name="max", max_length=20)],
     ) -> Response[None]:
         """Take an upload's bytes (local storage's presigned PUT); send the URL's Content-Type."""
         storage = _local_storage(state)
