@@ -80,7 +80,7 @@ async def post_setup(multi_team_setup: MultiTeamSetup) -> PostSetup:
 
 
 async def _count_media(owner_connection: asyncpg.Connection) -> int:
-    return int(await owner_connection.fetchval("SELECT count(*) FROM media_files"))
+    return int(await owner_connection.fetchval("SELECT count(*) FROM media_files") or 0)
 
 
 def _stored_files() -> list[str]:

@@ -57,7 +57,7 @@ def s3_endpoint() -> Iterator[str]:
 
     try:
         wait_until(answering, what="moto_server answering")
-        client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **_keys())
+        client = _bucket_client(endpoint)
         client.create_bucket(Bucket=BUCKET)
         yield endpoint
     finally:
@@ -66,8 +66,14 @@ def s3_endpoint() -> Iterator[str]:
         log.close()
 
 
-def _keys() -> dict[str, str]:
-    return {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+def _bucket_client(endpoint: str) -> Any:
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
 
 
 def _s3_env(endpoint: str) -> dict[str, str]:
@@ -154,7 +160,7 @@ async def test_post_media_flow_against_an_s3_server(
 
         deleted = await client.delete(f"/api/teams/{team.id}/media/{media_id}")
         assert deleted.status_code == 204
-        bucket = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1", **_keys())
+        bucket = _bucket_client(s3_endpoint)
 
         def bucket_empty() -> bool:
             return bucket.list_objects_v2(Bucket=BUCKET).get("KeyCount", 0) == 0
