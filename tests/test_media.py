@@ -17,6 +17,7 @@ from litestar import Litestar
 from PIL import Image
 
 from app.campaigns.models import Campaign
+from app.config import ConfigError, get_config
 from app.lib.roles import TeamRole
 from app.media.storage import LocalStorage
 from app.posts.models import Post
@@ -29,6 +30,7 @@ from tests.factories import (
     CampaignCreatorFactory,
     CampaignFactory,
     CampaignGuestAccessFactory,
+    CreatorFactory,
     PostFactory,
     TeamMemberFactory,
     UserFactory,
@@ -46,8 +48,10 @@ from tests.media_helpers import (
 from tests.waiting import CEILING, wait_until_async
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def media_worker(database: TestDatabase) -> Iterator[WorkerProcess]:
+    """A worker per test: a worker left running would keep its own cron schedule in the queue
+    (cron jobs are keyed by task), and test_worker's every-second cron would never fire."""
     process = WorkerProcess(database).start()
     yield process
     process.stop()
@@ -634,14 +638,24 @@ async def test_the_sweep_removes_abandoned_uploads_and_files_of_deleted_campaign
         ).status_code == 204
 
         async def swept() -> bool:
-            return await _count_media(owner_connection) == 0 and _stored_files() == []
+            ids = (abandoned["media"]["id"], orphan["id"])
+            return await _count_media(owner_connection) == 0 and not [
+                f for f in _stored_files() if any(i in f for i in ids)
+            ]
 
         await wait_until_async(swept, what="the sweep removing both", seen=lambda: str(_stored_files()))
     finally:
         sweeper.stop()
 
 
+@pytest.mark.timeout(300)  # waits out process_upload's 60 s timeout, then the retry
 async def test_processing_survives_a_worker_killed_mid_job(
+    post_setup: PostSetup, database: TestDatabase, owner_connection: asyncpg.Connection
+) -> None:
+    await _killed_mid_job_then_retried(post_setup, database, owner_connection)
+
+
+async def _killed_mid_job_then_retried(
     post_setup: PostSetup, database: TestDatabase, owner_connection: asyncpg.Connection
 ) -> None:
     team_id = post_setup.team_id
@@ -693,3 +707,60 @@ async def wait_processed_within(post_setup: PostSetup, media_id: str, within: fl
         return body if body["status"] in {"ready", "rejected"} else None
 
     return await wait_until_async(processed, what="the retried processing", within=within)
+
+
+async def test_a_creator_has_one_avatar_and_a_media_kit_and_both_go_with_them(
+    post_setup: PostSetup, media_worker: WorkerProcess, owner_connection: asyncpg.Connection
+) -> None:
+    team_id = post_setup.team_id
+    creator = await CreatorFactory.create_async(team_id=team_id)
+    avatar = await upload_file(
+        post_setup.owner,
+        team_id,
+        kind="creator_avatar",
+        target_id=creator.id,
+        data=jpeg_bytes(),
+        content_type="image/jpeg",
+    )
+    kit = await upload_file(
+        post_setup.owner,
+        team_id,
+        kind="creator_media_kit",
+        target_id=creator.id,
+        data=PDF_BYTES,
+        content_type="application/pdf",
+        name="kit.pdf",
+    )
+    assert (await wait_processed(post_setup.owner, team_id, avatar["id"]))["status"] == "ready"
+    processed_kit = await wait_processed(post_setup.owner, team_id, kit["id"])
+    assert processed_kit["status"] == "ready"
+    assert processed_kit["content_type"] == "application/pdf"
+    assert processed_kit["thumbnail_url"] is None
+    pdf_as_avatar = await create_upload(
+        post_setup.owner,
+        team_id,
+        kind="creator_avatar",
+        target_id=creator.id,
+        data=PDF_BYTES,
+        content_type="application/pdf",
+    )
+    assert pdf_as_avatar.status_code == 415
+
+    assert (await post_setup.owner.delete(f"/api/teams/{team_id}/creators/{creator.id}")).status_code == 204
+
+    async def gone() -> bool:
+        rows = await owner_connection.fetchval(
+            "SELECT count(*) FROM media_files WHERE target_id = $1", creator.id
+        )
+        return rows == 0 and not [f for f in _stored_files() if avatar["id"] in f or kit["id"] in f]
+
+    await wait_until_async(gone, what="the deleted creator's files removed")
+
+
+def test_s3_storage_needs_a_bucket() -> None:
+    with pytest.raises(ConfigError, match="S3_BUCKET"):
+        get_config({"MEDIA_STORAGE": "s3"})
+    with pytest.raises(ConfigError, match="MEDIA_STORAGE"):
+        get_config({"MEDIA_STORAGE": "ftp"})
+    assert get_config({"S3_BUCKET": "media"}).media.backend == "s3"
+    assert get_config({}).media.backend == "local"

@@ -269,7 +269,7 @@ class LocalMediaObjectController(Controller):
         operation_id="DownloadMediaObject",
         exclude_from_auth=True,
         security=[{}],
-        responses=problem_responses(403, 404),
+        responses=problem_responses(400, 403, 404),
     )
     async def download_media_object(
         self,
