@@ -95,6 +95,29 @@ class QueueSettings(msgspec.Struct, frozen=True, kw_only=True):
     """When the notification digest runs (each user still gets at most one per hour or day)."""
 
 
+class MediaSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Where uploaded files live and what they may be (see app/media and the README's Media section)."""
+
+    backend: Literal["local", "s3"]
+    local_root: Path
+    """Local storage: the folder files are kept in."""
+    public_base_url: str
+    """Local storage: the API's own address, for the signed upload and download URLs it hands out."""
+    s3_bucket: str | None
+    s3_endpoint_url: str | None
+    s3_region: str | None
+    max_post_media_bytes: int
+    max_image_bytes: int
+    """Brand logos and creator avatars."""
+    max_media_kit_bytes: int
+    team_quota_bytes: int
+    upload_ttl_seconds: int
+    download_ttl_seconds: int
+    sweep_cron: str
+    processing_delay_seconds: float
+    """Tests and demos only: hold each processing job this long first (0 in production)."""
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     env: Environment
     host: str
@@ -106,6 +129,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     auth: AuthSettings
     mail: MailSettings
     queue: QueueSettings
+    media: MediaSettings
 
     @property
     def is_dev(self) -> bool:
@@ -219,11 +243,12 @@ def get_config(environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError(f"MAIL_FROM must contain an email address, got {mail_from!r}")
 
     data_dir = Path(env.get("EMBEDDED_DB_DIR", "") or PROJECT_ROOT / ".data" / "postgres")
+    port = _int(env, "PORT", 8000, minimum=1)
 
     return Settings(
         env=app_env,  # pyright: ignore[reportArgumentType]
         host=env.get("HOST", "127.0.0.1") or "127.0.0.1",
-        port=_int(env, "PORT", 8000, minimum=1),
+        port=port,
         log_level=(env.get("LOG_LEVEL", "INFO") or "INFO").upper(),
         log_format=log_format,  # pyright: ignore[reportArgumentType]
         max_request_body_bytes=_int(env, "MAX_REQUEST_BODY_BYTES", 1_048_576, minimum=1024),
@@ -269,4 +294,43 @@ def get_config(environ: Mapping[str, str] | None = None) -> Settings:
             purge_cron=env.get("PURGE_CRON", "") or "15 3 * * *",
             digest_cron=env.get("NOTIFICATION_DIGEST_CRON", "") or "5 * * * *",
         ),
+        media=_media_settings(env, port=port),
+    )
+
+
+_MIB = 1024 * 1024
+
+
+def _media_settings(env: Mapping[str, str], *, port: int) -> MediaSettings:
+    bucket = env.get("S3_BUCKET") or None
+    backend = (env.get("MEDIA_STORAGE", "") or ("s3" if bucket else "local")).lower()
+    if backend not in {"local", "s3"}:
+        raise ConfigError(f"MEDIA_STORAGE must be local or s3, got {backend!r}")
+    if backend == "s3" and not bucket:
+        raise ConfigError("S3_BUCKET must be set when MEDIA_STORAGE=s3")
+    endpoint = env.get("S3_ENDPOINT_URL") or None
+    if endpoint is not None and not endpoint.startswith(("http://", "https://")):
+        raise ConfigError(f"S3_ENDPOINT_URL must be an http(s):// URL, got {endpoint!r}")
+    base_url = env.get("MEDIA_PUBLIC_BASE_URL", "") or f"http://127.0.0.1:{port}"
+    if not base_url.startswith(("http://", "https://")):
+        raise ConfigError(f"MEDIA_PUBLIC_BASE_URL must be an http(s):// URL, got {base_url!r}")
+    try:
+        delay = float(env.get("MEDIA_PROCESSING_DELAY_SECONDS", "") or 0)
+    except ValueError:
+        raise ConfigError("MEDIA_PROCESSING_DELAY_SECONDS must be a number of seconds") from None
+    return MediaSettings(
+        backend=backend,  # pyright: ignore[reportArgumentType]
+        local_root=Path(env.get("MEDIA_ROOT", "") or PROJECT_ROOT / ".data" / "media").resolve(),
+        public_base_url=base_url.rstrip("/"),
+        s3_bucket=bucket,
+        s3_endpoint_url=endpoint,
+        s3_region=env.get("S3_REGION") or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
+        max_post_media_bytes=_int(env, "MEDIA_MAX_POST_MEDIA_BYTES", 2048 * _MIB, minimum=1024),
+        max_image_bytes=_int(env, "MEDIA_MAX_IMAGE_BYTES", 10 * _MIB, minimum=1024),
+        max_media_kit_bytes=_int(env, "MEDIA_MAX_MEDIA_KIT_BYTES", 50 * _MIB, minimum=1024),
+        team_quota_bytes=_int(env, "MEDIA_TEAM_QUOTA_BYTES", 20 * 1024 * _MIB, minimum=1024),
+        upload_ttl_seconds=_int(env, "MEDIA_UPLOAD_TTL_SECONDS", 900, minimum=10),
+        download_ttl_seconds=_int(env, "MEDIA_DOWNLOAD_TTL_SECONDS", 300, minimum=5),
+        sweep_cron=env.get("MEDIA_SWEEP_CRON", "") or "*/10 * * * *",
+        processing_delay_seconds=max(delay, 0.0),
     )

@@ -36,6 +36,8 @@ from app.lib.deps import SessionCleanupMiddleware, app_dependencies
 from app.lib.errors import exception_handlers
 from app.lib.logs import logging_config
 from app.mail.controllers import DevOutboxController
+from app.media.controllers import LocalMediaObjectController, MediaController
+from app.media.storage import build_storage
 from app.notifications.controllers import NotificationController
 from app.posts import actions as post_actions
 from app.posts.controllers import PostController
@@ -139,6 +141,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             realtime_socket,
             get_realtime_protocol,
             action_controller,
+            MediaController,
+            LocalMediaObjectController,
             create_static_files_router(
                 path=SWAGGER_ASSETS,
                 directories=[swagger_ui_path],
@@ -178,6 +182,7 @@ def _initial_state(settings: Settings, jwt_auth: object):
         {
             "settings": settings,
             "access_tokens": AccessTokens(jwt_auth, settings.auth.access_token_ttl),  # type: ignore[arg-type]
+            "media_storage": build_storage(settings.media, secret_key=settings.auth.secret_key),
             "passwords": Passwords(
                 time_cost=settings.auth.argon2_time_cost, memory_cost_kib=settings.auth.argon2_memory_kib
             ),

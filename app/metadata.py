@@ -12,6 +12,7 @@ import app.brands.models
 import app.campaigns.models
 import app.events.models
 import app.mail.models
+import app.media.models
 import app.notifications.models
 import app.posts.models
 import app.roster.models

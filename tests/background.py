@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
@@ -19,6 +22,9 @@ from tests.database import TestDatabase
 from tests.waiting import CEILING, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
+TEST_MEDIA_ROOT = Path(tempfile.mkdtemp(prefix=f"cp-media-{os.getpid()}-"))
+"""Local media storage of this test process (the app and its workers share it)."""
+atexit.register(shutil.rmtree, TEST_MEDIA_ROOT, ignore_errors=True)
 TOKEN_IN_LINK = re.compile(r"token=([A-Za-z0-9_\-]+)")
 
 
@@ -85,6 +91,7 @@ class WorkerProcess:
             "WORKER_SWEEP_SECONDS": "1",
             "WORKER_SHUTDOWN_GRACE_SECONDS": "1",
             "PYTHONUNBUFFERED": "1",
+            "MEDIA_ROOT": str(TEST_MEDIA_ROOT),
             **({"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port)} if smtp_port else {}),
             **(env or {}),
         }

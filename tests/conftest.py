@@ -28,7 +28,7 @@ from app.main import create_app
 from app.metadata import metadata
 from app.teams.models import Team
 from app.users.models import User
-from tests.background import SmtpSink, WorkerProcess, start_smtp_sink
+from tests.background import TEST_MEDIA_ROOT, SmtpSink, WorkerProcess, start_smtp_sink
 from tests.database import TestDatabase, create_test_database, drop_test_database
 from tests.factories import FactoryDatabase, TeamFactory, TeamMemberFactory, UserFactory
 from tests.roundtrips import RoundTripCounter, RoundTripProbe
@@ -40,6 +40,7 @@ def make_settings(database: TestDatabase, **overrides: str) -> Settings:
         "DATABASE_URL": database.owner_url.render_as_string(hide_password=False),
         "ARGON2_TIME_COST": "1",
         "ARGON2_MEMORY_KIB": "8192",
+        "MEDIA_ROOT": str(TEST_MEDIA_ROOT),
         **overrides,
     }
     return get_config(env)

@@ -68,6 +68,16 @@ EXPECTED_OPERATIONS = {
     "ListObjectActions",
     "ExecuteObjectAction",
     "ExecuteBulkAction",
+    "CreateUpload",
+    "CompleteUpload",
+    "ListMedia",
+    "GetMedia",
+    "DeleteMedia",
+    "GetPostMedia",
+    "ReorderPostMedia",
+    "GetTeamStorageUsage",
+    "UploadMediaObject",
+    "DownloadMediaObject",
 }
 
 
@@ -133,6 +143,9 @@ PUBLIC_OPERATIONS = {
     "ResetPassword",
     "VerifyEmail",
     "GetDevOutbox",
+    # Local storage's stand-in for a bucket: the signed URL is the credential, as on S3.
+    "UploadMediaObject",
+    "DownloadMediaObject",
 }
 
 

@@ -9,6 +9,7 @@ from litestar import Controller, delete, get, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from saq.queue.base import Queue
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.brands.schemas import BrandCreate, BrandList, BrandRead, BrandSort, BrandUpdate
@@ -17,6 +18,7 @@ from app.lib.deps import TeamAccess, team_dependencies
 from app.lib.errors import TEAM_ROUTE_ERRORS
 from app.lib.pagination import Page, SortOrder, page_dependencies
 from app.lib.roles import TeamRole, requires_role
+from app.queue.deps import queue_dependencies
 
 
 def provide_brands(db_session: NamedDependency[AsyncSession]) -> BrandService:
@@ -30,6 +32,7 @@ class BrandController(Controller):
         "brands": Provide(provide_brands, sync_to_thread=False),
         **team_dependencies,
         **page_dependencies,
+        **queue_dependencies,
     }
 
     @get("", operation_id="ListBrands", responses=TEAM_ROUTE_ERRORS)
@@ -106,6 +109,7 @@ class BrandController(Controller):
         brand_id: FromPath[UUID],
         team_access: NamedDependency[TeamAccess],
         brands: NamedDependency[BrandService],
+        job_queue: NamedDependency[Queue],
     ) -> None:
-        """Delete a brand (admins and owners)."""
-        await brands.delete_brand(brand_id, actor_id=team_access.user_id)
+        """Delete a brand (admins and owners); its logo goes too."""
+        await brands.delete_brand(brand_id, actor_id=team_access.user_id, job_queue=job_queue)

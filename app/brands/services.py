@@ -7,6 +7,7 @@ from uuid import UUID
 
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
+from saq.queue.base import Queue
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute
@@ -19,6 +20,7 @@ from app.events.services import emit_event, snapshot, update_model_with_event
 from app.lib.errors import ConflictError, ErrorCode, ResourceNotFoundError
 from app.lib.pagination import Page, SortOrder
 from app.lib.versioning import ensure_current_version
+from app.media.hooks import detach_media_of
 
 OBJECT_TYPE = "brand"
 TRACKED_FIELDS = ("name", "website", "description")
@@ -139,7 +141,8 @@ class BrandService(SQLAlchemyAsyncRepositoryService[Brand]):
         await self.repository.session.flush()
         return _brand_read(brand)
 
-    async def delete_brand(self, brand_id: UUID, *, actor_id: UUID) -> None:
+    async def delete_brand(self, brand_id: UUID, *, actor_id: UUID, job_queue: Queue | None = None) -> None:
+        """Its logo is detached and its bytes deleted by a task after commit."""
         brand = await self._get(brand_id)
         self._record(brand, actor_id, EventType.DELETED)
         await self.repository.session.delete(brand)
@@ -150,6 +153,13 @@ class BrandService(SQLAlchemyAsyncRepositoryService[Brand]):
                 "This brand has campaigns; delete or move them to another brand first.",
                 code=ErrorCode.IN_USE,
             ) from exc
+        await detach_media_of(
+            self.repository.session,
+            job_queue,
+            team_id=brand.team_id,
+            target_type=OBJECT_TYPE,
+            target_id=brand_id,
+        )
 
     def _record(self, brand: Brand, actor_id: UUID, event_type: EventType) -> None:
         emit_event(

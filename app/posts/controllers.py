@@ -13,6 +13,7 @@ from litestar import Controller, delete, get, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from saq.queue.base import Queue
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.lib.deps import TeamAccess, team_dependencies
@@ -21,6 +22,7 @@ from app.lib.pagination import Page, SortOrder, page_dependencies
 from app.lib.roles import TeamRole, requires_role
 from app.posts.schemas import PostCreate, PostList, PostRead, PostSort, PostStatus, PostUpdate
 from app.posts.services import PostFilters, PostService
+from app.queue.deps import queue_dependencies
 from app.roster.schemas import Platform
 
 
@@ -35,6 +37,7 @@ class PostController(Controller):
         "posts": Provide(provide_posts, sync_to_thread=False),
         **team_dependencies,
         **page_dependencies,
+        **queue_dependencies,
     }
 
     @get("", operation_id="ListPosts", responses=TEAM_ROUTE_ERRORS, opt=requires_role(TeamRole.GUEST))
@@ -123,6 +126,7 @@ class PostController(Controller):
         post_id: FromPath[UUID],
         team_access: NamedDependency[TeamAccess],
         posts: NamedDependency[PostService],
+        job_queue: NamedDependency[Queue],
     ) -> None:
-        """Delete a post (admins); its to-dos stay, no longer linked to it."""
-        await posts.delete_post(campaign_id, post_id, actor_id=team_access.user_id)
+        """Delete a post (admins); its to-dos stay, no longer linked to it; its media files go too."""
+        await posts.delete_post(campaign_id, post_id, actor_id=team_access.user_id, job_queue=job_queue)

@@ -15,6 +15,7 @@ from uuid import UUID
 import msgspec
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
+from saq.queue.base import Queue
 from sqlalchemy import ColumnElement, Select, func, select, tuple_, update
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -34,6 +35,7 @@ from app.lib.pagination import Page, SortOrder
 from app.lib.search import contains_ignoring_case, ordered
 from app.lib.transitions import ensure_transition
 from app.lib.versioning import ensure_current_version
+from app.media.hooks import detach_media_of
 from app.posts.models import Post
 from app.posts.schemas import PostCreate, PostList, PostRead, PostSort, PostStatus, PostUpdate
 from app.roster.models import Creator
@@ -337,8 +339,11 @@ class PostService(SQLAlchemyAsyncRepositoryService[Post]):
                 milestone["comment"] = field_change(None, comment)
             emit_event(session, event_type=EventType.STATUS_CHANGED, changes=milestone, **common)
 
-    async def delete_post(self, campaign_id: UUID, post_id: UUID, *, actor_id: UUID) -> None:
-        """Its to-dos stay, detached from it (`post_id` becomes null)."""
+    async def delete_post(
+        self, campaign_id: UUID, post_id: UUID, *, actor_id: UUID, job_queue: Queue | None = None
+    ) -> None:
+        """Its to-dos stay, detached from it (`post_id` becomes null); its media files are detached
+        and their bytes deleted by a task after commit (by the media sweep when no queue is given)."""
         post = await self._get(campaign_id, post_id, action="remove")
         emit_event(
             self.repository.session,
@@ -350,6 +355,13 @@ class PostService(SQLAlchemyAsyncRepositoryService[Post]):
         )
         await self.repository.session.delete(post)
         await self.repository.session.flush()
+        await detach_media_of(
+            self.repository.session,
+            job_queue,
+            team_id=post.team_id,
+            target_type=OBJECT_TYPE,
+            target_id=post.id,
+        )
 
     async def _get(self, campaign_id: UUID, post_id: UUID, *, action: CampaignAction) -> Post:
         found = await campaign_item(self.repository.session, Post, campaign_id, post_id)

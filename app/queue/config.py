@@ -22,6 +22,7 @@ from sqlalchemy.engine import URL
 
 import app.actions.tasks
 import app.mail.tasks
+import app.media.tasks
 import app.notifications.tasks
 import app.system.tasks  # noqa: F401  (each domain's tasks register themselves on import)
 from app.config import Settings

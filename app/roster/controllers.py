@@ -9,12 +9,14 @@ from litestar import Controller, delete, get, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from saq.queue.base import Queue
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.lib.deps import TeamAccess, team_dependencies
 from app.lib.errors import TEAM_ROUTE_ERRORS
 from app.lib.pagination import Page, SortOrder, page_dependencies
 from app.lib.roles import TeamRole, requires_role
+from app.queue.deps import queue_dependencies
 from app.roster.schemas import CreatorCreate, CreatorList, CreatorRead, CreatorSort, CreatorUpdate, Platform
 from app.roster.services import CreatorFilters, CreatorService
 
@@ -30,6 +32,7 @@ class CreatorController(Controller):
         "creators": Provide(provide_creators, sync_to_thread=False),
         **team_dependencies,
         **page_dependencies,
+        **queue_dependencies,
     }
 
     @get("", operation_id="ListCreators", responses=TEAM_ROUTE_ERRORS)
@@ -102,6 +105,8 @@ class CreatorController(Controller):
         creator_id: FromPath[UUID],
         team_access: NamedDependency[TeamAccess],
         creators: NamedDependency[CreatorService],
+        job_queue: NamedDependency[Queue],
     ) -> None:
-        """Delete a creator (admins). A creator on any campaign cannot be deleted (409): archive them."""
-        await creators.delete_creator(creator_id, actor_id=team_access.user_id)
+        """Delete a creator (admins). A creator on any campaign cannot be deleted (409): archive them.
+        Their avatar and media kit go too."""
+        await creators.delete_creator(creator_id, actor_id=team_access.user_id, job_queue=job_queue)

@@ -10,6 +10,7 @@ from uuid import UUID
 import msgspec
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
+from saq.queue.base import Queue
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute
@@ -22,6 +23,7 @@ from app.lib.pagination import Page, SortOrder
 from app.lib.schema import normalize_email
 from app.lib.search import contains_ignoring_case, ordered
 from app.lib.versioning import ensure_current_version
+from app.media.hooks import detach_media_of
 from app.roster.models import Creator
 from app.roster.schemas import CreatorCreate, CreatorList, CreatorRead, CreatorSort, CreatorUpdate, Platform
 
@@ -156,8 +158,11 @@ class CreatorService(SQLAlchemyAsyncRepositoryService[Creator]):
         await self.repository.session.flush()
         return _creator_read(creator)
 
-    async def delete_creator(self, creator_id: UUID, *, actor_id: UUID) -> None:
-        """Refused while any campaign or post refers to the creator (the foreign keys restrict)."""
+    async def delete_creator(
+        self, creator_id: UUID, *, actor_id: UUID, job_queue: Queue | None = None
+    ) -> None:
+        """Refused while any campaign or post refers to the creator (the foreign keys restrict).
+        Their avatar and media kit are detached and their bytes deleted by a task after commit."""
         creator = await self._get(creator_id)
         name = creator.name
         self._record(creator, actor_id, EventType.DELETED)
@@ -170,6 +175,13 @@ class CreatorService(SQLAlchemyAsyncRepositoryService[Creator]):
                 "so deleting would break its history; archive the creator instead.",
                 code=ErrorCode.IN_USE,
             ) from exc
+        await detach_media_of(
+            self.repository.session,
+            job_queue,
+            team_id=creator.team_id,
+            target_type=OBJECT_TYPE,
+            target_id=creator_id,
+        )
 
     async def creators(self, creator_ids: Sequence[UUID], *, for_change: bool) -> dict[UUID, Creator]:
         """The visible creators among `creator_ids`, in one query (`for_change`: locked until commit)."""
