@@ -9,9 +9,8 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
-from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
-from litestar.openapi.spec import Components
+from litestar.openapi.spec import Components, License
 from litestar.static_files import create_static_files_router
 from swagger_ui_bundle import swagger_ui_path
 
@@ -28,6 +27,7 @@ from app.lib.crypto import Passwords
 from app.lib.deps import SessionCleanupMiddleware, app_dependencies
 from app.lib.errors import exception_handlers
 from app.lib.logs import logging_config
+from app.lib.openapi import ContractOpenAPIConfig, MoneySchemaPlugin
 from app.mail.controllers import DevOutboxController
 from app.posts.controllers import PostController
 from app.queue.config import QUEUE_NAME, build_saq_config, queue_plugins
@@ -45,14 +45,16 @@ from app.users.controllers import AccountController, AuthController, CurrentUser
 SWAGGER_ASSETS = "/schema/assets"
 
 
-def _openapi_config() -> OpenAPIConfig:
-    return OpenAPIConfig(
+def _openapi_config() -> ContractOpenAPIConfig:
+    """Every OpenAPI-wide rule (tags, errors, examples, names) is applied in `app.lib.openapi`."""
+    return ContractOpenAPIConfig(
         title="Campaign Platform API",
         version=__version__,
         description=(
             "Teams run marketing campaigns with creators. Authenticate with `Login`, then send "
             "`Authorization: Bearer <access_token>`. Errors are RFC 9457 problem details."
         ),
+        license=License(name="Proprietary"),
         path="/schema",
         render_plugins=[
             SwaggerRenderPlugin(
@@ -121,7 +123,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[SessionCleanupMiddleware()],
         lifespan=[database],
         on_app_init=[jwt_auth.on_app_init],
-        plugins=queue_plugins(saq_config),
+        plugins=[*queue_plugins(saq_config), MoneySchemaPlugin()],
         openapi_config=_openapi_config(),
         exception_handlers=exception_handlers,
         request_max_body_size=settings.max_request_body_bytes,

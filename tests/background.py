@@ -137,3 +137,66 @@ class WorkerProcess:
 
     def log(self) -> str:
         return self.log_path.read_text() if self.log_path.exists() else ""
+
+
+class ApiProcess:
+    """`python -m app.cli serve` (Granian) on a free port against a test database, as a real process."""
+
+    def __init__(self, database: TestDatabase, *, env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.env = {
+            **os.environ,
+            "APP_ENV": "dev",
+            "HOST": "127.0.0.1",
+            "PORT": str(self.port),
+            "DATABASE_URL": database.owner_url.render_as_string(hide_password=False),
+            "ARGON2_TIME_COST": "1",
+            "ARGON2_MEMORY_KIB": "8192",
+            "PYTHONUNBUFFERED": "1",
+            **(env or {}),
+        }
+        self.process: subprocess.Popen[str] | None = None
+        self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"cp-api-{os.getpid()}-{id(self)}.log"
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> ApiProcess:
+        """Start the server and return once `/health` answers 200 (it migrates the database first)."""
+        import httpx
+
+        log = self.log_path.open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "serve"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        process = self.process
+
+        def healthy() -> bool:
+            if process.poll() is not None:
+                raise AssertionError(f"the API exited early:\n{self.log()}")
+            try:
+                return httpx.get(f"{self.base_url}/health", timeout=5).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_until(healthy, what=f"GET {self.base_url}/health answering 200", seen=self.log, interval=0.2)
+        return self
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=CEILING)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=CEILING)
+
+    def log(self) -> str:
+        return self.log_path.read_text() if self.log_path.exists() else ""
