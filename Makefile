@@ -63,6 +63,7 @@ seed: db-upgrade ## Load a demo team and print its login (skipped when already t
 	@$(RUN) python -m app.cli seed
 
 test: install ## Run the test suite on a real PostgreSQL (embedded unless DATABASE_URL is set)
+	@scripts/ensure-test-tools.sh
 	@$(RUN) pytest $(PYTEST_ARGS)
 
 TS_CLIENT := clients/typescript

@@ -7,7 +7,8 @@
 - the browser test drives the system Chromium through Swagger UI and /saq.
 
 They need Node.js (and Chromium for the browser test). Where `node` is missing they skip with
-a message; CI (.ci/run) installs both, so there they always run.
+a message; CI (.ci/run) installs both and sets REQUIRE_NODE_TESTS=1, so there a missing tool
+fails instead of skipping.
 """
 
 from __future__ import annotations
@@ -34,13 +35,22 @@ CLIENT = ROOT / "clients" / "typescript"
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 NODE_STEP_SECONDS = 600
 
-pytestmark = [
-    pytest.mark.timeout(900),
-    pytest.mark.skipif(
-        shutil.which("node") is None or shutil.which("npm") is None,
-        reason="Node.js and npm are not on PATH: the TypeScript client tests need them (CI installs them)",
-    ),
-]
+REQUIRED = os.environ.get("REQUIRE_NODE_TESTS") == "1"
+
+pytestmark = pytest.mark.timeout(900)
+
+
+def _missing(reason: str) -> None:
+    if REQUIRED:
+        pytest.fail(f"{reason} (REQUIRE_NODE_TESTS=1: CI must run these tests)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _node_on_path() -> None:
+    """Before the session fixtures that run npm: skip (or, in CI, fail) without Node.js."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        _missing("Node.js and npm are not on PATH: the TypeScript client tests need them (CI installs them)")
 
 
 def _run(
