@@ -177,6 +177,14 @@ class ApiProcess:
         )
         process = self.process
 
+        def serving() -> bool:
+            if process.poll() is not None:
+                raise AssertionError(f"the API exited early:\n{self.log()}")
+            return "serving on" in self.log()
+
+        # Two events, each with its own ceiling: the database prepared, then the server answering.
+        wait_until(serving, what="the API's 'serving on' line", seen=self.log, interval=0.2)
+
         def healthy() -> bool:
             if process.poll() is not None:
                 raise AssertionError(f"the API exited early:\n{self.log()}")

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from alembic import command
 
 from app.config import get_config
 from app.db import setup
@@ -107,7 +108,7 @@ def compiled_client(node_packages: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def api_server(database: TestDatabase) -> Iterator[ApiProcess]:
-    """A Granian process on a free port, against a database of its own made for it (and migrated by it)."""
+    """A Granian process on a free port, against a fresh database of its own (migrated here first)."""
     name = f"{database.name}_api_{uuid.uuid4().hex[:6]}"
     owner_url = asyncio.run(setup.ensure_database(database.server_url, name))
     api_database = TestDatabase(
@@ -115,6 +116,9 @@ def api_server(database: TestDatabase) -> Iterator[ApiProcess]:
     )
     settings = get_config({"DATABASE_URL": owner_url.render_as_string(hide_password=False)}).database
     asyncio.run(setup.ensure_roles(owner_url, settings))
+    config = setup.alembic_config(owner_url, settings)
+    config.attributes["skip_logging_setup"] = True
+    command.upgrade(config, "head")  # here, so the server's own start finds the schema at head
     server = ApiProcess(api_database)
     try:
         yield server.start()

@@ -59,6 +59,20 @@ DEFAULT_ERRORS = {
 MONEY_OUT_PATTERN = r"^-?\d{1,12}\.\d{2}$"
 MONEY_IN_PATTERN = r"^\d{1,12}(\.\d{1,2})?$"
 EXAMPLE_UUID = "0190b5e2-7c1a-7d3e-9f10-2a3b4c5d6e7f"
+PATTERN_CANDIDATES = (
+    "example",
+    "EUR",
+    "ada@example.com",
+    "1250.00",
+    "2026-03-01",
+    "example-slug",
+    "https://example.com/",
+    "#3366ff",
+    "+4915112345678",
+    "ABC123",
+    "123",
+)
+"""Tried in order for a string field with a `pattern` and no example of its own."""
 
 
 class MoneySchemaPlugin(OpenAPISchemaPlugin):
@@ -270,9 +284,19 @@ def _string_example(schema: dict[str, Any]) -> str:
     if schema.get("format") in formats:
         return formats[schema["format"]]
     text = "example"
+    if pattern := schema.get("pattern"):
+        matching = (candidate for candidate in PATTERN_CANDIDATES if _matches(pattern, candidate))
+        text = next(matching, text)
     minimum, maximum = int(schema.get("minLength", 0)), schema.get("maxLength")
     if len(text) < minimum:
         text = text + "x" * (minimum - len(text))
     if maximum is not None:
         text = text[: int(maximum)]
     return text
+
+
+def _matches(pattern: str, candidate: str) -> bool:
+    try:
+        return re.search(pattern, candidate) is not None
+    except re.error:
+        return False

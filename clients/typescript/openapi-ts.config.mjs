@@ -11,7 +11,7 @@ export default defineConfig({
   },
   logs: { level: "warn", file: false },
   plugins: [
-    "@hey-api/client-fetch",
+    { name: "@hey-api/client-fetch", includeInEntry: true },
     { name: "@hey-api/typescript", enums: "javascript" },
     { name: "@hey-api/sdk" },
   ],

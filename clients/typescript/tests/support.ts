@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 
-import { client } from "../src/client.gen";
+import { client } from "../src";
 
 export const baseUrl = process.env.API_BASE_URL ?? "http://127.0.0.1:8000";
 
