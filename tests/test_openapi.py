@@ -211,3 +211,54 @@ def test_the_committed_openapi_document_is_the_current_export() -> None:
     assert text == committed.read_text(encoding="utf-8"), (
         "openapi.json is stale: run `make codegen` and commit"
     )
+
+
+def test_a_new_route_gets_the_contract_rules_without_repeating_them() -> None:
+    """What another controller adds (a tag, a body, a path id) is finished centrally."""
+    from app.lib.openapi import finish_document
+
+    document = {
+        "security": [{"BearerToken": []}],
+        "paths": {
+            "/api/things/{thing_id}/actions": {
+                "post": {
+                    "tags": ["Things"],
+                    "operationId": "ExecuteThingAction",
+                    "summary": "ExecuteAction",
+                    "parameters": [{"name": "thing_id", "in": "path"}],
+                    "requestBody": {
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Run"}}}
+                    },
+                    "responses": {"200": {"description": "done"}},
+                }
+            }
+        },
+        "components": {
+            "schemas": {
+                "Run": {
+                    "type": "object",
+                    "properties": {
+                        "name": {"type": "string", "pattern": "^[A-Z]{3}$"},
+                        "mode": {"type": "string", "enum": ["fast", "slow"]},
+                        "count": {"type": "integer", "minimum": 2},
+                    },
+                    "required": ["name", "mode", "count"],
+                }
+            },
+            "securitySchemes": {"BearerToken": {"type": "http", "scheme": "Bearer", "name": "Authorization"}},
+        },
+    }
+    finished = finish_document(document)
+    operation = finished["paths"]["/api/things/{thing_id}/actions"]["post"]
+    assert operation["summary"] == "Execute thing action"
+    assert set(operation["responses"]) == {"200", "400", "401", "404", "413"}
+    assert operation["requestBody"]["content"]["application/json"]["example"] == {
+        "name": "EUR",
+        "mode": "fast",
+        "count": 2,
+    }
+    assert finished["tags"] == [{"name": "Things", "description": "Operations on things."}]
+    assert finished["components"]["schemas"]["Run"]["properties"]["mode"] == {
+        "$ref": "#/components/schemas/RunMode"
+    }
+    assert finished["components"]["securitySchemes"]["BearerToken"] == {"type": "http", "scheme": "bearer"}
