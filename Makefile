@@ -8,7 +8,7 @@ UV = $(eval UV := $$(shell scripts/ensure-uv.sh))$(UV)
 RUN := $(UV) run --frozen
 PYTEST_ARGS ?= -n 2 --dist loadgroup
 
-.PHONY: help install dev dev-backend dev-worker dev-all build-emails dev-emails mail-outbox actions-doc bench-queue bench bench-api bench-startup bench-ws db-start db-stop db-upgrade db-downgrade db-migrate db-reset seed \
+.PHONY: help install dev dev-backend dev-worker dev-all build-emails dev-emails mail-outbox actions-doc bench-queue bench bench-api bench-startup bench-ws codegen test-typescript test-browser db-start db-stop db-upgrade db-downgrade db-migrate db-reset seed \
 	test lint-backend format-backend check-backend check-all docker-build clean
 
 help: ## List the targets
@@ -69,7 +69,25 @@ seed: db-upgrade ## Load a demo team and print its login (skipped when already t
 	@$(RUN) python -m app.cli seed
 
 test: install ## Run the test suite on a real PostgreSQL (embedded unless DATABASE_URL is set)
+	@scripts/ensure-test-tools.sh
 	@$(RUN) pytest $(PYTEST_ARGS)
+
+TS_CLIENT := clients/typescript
+
+$(TS_CLIENT)/node_modules/.package-lock.json: $(TS_CLIENT)/package.json $(TS_CLIENT)/package-lock.json
+	@command -v npm >/dev/null || (echo "codegen needs Node.js >= 20.19 and npm on PATH" && exit 2)
+	@cd $(TS_CLIENT) && npm ci --no-audit --no-fund
+
+codegen: install $(TS_CLIENT)/node_modules/.package-lock.json ## Export openapi.json (no server) and regenerate the TypeScript client
+	@$(RUN) python -m app.cli openapi --output $(TS_CLIENT)/openapi.json
+	@cd $(TS_CLIENT) && npx --no-install openapi-ts
+	@cd $(TS_CLIENT) && npx --no-install tsc -p tsconfig.json --noEmit && echo "tsc --strict: the client compiles"
+
+test-typescript: install ## The contract tests alone: codegen freshness, tsc, redocly lint, the TS end-to-end test
+	@$(RUN) pytest -n 0 tests/test_typescript_client.py -k "not browser"
+
+test-browser: install ## The browser test alone: Swagger UI and /saq in Chromium (screenshots in clients/typescript/artifacts)
+	@$(RUN) pytest -n 0 tests/test_typescript_client.py -k browser
 
 bench-queue: install ## Measure enqueue-to-start latency and no-op jobs per second with a real worker
 	@$(RUN) python -m bench.queue_bench

@@ -189,6 +189,30 @@ def cmd_seed(settings: Settings) -> None:
     print(f"demo team {result.team_id} seeded; log in as {result.email} / {result.password}")  # noqa: T201
 
 
+OPENAPI_EXPORT_ENV = {
+    "APP_ENV": "production",
+    "SECRET_KEY": "openapi-export-only-never-signs-anything-0000",
+    "DATABASE_URL": "postgresql://openapi-export@127.0.0.1:9/never-connected",
+}
+"""The export builds the production app (no development routes) and never opens a connection."""
+
+
+def cmd_openapi(output: str) -> None:
+    """Write the OpenAPI document without a server or a database: what `make codegen` runs."""
+    import json
+    from pathlib import Path
+
+    from app.main import create_app
+
+    application = create_app(get_config(OPENAPI_EXPORT_ENV))
+    text = json.dumps(application.openapi_schema.to_schema(), indent=2, ensure_ascii=False) + "\n"
+    if output == "-":
+        sys.stdout.write(text)
+        return
+    Path(output).write_text(text, encoding="utf-8")
+    print(f"wrote {output}")  # noqa: T201
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m app.cli")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -208,7 +232,12 @@ def main(argv: list[str] | None = None) -> None:
     outbox.add_argument("--limit", type=int, default=10)
 
     sub.add_parser("seed", help="load a demo team (skipped when the demo user exists)")
+    openapi = sub.add_parser("openapi", help="write the OpenAPI document (no server, no database)")
+    openapi.add_argument("--output", default="-", help="a file, or - for standard output")
     args = parser.parse_args(argv)
+    if args.command == "openapi":
+        cmd_openapi(args.output)
+        return
 
     load_dotenv()
     settings = _settings()

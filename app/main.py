@@ -10,9 +10,8 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
-from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
-from litestar.openapi.spec import Components
+from litestar.openapi.spec import Components, License
 from litestar.static_files import create_static_files_router
 from swagger_ui_bundle import swagger_ui_path
 
@@ -27,7 +26,7 @@ from app.dashboard.controllers import DashboardController
 from app.db.engine import create_engine, create_session_maker
 from app.db.setup import resolve_owner_url
 from app.events.controllers import EventController
-from app.lib import openapi
+from app.lib import openapi_enforced
 from app.lib.auth import AccessTokens, build_jwt_auth
 from app.lib.availability import DatabaseAvailability
 from app.lib.boundary import DecodingBoundaryMiddleware
@@ -35,6 +34,7 @@ from app.lib.crypto import Passwords
 from app.lib.deps import SessionCleanupMiddleware, app_dependencies
 from app.lib.errors import exception_handlers
 from app.lib.logs import logging_config
+from app.lib.openapi import ContractOpenAPIConfig, MoneySchemaPlugin
 from app.mail.controllers import DevOutboxController
 from app.media.controllers import LocalMediaObjectController, MediaController
 from app.media.storage import build_storage
@@ -65,14 +65,16 @@ ACTION_MODULES = (campaign_actions, post_actions, creator_actions, todo_actions)
 """Each domain's `actions.py` registers its object type and actions on import (one line per domain)."""
 
 
-def _openapi_config() -> OpenAPIConfig:
-    return OpenAPIConfig(
+def _openapi_config() -> ContractOpenAPIConfig:
+    """Every OpenAPI-wide rule (tags, errors, examples, names) is applied in `app.lib.openapi`."""
+    return ContractOpenAPIConfig(
         title="Campaign Platform API",
         version=__version__,
         description=(
             "Teams run marketing campaigns with creators. Authenticate with `Login`, then send "
             "`Authorization: Bearer <access_token>`. Errors are RFC 9457 problem details."
         ),
+        license=License(name="Proprietary"),
         path="/schema",
         render_plugins=[
             SwaggerRenderPlugin(
@@ -154,7 +156,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[SessionCleanupMiddleware(), DecodingBoundaryMiddleware()],
         lifespan=[database],
         on_app_init=[jwt_auth.on_app_init],
-        plugins=[*queue_plugins(saq_config), action_bodies],
+        plugins=[*queue_plugins(saq_config), action_bodies, MoneySchemaPlugin()],
         openapi_config=_openapi_config(),
         exception_handlers=exception_handlers,
         request_max_body_size=settings.max_request_body_bytes,
@@ -163,7 +165,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=False,
         state=_initial_state(settings, jwt_auth),
     )
-    openapi.install(application)
+    openapi_enforced.install(application)
     return application
 
 

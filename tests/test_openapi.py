@@ -213,3 +213,139 @@ async def test_socket_frames_are_documented_in_components(authenticated_client: 
     assert protocol.status_code == 200, protocol.text
     assert protocol.json()["url"] == "/api/ws"
     assert [frame["type"] for frame in protocol.json()["client_examples"]] == ["auth", "subscribe", "ping"]
+
+
+async def test_money_is_a_string_with_its_pattern(test_client: ApiClient) -> None:
+    schemas = (await _schema(test_client))["components"]["schemas"]
+    read, create = (
+        schemas["CampaignRead"]["properties"]["budget"],
+        schemas["CampaignCreate"]["properties"]["budget"],
+    )
+    assert read["type"] == "string"
+    assert re.fullmatch(read["pattern"], "1250.00")
+    assert not re.fullmatch(read["pattern"], "1250.0")
+    assert re.fullmatch(create["pattern"], "1250")
+    assert re.fullmatch(create["pattern"], "1250.5")
+    assert schemas["CurrencyTotals"]["properties"]["remaining"]["pattern"] == read["pattern"]
+
+
+async def test_dates_carry_their_formats(test_client: ApiClient) -> None:
+    properties = (await _schema(test_client))["components"]["schemas"]["CampaignRead"]["properties"]
+    assert {"type": "string", "format": "date"} in properties["start_date"]["oneOf"]
+    assert properties["created_at"]["format"] == "date-time"
+
+
+async def test_every_enum_is_a_named_schema(test_client: ApiClient) -> None:
+    schema = await _schema(test_client)
+    inline: list[str] = []
+
+    def walk(node: object, path: str, top: bool) -> None:
+        if isinstance(node, dict):
+            if "enum" in node and not top:
+                inline.append(path)
+            for key, value in node.items():
+                walk(value, f"{path}/{key}", top=False)
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                walk(value, f"{path}/{index}", top=False)
+
+    for name, component in schema["components"]["schemas"].items():
+        walk(component, name, top=True)
+    walk(schema["paths"], "paths", top=False)
+    assert inline == []
+    assert schema["components"]["schemas"]["HealthRead"]["properties"]["status"] == {
+        "$ref": "#/components/schemas/HealthReadStatus"
+    }
+
+
+async def test_every_request_body_is_named_and_has_an_example(test_client: ApiClient) -> None:
+    schema = await _schema(test_client)
+    for methods in schema["paths"].values():
+        for operation in methods.values():
+            for media in operation.get("requestBody", {}).get("content", {}).values():
+                assert "$ref" in media["schema"], operation["operationId"]
+                assert "example" in media, operation["operationId"]
+            assert " " in operation["summary"] or operation["summary"] == operation["operationId"]
+            assert operation.get("description"), operation["operationId"]
+
+
+async def test_every_tag_is_declared_with_a_description(test_client: ApiClient) -> None:
+    schema = await _schema(test_client)
+    declared = {tag["name"]: tag["description"] for tag in schema["tags"]}
+    used = {
+        tag
+        for methods in schema["paths"].values()
+        for operation in methods.values()
+        for tag in operation["tags"]
+    }
+    assert set(declared) == used
+    assert all(declared.values())
+    assert "name" not in schema["components"]["securitySchemes"]["BearerToken"]
+
+
+def test_the_committed_openapi_document_is_the_current_export() -> None:
+    """What `make codegen` writes, byte for byte (the client test regenerates the TypeScript too)."""
+    import json
+    from pathlib import Path
+
+    from app.cli import OPENAPI_EXPORT_ENV
+    from app.config import get_config
+    from app.main import create_app
+
+    document = create_app(get_config(OPENAPI_EXPORT_ENV)).openapi_schema.to_schema()
+    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    committed = Path(__file__).resolve().parent.parent / "clients" / "typescript" / "openapi.json"
+    assert text == committed.read_text(encoding="utf-8"), (
+        "openapi.json is stale: run `make codegen` and commit"
+    )
+
+
+def test_a_new_route_gets_the_contract_rules_without_repeating_them() -> None:
+    """What another controller adds (a tag, a body, a path id) is finished centrally."""
+    from app.lib.openapi import finish_document
+
+    document = {
+        "security": [{"BearerToken": []}],
+        "paths": {
+            "/api/things/{thing_id}/actions": {
+                "post": {
+                    "tags": ["Things"],
+                    "operationId": "ExecuteThingAction",
+                    "summary": "ExecuteAction",
+                    "parameters": [{"name": "thing_id", "in": "path"}],
+                    "requestBody": {
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Run"}}}
+                    },
+                    "responses": {"200": {"description": "done"}},
+                }
+            }
+        },
+        "components": {
+            "schemas": {
+                "Run": {
+                    "type": "object",
+                    "properties": {
+                        "name": {"type": "string", "pattern": "^[A-Z]{3}$"},
+                        "mode": {"type": "string", "enum": ["fast", "slow"]},
+                        "count": {"type": "integer", "minimum": 2},
+                    },
+                    "required": ["name", "mode", "count"],
+                }
+            },
+            "securitySchemes": {"BearerToken": {"type": "http", "scheme": "Bearer", "name": "Authorization"}},
+        },
+    }
+    finished = finish_document(document)
+    operation = finished["paths"]["/api/things/{thing_id}/actions"]["post"]
+    assert operation["summary"] == "Execute thing action"
+    assert set(operation["responses"]) == {"200", "400", "401", "404", "413"}
+    assert operation["requestBody"]["content"]["application/json"]["example"] == {
+        "name": "EUR",
+        "mode": "fast",
+        "count": 2,
+    }
+    assert finished["tags"] == [{"name": "Things", "description": "Operations on things."}]
+    assert finished["components"]["schemas"]["Run"]["properties"]["mode"] == {
+        "$ref": "#/components/schemas/RunMode"
+    }
+    assert finished["components"]["securitySchemes"]["BearerToken"] == {"type": "http", "scheme": "bearer"}

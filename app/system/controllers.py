@@ -4,6 +4,7 @@ from typing import Literal
 
 from litestar import Controller, Response, get
 from litestar.datastructures import State
+from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -21,7 +22,17 @@ class HealthRead(Schema):
 class SystemController(Controller):
     tags = ["System"]
 
-    @get("/health", operation_id="Health", exclude_from_auth=True, security=[{}])
+    @get(
+        "/health",
+        operation_id="Health",
+        exclude_from_auth=True,
+        security=[{}],
+        responses={
+            503: ResponseSpec(
+                HealthRead, description="Degraded: the database is unreachable.", generate_examples=False
+            )
+        },
+    )
     async def health(self, state: State) -> Response[HealthRead]:
         """Liveness and database reachability (as the application role), with the app version."""
         try:
