@@ -2,7 +2,7 @@
 
 import type { Client, Options as Options2, TDataShape } from './client';
 import { client } from './client.gen';
-import type { AcceptTeamInvitationData, AcceptTeamInvitationErrors, AcceptTeamInvitationResponses, AddTeamMemberData, AddTeamMemberErrors, AddTeamMemberResponses, ChangePasswordData, ChangePasswordErrors, ChangePasswordResponses, CreateBrandData, CreateBrandErrors, CreateBrandResponses, CreateCampaignCreatorData, CreateCampaignCreatorErrors, CreateCampaignCreatorResponses, CreateCampaignData, CreateCampaignErrors, CreateCampaignResponses, CreateCreatorData, CreateCreatorErrors, CreateCreatorResponses, CreatePostData, CreatePostErrors, CreatePostResponses, CreateTeamData, CreateTeamErrors, CreateTeamInvitationData, CreateTeamInvitationErrors, CreateTeamInvitationResponses, CreateTeamResponses, CreateTodoData, CreateTodoErrors, CreateTodoResponses, DeleteBrandData, DeleteBrandErrors, DeleteBrandResponses, DeleteCampaignCreatorData, DeleteCampaignCreatorErrors, DeleteCampaignCreatorResponses, DeleteCampaignData, DeleteCampaignErrors, DeleteCampaignResponses, DeleteCreatorData, DeleteCreatorErrors, DeleteCreatorResponses, DeletePostData, DeletePostErrors, DeletePostResponses, DeleteTeamData, DeleteTeamErrors, DeleteTeamResponses, DeleteTodoData, DeleteTodoErrors, DeleteTodoResponses, GetBrandData, GetBrandErrors, GetBrandResponses, GetCampaignCreatorData, GetCampaignCreatorErrors, GetCampaignCreatorResponses, GetCampaignData, GetCampaignErrors, GetCampaignResponses, GetCreatorData, GetCreatorErrors, GetCreatorResponses, GetCurrentUserData, GetCurrentUserErrors, GetCurrentUserResponses, GetPostData, GetPostErrors, GetPostResponses, GetTeamDashboardData, GetTeamDashboardErrors, GetTeamDashboardResponses, GetTeamData, GetTeamErrors, GetTeamResponses, GetTodoData, GetTodoErrors, GetTodoResponses, GrantCampaignGuestData, GrantCampaignGuestErrors, GrantCampaignGuestResponses, HealthData, HealthErrors, HealthResponses, ListBrandsData, ListBrandsErrors, ListBrandsResponses, ListCampaignCreatorsData, ListCampaignCreatorsErrors, ListCampaignCreatorsResponses, ListCampaignGuestsData, ListCampaignGuestsErrors, ListCampaignGuestsResponses, ListCampaignsData, ListCampaignsErrors, ListCampaignsResponses, ListCreatorsData, ListCreatorsErrors, ListCreatorsResponses, ListObjectEventsData, ListObjectEventsErrors, ListObjectEventsResponses, ListPostsData, ListPostsErrors, ListPostsResponses, ListTeamEventsData, ListTeamEventsErrors, ListTeamEventsResponses, ListTeamInvitationsData, ListTeamInvitationsErrors, ListTeamInvitationsResponses, ListTeamMembersData, ListTeamMembersErrors, ListTeamMembersResponses, ListTeamsData, ListTeamsErrors, ListTeamsResponses, ListTodosData, ListTodosErrors, ListTodosResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, RefreshTokenData, RefreshTokenErrors, RefreshTokenResponses, RegisterData, RegisterErrors, RegisterResponses, RemoveTeamMemberData, RemoveTeamMemberErrors, RemoveTeamMemberResponses, RequestPasswordResetData, RequestPasswordResetErrors, RequestPasswordResetResponses, ResendVerificationData, ResendVerificationErrors, ResendVerificationResponses, ResetPasswordData, ResetPasswordErrors, ResetPasswordResponses, RevokeCampaignGuestData, RevokeCampaignGuestErrors, RevokeCampaignGuestResponses, RevokeTeamInvitationData, RevokeTeamInvitationErrors, RevokeTeamInvitationResponses, UpdateBrandData, UpdateBrandErrors, UpdateBrandResponses, UpdateCampaignCreatorData, UpdateCampaignCreatorErrors, UpdateCampaignCreatorResponses, UpdateCampaignData, UpdateCampaignErrors, UpdateCampaignResponses, UpdateCreatorData, UpdateCreatorErrors, UpdateCreatorResponses, UpdateCurrentUserData, UpdateCurrentUserErrors, UpdateCurrentUserResponses, UpdatePostData, UpdatePostErrors, UpdatePostResponses, UpdateTeamData, UpdateTeamErrors, UpdateTeamMemberData, UpdateTeamMemberErrors, UpdateTeamMemberResponses, UpdateTeamResponses, UpdateTodoData, UpdateTodoErrors, UpdateTodoResponses, VerifyEmailData, VerifyEmailErrors, VerifyEmailResponses } from './types.gen';
+import type { AcceptTeamInvitationData, AcceptTeamInvitationErrors, AcceptTeamInvitationResponses, AddTeamMemberData, AddTeamMemberErrors, AddTeamMemberResponses, ChangePasswordData, ChangePasswordErrors, ChangePasswordResponses, CompleteUploadData, CompleteUploadErrors, CompleteUploadResponses, CreateBrandData, CreateBrandErrors, CreateBrandResponses, CreateCampaignCreatorData, CreateCampaignCreatorErrors, CreateCampaignCreatorResponses, CreateCampaignData, CreateCampaignErrors, CreateCampaignResponses, CreateCreatorData, CreateCreatorErrors, CreateCreatorResponses, CreatePostData, CreatePostErrors, CreatePostResponses, CreateTeamData, CreateTeamErrors, CreateTeamInvitationData, CreateTeamInvitationErrors, CreateTeamInvitationResponses, CreateTeamResponses, CreateTodoData, CreateTodoErrors, CreateTodoResponses, CreateUploadData, CreateUploadErrors, CreateUploadResponses, DeleteBrandData, DeleteBrandErrors, DeleteBrandResponses, DeleteCampaignCreatorData, DeleteCampaignCreatorErrors, DeleteCampaignCreatorResponses, DeleteCampaignData, DeleteCampaignErrors, DeleteCampaignResponses, DeleteCreatorData, DeleteCreatorErrors, DeleteCreatorResponses, DeleteMediaData, DeleteMediaErrors, DeleteMediaResponses, DeletePostData, DeletePostErrors, DeletePostResponses, DeleteTeamData, DeleteTeamErrors, DeleteTeamResponses, DeleteThreadMessageData, DeleteThreadMessageErrors, DeleteThreadMessageResponses, DeleteTodoData, DeleteTodoErrors, DeleteTodoResponses, DownloadMediaObjectData, DownloadMediaObjectErrors, DownloadMediaObjectResponses, ExecuteBulkActionData, ExecuteBulkActionErrors, ExecuteBulkActionResponses, ExecuteObjectActionData, ExecuteObjectActionErrors, ExecuteObjectActionResponses, GetBrandData, GetBrandErrors, GetBrandResponses, GetCampaignCreatorData, GetCampaignCreatorErrors, GetCampaignCreatorResponses, GetCampaignData, GetCampaignErrors, GetCampaignResponses, GetCreatorData, GetCreatorErrors, GetCreatorResponses, GetCurrentUserData, GetCurrentUserErrors, GetCurrentUserResponses, GetMediaData, GetMediaErrors, GetMediaResponses, GetNotificationPreferencesData, GetNotificationPreferencesErrors, GetNotificationPreferencesResponses, GetNotificationSummaryData, GetNotificationSummaryErrors, GetNotificationSummaryResponses, GetPostData, GetPostErrors, GetPostMediaData, GetPostMediaErrors, GetPostMediaResponses, GetPostResponses, GetRealtimeProtocolData, GetRealtimeProtocolErrors, GetRealtimeProtocolResponses, GetTeamDashboardData, GetTeamDashboardErrors, GetTeamDashboardResponses, GetTeamData, GetTeamErrors, GetTeamResponses, GetTeamStorageUsageData, GetTeamStorageUsageErrors, GetTeamStorageUsageResponses, GetThreadData, GetThreadErrors, GetThreadResponses, GetTodoData, GetTodoErrors, GetTodoResponses, GrantCampaignGuestData, GrantCampaignGuestErrors, GrantCampaignGuestResponses, HealthData, HealthErrors, HealthResponses, ListBrandsData, ListBrandsErrors, ListBrandsResponses, ListCampaignCreatorsData, ListCampaignCreatorsErrors, ListCampaignCreatorsResponses, ListCampaignGuestsData, ListCampaignGuestsErrors, ListCampaignGuestsResponses, ListCampaignsData, ListCampaignsErrors, ListCampaignsResponses, ListCreatorsData, ListCreatorsErrors, ListCreatorsResponses, ListMediaData, ListMediaErrors, ListMediaResponses, ListNotificationsData, ListNotificationsErrors, ListNotificationsResponses, ListObjectActionsData, ListObjectActionsErrors, ListObjectActionsResponses, ListObjectEventsData, ListObjectEventsErrors, ListObjectEventsResponses, ListPostsData, ListPostsErrors, ListPostsResponses, ListTeamEventsData, ListTeamEventsErrors, ListTeamEventsResponses, ListTeamInvitationsData, ListTeamInvitationsErrors, ListTeamInvitationsResponses, ListTeamMembersData, ListTeamMembersErrors, ListTeamMembersResponses, ListTeamsData, ListTeamsErrors, ListTeamsResponses, ListThreadMessagesData, ListThreadMessagesErrors, ListThreadMessagesResponses, ListTodosData, ListTodosErrors, ListTodosResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, MarkAllNotificationsReadData, MarkAllNotificationsReadErrors, MarkAllNotificationsReadResponses, MarkNotificationReadData, MarkNotificationReadErrors, MarkNotificationReadResponses, MarkThreadReadData, MarkThreadReadErrors, MarkThreadReadResponses, PostThreadMessageData, PostThreadMessageErrors, PostThreadMessageResponses, RefreshTokenData, RefreshTokenErrors, RefreshTokenResponses, RegisterData, RegisterErrors, RegisterResponses, RemoveTeamMemberData, RemoveTeamMemberErrors, RemoveTeamMemberResponses, ReorderPostMediaData, ReorderPostMediaErrors, ReorderPostMediaResponses, RequestPasswordResetData, RequestPasswordResetErrors, RequestPasswordResetResponses, ResendVerificationData, ResendVerificationErrors, ResendVerificationResponses, ResetPasswordData, ResetPasswordErrors, ResetPasswordResponses, RevokeCampaignGuestData, RevokeCampaignGuestErrors, RevokeCampaignGuestResponses, RevokeTeamInvitationData, RevokeTeamInvitationErrors, RevokeTeamInvitationResponses, UpdateBrandData, UpdateBrandErrors, UpdateBrandResponses, UpdateCampaignCreatorData, UpdateCampaignCreatorErrors, UpdateCampaignCreatorResponses, UpdateCampaignData, UpdateCampaignErrors, UpdateCampaignResponses, UpdateCreatorData, UpdateCreatorErrors, UpdateCreatorResponses, UpdateCurrentUserData, UpdateCurrentUserErrors, UpdateCurrentUserResponses, UpdateNotificationPreferencesData, UpdateNotificationPreferencesErrors, UpdateNotificationPreferencesResponses, UpdatePostData, UpdatePostErrors, UpdatePostResponses, UpdateTeamData, UpdateTeamErrors, UpdateTeamMemberData, UpdateTeamMemberErrors, UpdateTeamMemberResponses, UpdateTeamResponses, UpdateThreadMessageData, UpdateThreadMessageErrors, UpdateThreadMessageResponses, UpdateTodoData, UpdateTodoErrors, UpdateTodoResponses, UploadMediaObjectData, UploadMediaObjectErrors, UploadMediaObjectResponses, VerifyEmailData, VerifyEmailErrors, VerifyEmailResponses } from './types.gen';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -381,7 +381,7 @@ export const createBrand = <ThrowOnError extends boolean = false>(options: Optio
 /**
  * Delete brand
  *
- * Delete a brand (admins and owners).
+ * Delete a brand (admins and owners); its logo goes too.
  */
 export const deleteBrand = <ThrowOnError extends boolean = false>(options: Options<DeleteBrandData, ThrowOnError>) => (options.client ?? client).delete<DeleteBrandResponses, DeleteBrandErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -430,6 +430,8 @@ export const listObjectEvents = <ThrowOnError extends boolean = false>(options: 
  * List team events
  *
  * The team's activity feed: every create, update, delete and status change, newest first.
+ *
+ * Page on with `after=<next_cursor>`: the cost of a page stays flat however long the feed is.
  */
 export const listTeamEvents = <ThrowOnError extends boolean = false>(options: Options<ListTeamEventsData, ThrowOnError>) => (options.client ?? client).get<ListTeamEventsResponses, ListTeamEventsErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -467,6 +469,7 @@ export const createCreator = <ThrowOnError extends boolean = false>(options: Opt
  * Delete creator
  *
  * Delete a creator (admins). A creator on any campaign cannot be deleted (409): archive them.
+ * Their avatar and media kit go too.
  */
 export const deleteCreator = <ThrowOnError extends boolean = false>(options: Options<DeleteCreatorData, ThrowOnError>) => (options.client ?? client).delete<DeleteCreatorResponses, DeleteCreatorErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -694,7 +697,7 @@ export const createPost = <ThrowOnError extends boolean = false>(options: Option
 /**
  * Delete post
  *
- * Delete a post (admins); its to-dos stay, no longer linked to it.
+ * Delete a post (admins); its to-dos stay, no longer linked to it; its media files go too.
  */
 export const deletePost = <ThrowOnError extends boolean = false>(options: Options<DeletePostData, ThrowOnError>) => (options.client ?? client).delete<DeletePostResponses, DeletePostErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -805,3 +808,326 @@ export const getTeamDashboard = <ThrowOnError extends boolean = false>(options: 
     url: '/api/teams/{team_id}/dashboard',
     ...options
 });
+
+/**
+ * Delete thread message
+ *
+ * Delete a message (author or admin): it stays as a tombstone, body emptied.
+ */
+export const deleteThreadMessage = <ThrowOnError extends boolean = false>(options: Options<DeleteThreadMessageData, ThrowOnError>) => (options.client ?? client).delete<DeleteThreadMessageResponses, DeleteThreadMessageErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/teams/{team_id}/threads/{object_type}/{object_id}/messages/{message_id}',
+    ...options
+});
+
+/**
+ * Update thread message
+ *
+ * Edit your own message: the whole body and mentions, with the version you read (409 if stale).
+ */
+export const updateThreadMessage = <ThrowOnError extends boolean = false>(options: Options<UpdateThreadMessageData, ThrowOnError>) => (options.client ?? client).put<UpdateThreadMessageResponses, UpdateThreadMessageErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/teams/{team_id}/threads/{object_type}/{object_id}/messages/{message_id}',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Get thread
+ *
+ * The object's thread: message count, participants, your unread count and last-read marker.
+ */
+export const getThread = <ThrowOnError extends boolean = false>(options: Options<GetThreadData, ThrowOnError>) => (options.client ?? client).get<GetThreadResponses, GetThreadErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/teams/{team_id}/threads/{object_type}/{object_id}',
+    ...options
+});
+
+/**
+ * List thread messages
+ *
+ * The thread's messages and system messages, newest first; page with `before`/`after` an id.
+ */
+export const listThreadMessages = <ThrowOnError extends boolean = false>(options: Options<ListThreadMessagesData, ThrowOnError>) => (options.client ?? client).get<ListThreadMessagesResponses, ListThreadMessagesErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/teams/{team_id}/threads/{object_type}/{object_id}/messages',
+    ...options
+});
+
+/**
+ * Post thread message
+ *
+ * Post a message (the thread is created on first use); mentioned members are notified.
+ */
+export const postThreadMessage = <ThrowOnError extends boolean = false>(options: Options<PostThreadMessageData, ThrowOnError>) => (options.client ?? client).post<PostThreadMessageResponses, PostThreadMessageErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/teams/{team_id}/threads/{object_type}/{object_id}/messages',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Mark thread read
+ *
+ * Move your last-read marker to a message (or the newest); it never moves backwards.
+ */
+export const markThreadRead = <ThrowOnError extends boolean = false>(options: Options<MarkThreadReadData, ThrowOnError>) => (options.client ?? client).post<MarkThreadReadResponses, MarkThreadReadErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/teams/{team_id}/threads/{object_type}/{object_id}/read',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Get notification preferences
+ *
+ * Your mutes and email digest frequency (daily unless you changed it).
+ */
+export const getNotificationPreferences = <ThrowOnError extends boolean = false>(options?: Options<GetNotificationPreferencesData, ThrowOnError>) => (options?.client ?? client).get<GetNotificationPreferencesResponses, GetNotificationPreferencesErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/notifications/preferences',
+    ...options
+});
+
+/**
+ * Update notification preferences
+ *
+ * Replace your preferences: digest `off`/`hourly`/`daily`, muted thread and campaign ids.
+ */
+export const updateNotificationPreferences = <ThrowOnError extends boolean = false>(options: Options<UpdateNotificationPreferencesData, ThrowOnError>) => (options.client ?? client).put<UpdateNotificationPreferencesResponses, UpdateNotificationPreferencesErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/notifications/preferences',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Get notification summary
+ *
+ * Your unread count, overall and per team.
+ */
+export const getNotificationSummary = <ThrowOnError extends boolean = false>(options?: Options<GetNotificationSummaryData, ThrowOnError>) => (options?.client ?? client).get<GetNotificationSummaryResponses, GetNotificationSummaryErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/notifications/summary',
+    ...options
+});
+
+/**
+ * List notifications
+ *
+ * Your notifications, newest first, across your teams; page with `before`.
+ */
+export const listNotifications = <ThrowOnError extends boolean = false>(options?: Options<ListNotificationsData, ThrowOnError>) => (options?.client ?? client).get<ListNotificationsResponses, ListNotificationsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/notifications',
+    ...options
+});
+
+/**
+ * Mark all notifications read
+ *
+ * Mark all your unread notifications read, or only one team's.
+ */
+export const markAllNotificationsRead = <ThrowOnError extends boolean = false>(options: Options<MarkAllNotificationsReadData, ThrowOnError>) => (options.client ?? client).post<MarkAllNotificationsReadResponses, MarkAllNotificationsReadErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/notifications/read',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Mark notification read
+ *
+ * Mark one of your notifications read (marking it again changes nothing).
+ */
+export const markNotificationRead = <ThrowOnError extends boolean = false>(options: Options<MarkNotificationReadData, ThrowOnError>) => (options.client ?? client).post<MarkNotificationReadResponses, MarkNotificationReadErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/notifications/{notification_id}/read',
+    ...options
+});
+
+/**
+ * Get realtime protocol
+ *
+ * How to talk to the `/api/ws` socket: topics, close codes and the frames, with examples.
+ */
+export const getRealtimeProtocol = <ThrowOnError extends boolean = false>(options?: Options<GetRealtimeProtocolData, ThrowOnError>) => (options?.client ?? client).get<GetRealtimeProtocolResponses, GetRealtimeProtocolErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/realtime',
+    ...options
+});
+
+/**
+ * Execute bulk action
+ *
+ * Run one action on up to 100 objects of one type:
+ * `{"action": "post.approve", "objects": [{"id": ..., "version": N}], "input": {...}}`.
+ * Mode `all` (default): all or nothing, the first failure is the response. Mode `each`:
+ * the others are applied and every object gets its result or its problem details.
+ */
+export const executeBulkAction = <ThrowOnError extends boolean = false>(options: Options<ExecuteBulkActionData, ThrowOnError>) => (options.client ?? client).post<ExecuteBulkActionResponses, ExecuteBulkActionErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/teams/{team_id}/bulk-actions/{object_type}/{action_name}',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Execute object action
+ *
+ * Run one action on the object: `{"action": "post.approve", "input": {...}, "version": N}`.
+ * 400 names every bad field of `input`; 409 when `version` is stale (`current_version`) or
+ * the action is unavailable (the reason); returns the object as its `GetX` route would,
+ * and the action's `result` (the new campaign of `campaign.duplicate`).
+ */
+export const executeObjectAction = <ThrowOnError extends boolean = false>(options: Options<ExecuteObjectActionData, ThrowOnError>) => (options.client ?? client).post<ExecuteObjectActionResponses, ExecuteObjectActionErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/teams/{team_id}/actions/{object_type}/{object_id}/{action_name}',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * List object actions
+ *
+ * Every action of the object your role allows, with its input's JSON Schema and
+ * whether it is available now (and if not, why: "Only submitted posts can be approved.").
+ */
+export const listObjectActions = <ThrowOnError extends boolean = false>(options: Options<ListObjectActionsData, ThrowOnError>) => (options.client ?? client).get<ListObjectActionsResponses, ListObjectActionsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/teams/{team_id}/actions/{object_type}/{object_id}',
+    ...options
+});
+
+/**
+ * Complete upload
+ *
+ * Say the bytes are uploaded: the file becomes `processing` until the worker has checked it
+ * (then `ready` and attached, or `rejected` with a reason). 409 when no bytes arrived.
+ */
+export const completeUpload = <ThrowOnError extends boolean = false>(options: Options<CompleteUploadData, ThrowOnError>) => (options.client ?? client).post<CompleteUploadResponses, CompleteUploadErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/teams/{team_id}/media/{media_id}/complete',
+    ...options
+});
+
+/**
+ * Create upload
+ *
+ * Start an upload: checks your right to the target, the kind's types (415) and size (413)
+ * and the team's quota (413), and returns where to PUT the bytes (short-lived).
+ */
+export const createUpload = <ThrowOnError extends boolean = false>(options: Options<CreateUploadData, ThrowOnError>) => (options.client ?? client).post<CreateUploadResponses, CreateUploadErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/teams/{team_id}/media/uploads',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Delete media
+ *
+ * Detach a file from its target; its bytes are deleted after commit.
+ */
+export const deleteMedia = <ThrowOnError extends boolean = false>(options: Options<DeleteMediaData, ThrowOnError>) => (options.client ?? client).delete<DeleteMediaResponses, DeleteMediaErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/teams/{team_id}/media/{media_id}',
+    ...options
+});
+
+/**
+ * Get media
+ *
+ * One media file; when ready, with short-lived signed download and thumbnail URLs.
+ */
+export const getMedia = <ThrowOnError extends boolean = false>(options: Options<GetMediaData, ThrowOnError>) => (options.client ?? client).get<GetMediaResponses, GetMediaErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/teams/{team_id}/media/{media_id}',
+    ...options
+});
+
+/**
+ * Get team storage usage
+ *
+ * Bytes the team's media use against its quota.
+ */
+export const getTeamStorageUsage = <ThrowOnError extends boolean = false>(options: Options<GetTeamStorageUsageData, ThrowOnError>) => (options.client ?? client).get<GetTeamStorageUsageResponses, GetTeamStorageUsageErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/teams/{team_id}/storage-usage',
+    ...options
+});
+
+/**
+ * List media
+ *
+ * The team's media files (a guest: their campaigns' post media), by target and position.
+ */
+export const listMedia = <ThrowOnError extends boolean = false>(options: Options<ListMediaData, ThrowOnError>) => (options.client ?? client).get<ListMediaResponses, ListMediaErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/teams/{team_id}/media',
+    ...options
+});
+
+/**
+ * Get post media
+ *
+ * A post's ready media in order, with the `version` a reorder sends back.
+ */
+export const getPostMedia = <ThrowOnError extends boolean = false>(options: Options<GetPostMediaData, ThrowOnError>) => (options.client ?? client).get<GetPostMediaResponses, GetPostMediaErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/teams/{team_id}/campaigns/{campaign_id}/posts/{post_id}/media',
+    ...options
+});
+
+/**
+ * Reorder post media
+ *
+ * Set the order of a post's media: every ready media id once, and the `version` you read.
+ */
+export const reorderPostMedia = <ThrowOnError extends boolean = false>(options: Options<ReorderPostMediaData, ThrowOnError>) => (options.client ?? client).put<ReorderPostMediaResponses, ReorderPostMediaErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/teams/{team_id}/campaigns/{campaign_id}/posts/{post_id}/media',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Download media object
+ *
+ * Serve a stored file through a short-lived signed URL (local storage's presigned GET).
+ */
+export const downloadMediaObject = <ThrowOnError extends boolean = false>(options: Options<DownloadMediaObjectData, ThrowOnError>) => (options.client ?? client).get<DownloadMediaObjectResponses, DownloadMediaObjectErrors, ThrowOnError>({ url: '/api/media/objects/{key}', ...options });
+
+/**
+ * Upload media object
+ *
+ * Take an upload's bytes (local storage's presigned PUT); send the URL's Content-Type.
+ */
+export const uploadMediaObject = <ThrowOnError extends boolean = false>(options: Options<UploadMediaObjectData, ThrowOnError>) => (options.client ?? client).put<UploadMediaObjectResponses, UploadMediaObjectErrors, ThrowOnError>({ url: '/api/media/objects/{key}', ...options });

@@ -12,6 +12,51 @@ export type Accepted = {
 };
 
 /**
+ * ActionList
+ */
+export type ActionList = {
+    items: Array<ActionRead>;
+    total: number;
+    limit: number;
+    offset: number;
+};
+
+/**
+ * ActionObjectRef
+ */
+export type ActionObjectRef = {
+    id: string;
+    /**
+     * The version you read; a stale one is refused with 409.
+     */
+    version: number;
+};
+
+/**
+ * ActionRead
+ */
+export type ActionRead = {
+    action: string;
+    name: string;
+    label: string;
+    icon: string;
+    description: string;
+    input_schema: {
+        [key: string]: unknown;
+    } | null;
+    available: boolean;
+    unavailable_reason: string | null;
+};
+
+/**
+ * AuthFrame
+ */
+export type AuthFrame = {
+    token: string;
+    type: 'auth';
+};
+
+/**
  * BrandCreate
  */
 export type BrandCreate = {
@@ -73,6 +118,94 @@ export type BrandUpdate = {
      * The version you read; a stale one is refused with 409.
      */
     version: number;
+};
+
+/**
+ * BulkMode
+ */
+export const BulkMode = { ALL: 'all', EACH: 'each' } as const;
+
+/**
+ * BulkMode
+ */
+export type BulkMode = typeof BulkMode[keyof typeof BulkMode];
+
+/**
+ * CampaignActionResult
+ */
+export type CampaignActionResult = {
+    action: string;
+    object: CampaignRead;
+    result?: CampaignRead | null;
+    object_type: 'campaign';
+};
+
+/**
+ * CampaignArchiveBulkRequest
+ */
+export type CampaignArchiveBulkRequest = {
+    input?: null;
+    objects: Array<ActionObjectRef>;
+    mode?: BulkMode;
+    action: 'campaign.archive';
+};
+
+/**
+ * CampaignArchiveRequest
+ */
+export type CampaignArchiveRequest = {
+    input?: null;
+    /**
+     * The version you read; a stale one is refused with 409.
+     */
+    version: number;
+    action: 'campaign.archive';
+};
+
+/**
+ * CampaignBulkActionItem
+ */
+export type CampaignBulkActionItem = {
+    id: string;
+    ok: boolean;
+    object?: CampaignRead | null;
+    result?: CampaignRead | null;
+    problem?: ProblemDetails | null;
+    object_type: 'campaign';
+};
+
+/**
+ * CampaignBulkActionResult
+ */
+export type CampaignBulkActionResult = {
+    action: string;
+    mode: BulkMode;
+    succeeded: number;
+    failed: number;
+    items: Array<CampaignBulkActionItem>;
+    object_type: 'campaign';
+};
+
+/**
+ * CampaignCompleteBulkRequest
+ */
+export type CampaignCompleteBulkRequest = {
+    input?: null;
+    objects: Array<ActionObjectRef>;
+    mode?: BulkMode;
+    action: 'campaign.complete';
+};
+
+/**
+ * CampaignCompleteRequest
+ */
+export type CampaignCompleteRequest = {
+    input?: null;
+    /**
+     * The version you read; a stale one is refused with 409.
+     */
+    version: number;
+    action: 'campaign.complete';
 };
 
 /**
@@ -169,6 +302,28 @@ export type CampaignCreatorUpdate = {
 };
 
 /**
+ * CampaignDuplicateBulkRequest
+ */
+export type CampaignDuplicateBulkRequest = {
+    input?: null;
+    objects: Array<ActionObjectRef>;
+    mode?: BulkMode;
+    action: 'campaign.duplicate';
+};
+
+/**
+ * CampaignDuplicateRequest
+ */
+export type CampaignDuplicateRequest = {
+    input?: null;
+    /**
+     * The version you read; a stale one is refused with 409.
+     */
+    version: number;
+    action: 'campaign.duplicate';
+};
+
+/**
  * CampaignGuestGrant
  */
 export type CampaignGuestGrant = {
@@ -197,6 +352,28 @@ export type CampaignGuestRead = {
 };
 
 /**
+ * CampaignLaunchBulkRequest
+ */
+export type CampaignLaunchBulkRequest = {
+    input?: null;
+    objects: Array<ActionObjectRef>;
+    mode?: BulkMode;
+    action: 'campaign.launch';
+};
+
+/**
+ * CampaignLaunchRequest
+ */
+export type CampaignLaunchRequest = {
+    input?: null;
+    /**
+     * The version you read; a stale one is refused with 409.
+     */
+    version: number;
+    action: 'campaign.launch';
+};
+
+/**
  * CampaignList
  */
 export type CampaignList = {
@@ -204,6 +381,28 @@ export type CampaignList = {
     total: number;
     limit: number;
     offset: number;
+};
+
+/**
+ * CampaignPauseBulkRequest
+ */
+export type CampaignPauseBulkRequest = {
+    input?: null;
+    objects: Array<ActionObjectRef>;
+    mode?: BulkMode;
+    action: 'campaign.pause';
+};
+
+/**
+ * CampaignPauseRequest
+ */
+export type CampaignPauseRequest = {
+    input?: null;
+    /**
+     * The version you read; a stale one is refused with 409.
+     */
+    version: number;
+    action: 'campaign.pause';
 };
 
 /**
@@ -226,6 +425,28 @@ export type CampaignRead = {
     version: number;
     created_at: string;
     updated_at: string;
+};
+
+/**
+ * CampaignResumeBulkRequest
+ */
+export type CampaignResumeBulkRequest = {
+    input?: null;
+    objects: Array<ActionObjectRef>;
+    mode?: BulkMode;
+    action: 'campaign.resume';
+};
+
+/**
+ * CampaignResumeRequest
+ */
+export type CampaignResumeRequest = {
+    input?: null;
+    /**
+     * The version you read; a stale one is refused with 409.
+     */
+    version: number;
+    action: 'campaign.resume';
 };
 
 /**
@@ -290,6 +511,84 @@ export type CampaignUpdate = {
 };
 
 /**
+ * CreatorActionResult
+ */
+export type CreatorActionResult = {
+    action: string;
+    object: CreatorRead;
+    result?: null;
+    object_type: 'creator';
+};
+
+/**
+ * CreatorAddTagBulkRequest
+ */
+export type CreatorAddTagBulkRequest = {
+    input: CreatorTagInput;
+    objects: Array<ActionObjectRef>;
+    mode?: BulkMode;
+    action: 'creator.add_tag';
+};
+
+/**
+ * CreatorAddTagRequest
+ */
+export type CreatorAddTagRequest = {
+    input: CreatorTagInput;
+    /**
+     * The version you read; a stale one is refused with 409.
+     */
+    version: number;
+    action: 'creator.add_tag';
+};
+
+/**
+ * CreatorArchiveBulkRequest
+ */
+export type CreatorArchiveBulkRequest = {
+    input?: null;
+    objects: Array<ActionObjectRef>;
+    mode?: BulkMode;
+    action: 'creator.archive';
+};
+
+/**
+ * CreatorArchiveRequest
+ */
+export type CreatorArchiveRequest = {
+    input?: null;
+    /**
+     * The version you read; a stale one is refused with 409.
+     */
+    version: number;
+    action: 'creator.archive';
+};
+
+/**
+ * CreatorBulkActionItem
+ */
+export type CreatorBulkActionItem = {
+    id: string;
+    ok: boolean;
+    object?: CreatorRead | null;
+    result?: null;
+    problem?: ProblemDetails | null;
+    object_type: 'creator';
+};
+
+/**
+ * CreatorBulkActionResult
+ */
+export type CreatorBulkActionResult = {
+    action: string;
+    mode: BulkMode;
+    succeeded: number;
+    failed: number;
+    items: Array<CreatorBulkActionItem>;
+    object_type: 'creator';
+};
+
+/**
  * CreatorCreate
  */
 export type CreatorCreate = {
@@ -341,6 +640,50 @@ export type CreatorRead = {
 };
 
 /**
+ * CreatorRemoveTagBulkRequest
+ */
+export type CreatorRemoveTagBulkRequest = {
+    input: CreatorTagInput;
+    objects: Array<ActionObjectRef>;
+    mode?: BulkMode;
+    action: 'creator.remove_tag';
+};
+
+/**
+ * CreatorRemoveTagRequest
+ */
+export type CreatorRemoveTagRequest = {
+    input: CreatorTagInput;
+    /**
+     * The version you read; a stale one is refused with 409.
+     */
+    version: number;
+    action: 'creator.remove_tag';
+};
+
+/**
+ * CreatorRestoreBulkRequest
+ */
+export type CreatorRestoreBulkRequest = {
+    input?: null;
+    objects: Array<ActionObjectRef>;
+    mode?: BulkMode;
+    action: 'creator.restore';
+};
+
+/**
+ * CreatorRestoreRequest
+ */
+export type CreatorRestoreRequest = {
+    input?: null;
+    /**
+     * The version you read; a stale one is refused with 409.
+     */
+    version: number;
+    action: 'creator.restore';
+};
+
+/**
  * CreatorSort
  *
  * Sort key.
@@ -357,6 +700,13 @@ export const CreatorSort = {
  * Sort key.
  */
 export type CreatorSort = typeof CreatorSort[keyof typeof CreatorSort];
+
+/**
+ * CreatorTagInput
+ */
+export type CreatorTagInput = {
+    tag: string;
+};
 
 /**
  * CreatorUpdate
@@ -406,10 +756,43 @@ export type CurrencyTotals = {
 };
 
 /**
+ * DigestFrequency
+ */
+export const DigestFrequency = {
+    OFF: 'off',
+    HOURLY: 'hourly',
+    DAILY: 'daily'
+} as const;
+
+/**
+ * DigestFrequency
+ */
+export type DigestFrequency = typeof DigestFrequency[keyof typeof DigestFrequency];
+
+/**
  * EmailVerification
  */
 export type EmailVerification = {
     token: string;
+};
+
+/**
+ * ErrorFrame
+ */
+export type ErrorFrame = {
+    code: RealtimeFramesErrorCode;
+    detail: string;
+    topic?: string | null;
+    type: 'error';
+};
+
+/**
+ * EventFrame
+ */
+export type EventFrame = {
+    topic: string;
+    event: EventRead;
+    type: 'event';
 };
 
 /**
@@ -420,6 +803,8 @@ export type EventList = {
     total: number;
     limit: number;
     offset: number;
+    total_exact?: boolean;
+    next_cursor?: string | null;
 };
 
 /**
@@ -548,6 +933,163 @@ export type LogoutRequest = {
 };
 
 /**
+ * MarkAllRead
+ */
+export type MarkAllRead = {
+    team_id?: string | null;
+};
+
+/**
+ * MarkedRead
+ */
+export type MarkedRead = {
+    marked: number;
+};
+
+/**
+ * MediaKind
+ */
+export const MediaKind = {
+    POST_MEDIA: 'post_media',
+    BRAND_LOGO: 'brand_logo',
+    CREATOR_AVATAR: 'creator_avatar',
+    CREATOR_MEDIA_KIT: 'creator_media_kit'
+} as const;
+
+/**
+ * MediaKind
+ */
+export type MediaKind = typeof MediaKind[keyof typeof MediaKind];
+
+/**
+ * MediaList
+ */
+export type MediaList = {
+    items: Array<MediaRead>;
+    total: number;
+    limit: number;
+    offset: number;
+};
+
+/**
+ * MediaRead
+ */
+export type MediaRead = {
+    id: string;
+    team_id: string;
+    campaign_id: string | null;
+    kind: MediaKind;
+    target_type: TargetType;
+    target_id: string;
+    position: number;
+    file_name: string;
+    status: MediaStatus;
+    reason: string | null;
+    content_type: string | null;
+    size_bytes: number | null;
+    sha256: string | null;
+    width: number | null;
+    height: number | null;
+    created_at: string;
+    processed_at: string | null;
+    download_url?: string | null;
+    thumbnail_url?: string | null;
+};
+
+/**
+ * MediaStatus
+ */
+export const MediaStatus = {
+    PENDING: 'pending',
+    PROCESSING: 'processing',
+    READY: 'ready',
+    REJECTED: 'rejected',
+    DETACHED: 'detached'
+} as const;
+
+/**
+ * MediaStatus
+ */
+export type MediaStatus = typeof MediaStatus[keyof typeof MediaStatus];
+
+/**
+ * MessageKind
+ */
+export const MessageKind = { USER: 'user', SYSTEM: 'system' } as const;
+
+/**
+ * MessageKind
+ */
+export type MessageKind = typeof MessageKind[keyof typeof MessageKind];
+
+/**
+ * NotificationFrame
+ */
+export type NotificationFrame = {
+    topic: string;
+    notification: NotificationRead;
+    type: 'notification';
+};
+
+/**
+ * NotificationKind
+ */
+export const NotificationKind = {
+    MENTION: 'mention',
+    ASSIGNED: 'assigned',
+    REPLY: 'reply',
+    STATUS_CHANGED: 'status_changed',
+    INVITATION: 'invitation'
+} as const;
+
+/**
+ * NotificationKind
+ */
+export type NotificationKind = typeof NotificationKind[keyof typeof NotificationKind];
+
+/**
+ * NotificationList
+ */
+export type NotificationList = {
+    items: Array<NotificationRead>;
+    limit: number;
+    has_more: boolean;
+};
+
+/**
+ * NotificationPreferences
+ */
+export type NotificationPreferences = {
+    digest: DigestFrequency;
+    muted_thread_ids: Array<string>;
+    muted_campaign_ids: Array<string>;
+};
+
+/**
+ * NotificationRead
+ */
+export type NotificationRead = {
+    id: string;
+    team_id: string;
+    kind: NotificationKind;
+    object_type: string;
+    object_id: string;
+    campaign_id: string | null;
+    actor_id: string | null;
+    text: string;
+    created_at: string;
+    read_at: string | null;
+};
+
+/**
+ * NotificationSummary
+ */
+export type NotificationSummary = {
+    unread: number;
+    teams: Array<TeamUnread>;
+};
+
+/**
  * PasswordChange
  */
 export type PasswordChange = {
@@ -580,6 +1122,13 @@ export type PasswordResetRequest = {
 };
 
 /**
+ * PingFrame
+ */
+export type PingFrame = {
+    type: 'ping';
+};
+
+/**
  * Platform
  */
 export const Platform = {
@@ -600,12 +1149,78 @@ export const Platform = {
 export type Platform = typeof Platform[keyof typeof Platform];
 
 /**
+ * PongFrame
+ */
+export type PongFrame = {
+    type: 'pong';
+};
+
+/**
+ * PostActionResult
+ */
+export type PostActionResult = {
+    action: string;
+    object: PostRead;
+    result?: null;
+    object_type: 'post';
+};
+
+/**
+ * PostApproveBulkRequest
+ */
+export type PostApproveBulkRequest = {
+    input?: null;
+    objects: Array<ActionObjectRef>;
+    mode?: BulkMode;
+    action: 'post.approve';
+};
+
+/**
+ * PostApproveRequest
+ */
+export type PostApproveRequest = {
+    input?: null;
+    /**
+     * The version you read; a stale one is refused with 409.
+     */
+    version: number;
+    action: 'post.approve';
+};
+
+/**
+ * PostBulkActionItem
+ */
+export type PostBulkActionItem = {
+    id: string;
+    ok: boolean;
+    object?: PostRead | null;
+    result?: null;
+    problem?: ProblemDetails | null;
+    object_type: 'post';
+};
+
+/**
+ * PostBulkActionResult
+ */
+export type PostBulkActionResult = {
+    action: string;
+    mode: BulkMode;
+    succeeded: number;
+    failed: number;
+    items: Array<PostBulkActionItem>;
+    object_type: 'post';
+};
+
+/**
  * PostCreate
  */
 export type PostCreate = {
     creator_id: string;
     platform: Platform;
     caption?: string | null;
+    /**
+     * An RFC 3339 date-time with a time zone (`Z` or an offset); naive ones are refused.
+     */
     scheduled_at?: string | null;
 };
 
@@ -617,6 +1232,58 @@ export type PostList = {
     total: number;
     limit: number;
     offset: number;
+};
+
+/**
+ * PostMediaGallery
+ */
+export type PostMediaGallery = {
+    items: Array<MediaRead>;
+    version: number;
+};
+
+/**
+ * PostMediaOrderUpdate
+ */
+export type PostMediaOrderUpdate = {
+    media_ids: Array<string>;
+    /**
+     * The version you read; a stale one is refused with 409.
+     */
+    version: number;
+};
+
+/**
+ * PostPublishBulkRequest
+ */
+export type PostPublishBulkRequest = {
+    input: PostPublishInput;
+    objects: Array<ActionObjectRef>;
+    mode?: BulkMode;
+    action: 'post.publish';
+};
+
+/**
+ * PostPublishInput
+ */
+export type PostPublishInput = {
+    published_url: string;
+    views?: number | null;
+    likes?: number | null;
+    comments?: number | null;
+    shares?: number | null;
+};
+
+/**
+ * PostPublishRequest
+ */
+export type PostPublishRequest = {
+    input: PostPublishInput;
+    /**
+     * The version you read; a stale one is refused with 409.
+     */
+    version: number;
+    action: 'post.publish';
 };
 
 /**
@@ -641,6 +1308,64 @@ export type PostRead = {
     version: number;
     created_at: string;
     updated_at: string;
+};
+
+/**
+ * PostRequestChangesBulkRequest
+ */
+export type PostRequestChangesBulkRequest = {
+    input: PostRequestChangesInput;
+    objects: Array<ActionObjectRef>;
+    mode?: BulkMode;
+    action: 'post.request_changes';
+};
+
+/**
+ * PostRequestChangesInput
+ */
+export type PostRequestChangesInput = {
+    comment: string;
+};
+
+/**
+ * PostRequestChangesRequest
+ */
+export type PostRequestChangesRequest = {
+    input: PostRequestChangesInput;
+    /**
+     * The version you read; a stale one is refused with 409.
+     */
+    version: number;
+    action: 'post.request_changes';
+};
+
+/**
+ * PostScheduleBulkRequest
+ */
+export type PostScheduleBulkRequest = {
+    input: PostScheduleInput;
+    objects: Array<ActionObjectRef>;
+    mode?: BulkMode;
+    action: 'post.schedule';
+};
+
+/**
+ * PostScheduleInput
+ */
+export type PostScheduleInput = {
+    scheduled_at: string;
+};
+
+/**
+ * PostScheduleRequest
+ */
+export type PostScheduleRequest = {
+    input: PostScheduleInput;
+    /**
+     * The version you read; a stale one is refused with 409.
+     */
+    version: number;
+    action: 'post.schedule';
 };
 
 /**
@@ -681,6 +1406,50 @@ export const PostStatus = {
 export type PostStatus = typeof PostStatus[keyof typeof PostStatus];
 
 /**
+ * PostSubmitForReviewBulkRequest
+ */
+export type PostSubmitForReviewBulkRequest = {
+    input?: null;
+    objects: Array<ActionObjectRef>;
+    mode?: BulkMode;
+    action: 'post.submit_for_review';
+};
+
+/**
+ * PostSubmitForReviewRequest
+ */
+export type PostSubmitForReviewRequest = {
+    input?: null;
+    /**
+     * The version you read; a stale one is refused with 409.
+     */
+    version: number;
+    action: 'post.submit_for_review';
+};
+
+/**
+ * PostUnscheduleBulkRequest
+ */
+export type PostUnscheduleBulkRequest = {
+    input?: null;
+    objects: Array<ActionObjectRef>;
+    mode?: BulkMode;
+    action: 'post.unschedule';
+};
+
+/**
+ * PostUnscheduleRequest
+ */
+export type PostUnscheduleRequest = {
+    input?: null;
+    /**
+     * The version you read; a stale one is refused with 409.
+     */
+    version: number;
+    action: 'post.unschedule';
+};
+
+/**
  * PostUpdate
  */
 export type PostUpdate = {
@@ -688,7 +1457,13 @@ export type PostUpdate = {
     platform: Platform;
     caption: string | null;
     status: PostStatus;
+    /**
+     * An RFC 3339 date-time with a time zone (`Z` or an offset); naive ones are refused.
+     */
     scheduled_at: string | null;
+    /**
+     * An RFC 3339 date-time with a time zone (`Z` or an offset); naive ones are refused.
+     */
     published_at: string | null;
     published_url: string | null;
     views: number;
@@ -709,9 +1484,36 @@ export type ProblemDetails = {
     title: string;
     status: number;
     detail: string;
+    code: LibErrorsErrorCode;
     errors?: Array<FieldError> | null;
     current_version?: number | null;
     allowed_statuses?: Array<string> | null;
+    campaign_status?: string | null;
+};
+
+/**
+ * ReadyFrame
+ */
+export type ReadyFrame = {
+    user_id: string;
+    expires_at: string;
+    type: 'ready';
+};
+
+/**
+ * RealtimeProtocol
+ */
+export type RealtimeProtocol = {
+    url: string;
+    subprotocol: string;
+    auth_timeout_seconds: number;
+    max_subscriptions: number;
+    topics: Array<string>;
+    close_codes: {
+        [key: string]: number;
+    };
+    client_examples: Array<AuthFrame | SubscribeFrame | UnsubscribeFrame | PingFrame>;
+    server_examples: Array<ReadyFrame | SubscribedFrame | UnsubscribedFrame | ErrorFrame | PongFrame | EventFrame | ThreadMessageFrame | NotificationFrame>;
 };
 
 /**
@@ -749,6 +1551,49 @@ export const SortOrder = { ASC: 'asc', DESC: 'desc' } as const;
  * Sort direction.
  */
 export type SortOrder = typeof SortOrder[keyof typeof SortOrder];
+
+/**
+ * StorageUsage
+ */
+export type StorageUsage = {
+    team_id: string;
+    used_bytes: number;
+    quota_bytes: number;
+    files: number;
+};
+
+/**
+ * SubscribeFrame
+ */
+export type SubscribeFrame = {
+    /**
+     * `team:{team_id}` (the team's activity feed), `thread:{team_id}:{object_type}:{object_id}` (an object's thread) or `notifications` (your own).
+     */
+    topic: string;
+    type: 'subscribe';
+};
+
+/**
+ * SubscribedFrame
+ */
+export type SubscribedFrame = {
+    topic: string;
+    type: 'subscribed';
+};
+
+/**
+ * TargetType
+ */
+export const TargetType = {
+    POST: 'post',
+    BRAND: 'brand',
+    CREATOR: 'creator'
+} as const;
+
+/**
+ * TargetType
+ */
+export type TargetType = typeof TargetType[keyof typeof TargetType];
 
 /**
  * TeamCreate
@@ -888,6 +1733,14 @@ export const TeamRole = {
 export type TeamRole = typeof TeamRole[keyof typeof TeamRole];
 
 /**
+ * TeamUnread
+ */
+export type TeamUnread = {
+    team_id: string;
+    unread: number;
+};
+
+/**
  * TeamUpdate
  */
 export type TeamUpdate = {
@@ -897,6 +1750,229 @@ export type TeamUpdate = {
      * The version you read; a stale one is refused with 409.
      */
     version: number;
+};
+
+/**
+ * ThreadMessageCreate
+ */
+export type ThreadMessageCreate = {
+    /**
+     * Markdown text, 1-10,000 characters after trimming.
+     */
+    body: string;
+    /**
+     * User ids of members who can see the object.
+     */
+    mentions?: Array<string>;
+};
+
+/**
+ * ThreadMessageFrame
+ */
+export type ThreadMessageFrame = {
+    topic: string;
+    action: ThreadMessageFrameAction;
+    message: ThreadMessageRead;
+    type: 'message';
+};
+
+/**
+ * ThreadMessageFrameAction
+ */
+export const ThreadMessageFrameAction = {
+    CREATED: 'created',
+    UPDATED: 'updated',
+    DELETED: 'deleted'
+} as const;
+
+/**
+ * ThreadMessageFrameAction
+ */
+export type ThreadMessageFrameAction = typeof ThreadMessageFrameAction[keyof typeof ThreadMessageFrameAction];
+
+/**
+ * ThreadMessageList
+ */
+export type ThreadMessageList = {
+    items: Array<ThreadMessageRead>;
+    limit: number;
+    has_more: boolean;
+};
+
+/**
+ * ThreadMessageRead
+ */
+export type ThreadMessageRead = {
+    id: string;
+    thread_id: string;
+    kind: MessageKind;
+    author_id: string | null;
+    author_name: string | null;
+    body: string;
+    mentions: Array<string>;
+    event_type: string | null;
+    changes: {
+        [key: string]: {
+            [key: string]: unknown;
+        };
+    } | null;
+    created_at: string;
+    edited_at: string | null;
+    deleted_at: string | null;
+    version: number;
+};
+
+/**
+ * ThreadMessageUpdate
+ */
+export type ThreadMessageUpdate = {
+    /**
+     * Markdown text, 1-10,000 characters after trimming.
+     */
+    body: string;
+    /**
+     * User ids of members who can see the object.
+     */
+    mentions: Array<string>;
+    /**
+     * The version you read; a stale one is refused with 409.
+     */
+    version: number;
+};
+
+/**
+ * ThreadParticipant
+ */
+export type ThreadParticipant = {
+    user_id: string;
+    name: string;
+};
+
+/**
+ * ThreadRead
+ */
+export type ThreadRead = {
+    object_type: string;
+    object_id: string;
+    thread_id: string | null;
+    message_count: number;
+    participants: Array<ThreadParticipant>;
+    unread_count: number;
+    last_read_message_id: string | null;
+};
+
+/**
+ * ThreadReadMark
+ */
+export type ThreadReadMark = {
+    message_id?: string | null;
+};
+
+/**
+ * TodoActionResult
+ */
+export type TodoActionResult = {
+    action: string;
+    object: TodoRead;
+    result?: null;
+    object_type: 'todo';
+};
+
+/**
+ * TodoAssignBulkRequest
+ */
+export type TodoAssignBulkRequest = {
+    input: TodoAssignInput;
+    objects: Array<ActionObjectRef>;
+    mode?: BulkMode;
+    action: 'todo.assign';
+};
+
+/**
+ * TodoAssignInput
+ */
+export type TodoAssignInput = {
+    assignee_id: string;
+};
+
+/**
+ * TodoAssignRequest
+ */
+export type TodoAssignRequest = {
+    input: TodoAssignInput;
+    /**
+     * The version you read; a stale one is refused with 409.
+     */
+    version: number;
+    action: 'todo.assign';
+};
+
+/**
+ * TodoAssignToMeBulkRequest
+ */
+export type TodoAssignToMeBulkRequest = {
+    input?: null;
+    objects: Array<ActionObjectRef>;
+    mode?: BulkMode;
+    action: 'todo.assign_to_me';
+};
+
+/**
+ * TodoAssignToMeRequest
+ */
+export type TodoAssignToMeRequest = {
+    input?: null;
+    /**
+     * The version you read; a stale one is refused with 409.
+     */
+    version: number;
+    action: 'todo.assign_to_me';
+};
+
+/**
+ * TodoBulkActionItem
+ */
+export type TodoBulkActionItem = {
+    id: string;
+    ok: boolean;
+    object?: TodoRead | null;
+    result?: null;
+    problem?: ProblemDetails | null;
+    object_type: 'todo';
+};
+
+/**
+ * TodoBulkActionResult
+ */
+export type TodoBulkActionResult = {
+    action: string;
+    mode: BulkMode;
+    succeeded: number;
+    failed: number;
+    items: Array<TodoBulkActionItem>;
+    object_type: 'todo';
+};
+
+/**
+ * TodoCompleteBulkRequest
+ */
+export type TodoCompleteBulkRequest = {
+    input?: null;
+    objects: Array<ActionObjectRef>;
+    mode?: BulkMode;
+    action: 'todo.complete';
+};
+
+/**
+ * TodoCompleteRequest
+ */
+export type TodoCompleteRequest = {
+    input?: null;
+    /**
+     * The version you read; a stale one is refused with 409.
+     */
+    version: number;
+    action: 'todo.complete';
 };
 
 /**
@@ -936,6 +2012,28 @@ export type TodoRead = {
     version: number;
     created_at: string;
     updated_at: string;
+};
+
+/**
+ * TodoReopenBulkRequest
+ */
+export type TodoReopenBulkRequest = {
+    input?: null;
+    objects: Array<ActionObjectRef>;
+    mode?: BulkMode;
+    action: 'todo.reopen';
+};
+
+/**
+ * TodoReopenRequest
+ */
+export type TodoReopenRequest = {
+    input?: null;
+    /**
+     * The version you read; a stale one is refused with 409.
+     */
+    version: number;
+    action: 'todo.reopen';
 };
 
 /**
@@ -998,6 +2096,60 @@ export type TokenPair = {
 };
 
 /**
+ * UnsubscribeFrame
+ */
+export type UnsubscribeFrame = {
+    /**
+     * `team:{team_id}` (the team's activity feed), `thread:{team_id}:{object_type}:{object_id}` (an object's thread) or `notifications` (your own).
+     */
+    topic: string;
+    type: 'unsubscribe';
+};
+
+/**
+ * UnsubscribedFrame
+ */
+export type UnsubscribedFrame = {
+    topic: string;
+    reason: string;
+    type: 'unsubscribed';
+};
+
+/**
+ * UploadCreate
+ */
+export type UploadCreate = {
+    kind: MediaKind;
+    target_id: string;
+    file_name: string;
+    content_type: string;
+    /**
+     * The file's size in bytes.
+     */
+    size: number;
+};
+
+/**
+ * UploadCreated
+ */
+export type UploadCreated = {
+    media: MediaRead;
+    upload: UploadTarget;
+};
+
+/**
+ * UploadTarget
+ */
+export type UploadTarget = {
+    method: string;
+    url: string;
+    headers: {
+        [key: string]: string;
+    };
+    expires_at: string;
+};
+
+/**
  * UserRead
  */
 export type UserRead = {
@@ -1019,6 +2171,60 @@ export type UserUpdate = {
     email: string;
     name: string;
 };
+
+/**
+ * ErrorCode
+ *
+ * The `code` of every problem details body: stable, for clients to branch on.
+ */
+export const LibErrorsErrorCode = {
+    VALIDATION_FAILED: 'validation_failed',
+    MALFORMED_JSON: 'malformed_json',
+    INVALID_ENCODING: 'invalid_encoding',
+    TOO_DEEP: 'too_deep',
+    BODY_TOO_LARGE: 'body_too_large',
+    UNSUPPORTED_MEDIA_TYPE: 'unsupported_media_type',
+    NOT_AUTHENTICATED: 'not_authenticated',
+    SESSION_ENDED: 'session_ended',
+    INVALID_CREDENTIALS: 'invalid_credentials',
+    FORBIDDEN: 'forbidden',
+    NOT_FOUND: 'not_found',
+    METHOD_NOT_ALLOWED: 'method_not_allowed',
+    CONFLICT: 'conflict',
+    DUPLICATE: 'duplicate',
+    STALE_VERSION: 'stale_version',
+    ILLEGAL_TRANSITION: 'illegal_transition',
+    IN_USE: 'in_use',
+    CAMPAIGN_FINISHED: 'campaign_finished',
+    GONE: 'gone',
+    UNKNOWN_REFERENCE: 'unknown_reference',
+    TOO_MANY_REQUESTS: 'too_many_requests',
+    SERVICE_UNAVAILABLE: 'service_unavailable',
+    INTERNAL_ERROR: 'internal_error'
+} as const;
+
+/**
+ * ErrorCode
+ *
+ * The `code` of every problem details body: stable, for clients to branch on.
+ */
+export type LibErrorsErrorCode = typeof LibErrorsErrorCode[keyof typeof LibErrorsErrorCode];
+
+/**
+ * ErrorCode
+ */
+export const RealtimeFramesErrorCode = {
+    BAD_FRAME: 'bad_frame',
+    UNKNOWN_TOPIC: 'unknown_topic',
+    FORBIDDEN: 'forbidden',
+    NOT_FOUND: 'not_found',
+    TOO_MANY_SUBSCRIPTIONS: 'too_many_subscriptions'
+} as const;
+
+/**
+ * ErrorCode
+ */
+export type RealtimeFramesErrorCode = typeof RealtimeFramesErrorCode[keyof typeof RealtimeFramesErrorCode];
 
 export type HealthData = {
     body?: never;
@@ -1058,7 +2264,7 @@ export type LoginErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
@@ -1066,9 +2272,17 @@ export type LoginErrors = {
      */
     413: ProblemDetails;
     /**
+     * The body is not `application/json`.
+     */
+    415: ProblemDetails;
+    /**
      * Too many attempts; see Retry-After.
      */
     429: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type LoginError = LoginErrors[keyof LoginErrors];
@@ -1095,13 +2309,21 @@ export type LogoutErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
      * The request body is too large.
      */
     413: ProblemDetails;
+    /**
+     * The body is not `application/json`.
+     */
+    415: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type LogoutError = LogoutErrors[keyof LogoutErrors];
@@ -1128,13 +2350,21 @@ export type RefreshTokenErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
      * The request body is too large.
      */
     413: ProblemDetails;
+    /**
+     * The body is not `application/json`.
+     */
+    415: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type RefreshTokenError = RefreshTokenErrors[keyof RefreshTokenErrors];
@@ -1168,6 +2398,14 @@ export type RegisterErrors = {
      * The request body is too large.
      */
     413: ProblemDetails;
+    /**
+     * The body is not `application/json`.
+     */
+    415: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type RegisterError = RegisterErrors[keyof RegisterErrors];
@@ -1194,13 +2432,21 @@ export type ChangePasswordErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
      * The request body is too large.
      */
     413: ProblemDetails;
+    /**
+     * The body is not `application/json`.
+     */
+    415: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type ChangePasswordError = ChangePasswordErrors[keyof ChangePasswordErrors];
@@ -1223,9 +2469,13 @@ export type GetCurrentUserData = {
 
 export type GetCurrentUserErrors = {
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type GetCurrentUserError = GetCurrentUserErrors[keyof GetCurrentUserErrors];
@@ -1252,7 +2502,7 @@ export type UpdateCurrentUserErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
@@ -1263,6 +2513,14 @@ export type UpdateCurrentUserErrors = {
      * The request body is too large.
      */
     413: ProblemDetails;
+    /**
+     * The body is not `application/json`.
+     */
+    415: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type UpdateCurrentUserError = UpdateCurrentUserErrors[keyof UpdateCurrentUserErrors];
@@ -1285,7 +2543,7 @@ export type ListTeamsData = {
          */
         limit?: number;
         /**
-         * Rows to skip.
+         * Rows to skip (0-10,000).
          */
         offset?: number;
     };
@@ -1298,7 +2556,7 @@ export type ListTeamsErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
@@ -1317,6 +2575,10 @@ export type ListTeamsErrors = {
      * Well-formed, but refers to something that does not exist.
      */
     422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type ListTeamsError = ListTeamsErrors[keyof ListTeamsErrors];
@@ -1343,7 +2605,7 @@ export type CreateTeamErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
@@ -1363,9 +2625,17 @@ export type CreateTeamErrors = {
      */
     413: ProblemDetails;
     /**
+     * The body is not `application/json`.
+     */
+    415: ProblemDetails;
+    /**
      * Well-formed, but refers to something that does not exist.
      */
     422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type CreateTeamError = CreateTeamErrors[keyof CreateTeamErrors];
@@ -1394,7 +2664,7 @@ export type DeleteTeamErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
@@ -1413,6 +2683,10 @@ export type DeleteTeamErrors = {
      * Well-formed, but refers to something that does not exist.
      */
     422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type DeleteTeamError = DeleteTeamErrors[keyof DeleteTeamErrors];
@@ -1441,7 +2715,7 @@ export type GetTeamErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
@@ -1460,6 +2734,10 @@ export type GetTeamErrors = {
      * Well-formed, but refers to something that does not exist.
      */
     422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type GetTeamError = GetTeamErrors[keyof GetTeamErrors];
@@ -1488,7 +2766,7 @@ export type UpdateTeamErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
@@ -1508,9 +2786,17 @@ export type UpdateTeamErrors = {
      */
     413: ProblemDetails;
     /**
+     * The body is not `application/json`.
+     */
+    415: ProblemDetails;
+    /**
      * Well-formed, but refers to something that does not exist.
      */
     422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type UpdateTeamError = UpdateTeamErrors[keyof UpdateTeamErrors];
@@ -1535,7 +2821,7 @@ export type ListTeamMembersData = {
          */
         limit?: number;
         /**
-         * Rows to skip.
+         * Rows to skip (0-10,000).
          */
         offset?: number;
     };
@@ -1548,7 +2834,7 @@ export type ListTeamMembersErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
@@ -1567,6 +2853,10 @@ export type ListTeamMembersErrors = {
      * Well-formed, but refers to something that does not exist.
      */
     422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type ListTeamMembersError = ListTeamMembersErrors[keyof ListTeamMembersErrors];
@@ -1595,7 +2885,7 @@ export type AddTeamMemberErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
@@ -1615,9 +2905,17 @@ export type AddTeamMemberErrors = {
      */
     413: ProblemDetails;
     /**
+     * The body is not `application/json`.
+     */
+    415: ProblemDetails;
+    /**
      * Well-formed, but refers to something that does not exist.
      */
     422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type AddTeamMemberError = AddTeamMemberErrors[keyof AddTeamMemberErrors];
@@ -1647,7 +2945,7 @@ export type RemoveTeamMemberErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
@@ -1666,6 +2964,10 @@ export type RemoveTeamMemberErrors = {
      * Well-formed, but refers to something that does not exist.
      */
     422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type RemoveTeamMemberError = RemoveTeamMemberErrors[keyof RemoveTeamMemberErrors];
@@ -1695,7 +2997,7 @@ export type UpdateTeamMemberErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
@@ -1715,9 +3017,17 @@ export type UpdateTeamMemberErrors = {
      */
     413: ProblemDetails;
     /**
+     * The body is not `application/json`.
+     */
+    415: ProblemDetails;
+    /**
      * Well-formed, but refers to something that does not exist.
      */
     422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type UpdateTeamMemberError = UpdateTeamMemberErrors[keyof UpdateTeamMemberErrors];
@@ -1742,7 +3052,7 @@ export type ListTeamInvitationsData = {
          */
         limit?: number;
         /**
-         * Rows to skip.
+         * Rows to skip (0-10,000).
          */
         offset?: number;
         /**
@@ -1759,7 +3069,7 @@ export type ListTeamInvitationsErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
@@ -1778,6 +3088,10 @@ export type ListTeamInvitationsErrors = {
      * Well-formed, but refers to something that does not exist.
      */
     422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type ListTeamInvitationsError = ListTeamInvitationsErrors[keyof ListTeamInvitationsErrors];
@@ -1806,7 +3120,7 @@ export type CreateTeamInvitationErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
@@ -1826,9 +3140,17 @@ export type CreateTeamInvitationErrors = {
      */
     413: ProblemDetails;
     /**
+     * The body is not `application/json`.
+     */
+    415: ProblemDetails;
+    /**
      * Well-formed, but refers to something that does not exist.
      */
     422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type CreateTeamInvitationError = CreateTeamInvitationErrors[keyof CreateTeamInvitationErrors];
@@ -1858,7 +3180,7 @@ export type RevokeTeamInvitationErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
@@ -1877,6 +3199,10 @@ export type RevokeTeamInvitationErrors = {
      * Well-formed, but refers to something that does not exist.
      */
     422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type RevokeTeamInvitationError = RevokeTeamInvitationErrors[keyof RevokeTeamInvitationErrors];
@@ -1903,7 +3229,7 @@ export type AcceptTeamInvitationErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
@@ -1926,6 +3252,14 @@ export type AcceptTeamInvitationErrors = {
      * The request body is too large.
      */
     413: ProblemDetails;
+    /**
+     * The body is not `application/json`.
+     */
+    415: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type AcceptTeamInvitationError = AcceptTeamInvitationErrors[keyof AcceptTeamInvitationErrors];
@@ -1955,6 +3289,14 @@ export type RequestPasswordResetErrors = {
      * The request body is too large.
      */
     413: ProblemDetails;
+    /**
+     * The body is not `application/json`.
+     */
+    415: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type RequestPasswordResetError = RequestPasswordResetErrors[keyof RequestPasswordResetErrors];
@@ -1977,7 +3319,7 @@ export type ResendVerificationData = {
 
 export type ResendVerificationErrors = {
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
@@ -1988,6 +3330,10 @@ export type ResendVerificationErrors = {
      * Too many attempts; see Retry-After.
      */
     429: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type ResendVerificationError = ResendVerificationErrors[keyof ResendVerificationErrors];
@@ -2017,6 +3363,14 @@ export type ResetPasswordErrors = {
      * The request body is too large.
      */
     413: ProblemDetails;
+    /**
+     * The body is not `application/json`.
+     */
+    415: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type ResetPasswordError = ResetPasswordErrors[keyof ResetPasswordErrors];
@@ -2046,6 +3400,14 @@ export type VerifyEmailErrors = {
      * The request body is too large.
      */
     413: ProblemDetails;
+    /**
+     * The body is not `application/json`.
+     */
+    415: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type VerifyEmailError = VerifyEmailErrors[keyof VerifyEmailErrors];
@@ -2070,7 +3432,7 @@ export type ListBrandsData = {
          */
         limit?: number;
         /**
-         * Rows to skip.
+         * Rows to skip (0-10,000).
          */
         offset?: number;
         /**
@@ -2095,7 +3457,7 @@ export type ListBrandsErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
@@ -2114,6 +3476,10 @@ export type ListBrandsErrors = {
      * Well-formed, but refers to something that does not exist.
      */
     422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type ListBrandsError = ListBrandsErrors[keyof ListBrandsErrors];
@@ -2142,7 +3508,7 @@ export type CreateBrandErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
@@ -2162,9 +3528,17 @@ export type CreateBrandErrors = {
      */
     413: ProblemDetails;
     /**
+     * The body is not `application/json`.
+     */
+    415: ProblemDetails;
+    /**
      * Well-formed, but refers to something that does not exist.
      */
     422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type CreateBrandError = CreateBrandErrors[keyof CreateBrandErrors];
@@ -2194,7 +3568,7 @@ export type DeleteBrandErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
@@ -2213,6 +3587,10 @@ export type DeleteBrandErrors = {
      * Well-formed, but refers to something that does not exist.
      */
     422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type DeleteBrandError = DeleteBrandErrors[keyof DeleteBrandErrors];
@@ -2242,7 +3620,7 @@ export type GetBrandErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
@@ -2261,6 +3639,10 @@ export type GetBrandErrors = {
      * Well-formed, but refers to something that does not exist.
      */
     422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type GetBrandError = GetBrandErrors[keyof GetBrandErrors];
@@ -2290,7 +3672,7 @@ export type UpdateBrandErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
@@ -2310,9 +3692,17 @@ export type UpdateBrandErrors = {
      */
     413: ProblemDetails;
     /**
+     * The body is not `application/json`.
+     */
+    415: ProblemDetails;
+    /**
      * Well-formed, but refers to something that does not exist.
      */
     422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type UpdateBrandError = UpdateBrandErrors[keyof UpdateBrandErrors];
@@ -2339,7 +3729,7 @@ export type ListObjectEventsData = {
          */
         limit?: number;
         /**
-         * Rows to skip.
+         * Rows to skip (0-10,000).
          */
         offset?: number;
         /**
@@ -2358,6 +3748,10 @@ export type ListObjectEventsData = {
          * Only changes made by this user.
          */
         actor_id?: string | null;
+        /**
+         * A `next_cursor` from the previous page: continue after its last event (keyset).
+         */
+        after?: string | null;
     };
     url: '/api/teams/{team_id}/events/{object_type}/{object_id}';
 };
@@ -2368,7 +3762,7 @@ export type ListObjectEventsErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
@@ -2387,6 +3781,10 @@ export type ListObjectEventsErrors = {
      * Well-formed, but refers to something that does not exist.
      */
     422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type ListObjectEventsError = ListObjectEventsErrors[keyof ListObjectEventsErrors];
@@ -2411,7 +3809,7 @@ export type ListTeamEventsData = {
          */
         limit?: number;
         /**
-         * Rows to skip.
+         * Rows to skip (0-10,000).
          */
         offset?: number;
         /**
@@ -2434,6 +3832,10 @@ export type ListTeamEventsData = {
          * Only this kind of object.
          */
         object_type?: string | null;
+        /**
+         * A `next_cursor` from the previous page: continue after its last event (keyset).
+         */
+        after?: string | null;
     };
     url: '/api/teams/{team_id}/events';
 };
@@ -2444,7 +3846,7 @@ export type ListTeamEventsErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
@@ -2463,6 +3865,10 @@ export type ListTeamEventsErrors = {
      * Well-formed, but refers to something that does not exist.
      */
     422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type ListTeamEventsError = ListTeamEventsErrors[keyof ListTeamEventsErrors];
@@ -2487,7 +3893,7 @@ export type ListCreatorsData = {
          */
         limit?: number;
         /**
-         * Rows to skip.
+         * Rows to skip (0-10,000).
          */
         offset?: number;
         /**
@@ -2524,7 +3930,7 @@ export type ListCreatorsErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
@@ -2543,6 +3949,10 @@ export type ListCreatorsErrors = {
      * Well-formed, but refers to something that does not exist.
      */
     422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type ListCreatorsError = ListCreatorsErrors[keyof ListCreatorsErrors];
@@ -2571,7 +3981,7 @@ export type CreateCreatorErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
@@ -2591,9 +4001,17 @@ export type CreateCreatorErrors = {
      */
     413: ProblemDetails;
     /**
+     * The body is not `application/json`.
+     */
+    415: ProblemDetails;
+    /**
      * Well-formed, but refers to something that does not exist.
      */
     422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type CreateCreatorError = CreateCreatorErrors[keyof CreateCreatorErrors];
@@ -2623,7 +4041,7 @@ export type DeleteCreatorErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
@@ -2642,6 +4060,10 @@ export type DeleteCreatorErrors = {
      * Well-formed, but refers to something that does not exist.
      */
     422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type DeleteCreatorError = DeleteCreatorErrors[keyof DeleteCreatorErrors];
@@ -2671,7 +4093,7 @@ export type GetCreatorErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
@@ -2690,6 +4112,10 @@ export type GetCreatorErrors = {
      * Well-formed, but refers to something that does not exist.
      */
     422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type GetCreatorError = GetCreatorErrors[keyof GetCreatorErrors];
@@ -2719,7 +4145,7 @@ export type UpdateCreatorErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
@@ -2739,9 +4165,17 @@ export type UpdateCreatorErrors = {
      */
     413: ProblemDetails;
     /**
+     * The body is not `application/json`.
+     */
+    415: ProblemDetails;
+    /**
      * Well-formed, but refers to something that does not exist.
      */
     422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type UpdateCreatorError = UpdateCreatorErrors[keyof UpdateCreatorErrors];
@@ -2766,7 +4200,7 @@ export type ListCampaignsData = {
          */
         limit?: number;
         /**
-         * Rows to skip.
+         * Rows to skip (0-10,000).
          */
         offset?: number;
         /**
@@ -2815,7 +4249,7 @@ export type ListCampaignsErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
@@ -2834,6 +4268,10 @@ export type ListCampaignsErrors = {
      * Well-formed, but refers to something that does not exist.
      */
     422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type ListCampaignsError = ListCampaignsErrors[keyof ListCampaignsErrors];
@@ -2862,7 +4300,7 @@ export type CreateCampaignErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
@@ -2882,9 +4320,17 @@ export type CreateCampaignErrors = {
      */
     413: ProblemDetails;
     /**
+     * The body is not `application/json`.
+     */
+    415: ProblemDetails;
+    /**
      * Well-formed, but refers to something that does not exist.
      */
     422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type CreateCampaignError = CreateCampaignErrors[keyof CreateCampaignErrors];
@@ -2914,7 +4360,7 @@ export type DeleteCampaignErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
@@ -2933,6 +4379,10 @@ export type DeleteCampaignErrors = {
      * Well-formed, but refers to something that does not exist.
      */
     422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type DeleteCampaignError = DeleteCampaignErrors[keyof DeleteCampaignErrors];
@@ -2962,7 +4412,7 @@ export type GetCampaignErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
@@ -2981,6 +4431,10 @@ export type GetCampaignErrors = {
      * Well-formed, but refers to something that does not exist.
      */
     422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type GetCampaignError = GetCampaignErrors[keyof GetCampaignErrors];
@@ -3010,7 +4464,7 @@ export type UpdateCampaignErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
@@ -3030,9 +4484,17 @@ export type UpdateCampaignErrors = {
      */
     413: ProblemDetails;
     /**
+     * The body is not `application/json`.
+     */
+    415: ProblemDetails;
+    /**
      * Well-formed, but refers to something that does not exist.
      */
     422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type UpdateCampaignError = UpdateCampaignErrors[keyof UpdateCampaignErrors];
@@ -3058,7 +4520,7 @@ export type ListCampaignCreatorsData = {
          */
         limit?: number;
         /**
-         * Rows to skip.
+         * Rows to skip (0-10,000).
          */
         offset?: number;
         /**
@@ -3087,7 +4549,7 @@ export type ListCampaignCreatorsErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
@@ -3106,6 +4568,10 @@ export type ListCampaignCreatorsErrors = {
      * Well-formed, but refers to something that does not exist.
      */
     422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type ListCampaignCreatorsError = ListCampaignCreatorsErrors[keyof ListCampaignCreatorsErrors];
@@ -3135,7 +4601,7 @@ export type CreateCampaignCreatorErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
@@ -3155,9 +4621,17 @@ export type CreateCampaignCreatorErrors = {
      */
     413: ProblemDetails;
     /**
+     * The body is not `application/json`.
+     */
+    415: ProblemDetails;
+    /**
      * Well-formed, but refers to something that does not exist.
      */
     422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type CreateCampaignCreatorError = CreateCampaignCreatorErrors[keyof CreateCampaignCreatorErrors];
@@ -3188,7 +4662,7 @@ export type DeleteCampaignCreatorErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
@@ -3207,6 +4681,10 @@ export type DeleteCampaignCreatorErrors = {
      * Well-formed, but refers to something that does not exist.
      */
     422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type DeleteCampaignCreatorError = DeleteCampaignCreatorErrors[keyof DeleteCampaignCreatorErrors];
@@ -3237,7 +4715,7 @@ export type GetCampaignCreatorErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
@@ -3256,6 +4734,10 @@ export type GetCampaignCreatorErrors = {
      * Well-formed, but refers to something that does not exist.
      */
     422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type GetCampaignCreatorError = GetCampaignCreatorErrors[keyof GetCampaignCreatorErrors];
@@ -3286,7 +4768,7 @@ export type UpdateCampaignCreatorErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
@@ -3306,9 +4788,17 @@ export type UpdateCampaignCreatorErrors = {
      */
     413: ProblemDetails;
     /**
+     * The body is not `application/json`.
+     */
+    415: ProblemDetails;
+    /**
      * Well-formed, but refers to something that does not exist.
      */
     422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type UpdateCampaignCreatorError = UpdateCampaignCreatorErrors[keyof UpdateCampaignCreatorErrors];
@@ -3334,7 +4824,7 @@ export type ListCampaignGuestsData = {
          */
         limit?: number;
         /**
-         * Rows to skip.
+         * Rows to skip (0-10,000).
          */
         offset?: number;
     };
@@ -3347,7 +4837,7 @@ export type ListCampaignGuestsErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
@@ -3366,6 +4856,10 @@ export type ListCampaignGuestsErrors = {
      * Well-formed, but refers to something that does not exist.
      */
     422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type ListCampaignGuestsError = ListCampaignGuestsErrors[keyof ListCampaignGuestsErrors];
@@ -3395,7 +4889,7 @@ export type GrantCampaignGuestErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
@@ -3415,9 +4909,17 @@ export type GrantCampaignGuestErrors = {
      */
     413: ProblemDetails;
     /**
+     * The body is not `application/json`.
+     */
+    415: ProblemDetails;
+    /**
      * Well-formed, but refers to something that does not exist.
      */
     422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type GrantCampaignGuestError = GrantCampaignGuestErrors[keyof GrantCampaignGuestErrors];
@@ -3448,7 +4950,7 @@ export type RevokeCampaignGuestErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
@@ -3467,6 +4969,10 @@ export type RevokeCampaignGuestErrors = {
      * Well-formed, but refers to something that does not exist.
      */
     422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type RevokeCampaignGuestError = RevokeCampaignGuestErrors[keyof RevokeCampaignGuestErrors];
@@ -3492,7 +4998,7 @@ export type ListPostsData = {
          */
         limit?: number;
         /**
-         * Rows to skip.
+         * Rows to skip (0-10,000).
          */
         offset?: number;
         /**
@@ -3537,7 +5043,7 @@ export type ListPostsErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
@@ -3556,6 +5062,10 @@ export type ListPostsErrors = {
      * Well-formed, but refers to something that does not exist.
      */
     422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type ListPostsError = ListPostsErrors[keyof ListPostsErrors];
@@ -3585,7 +5095,7 @@ export type CreatePostErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
@@ -3605,9 +5115,17 @@ export type CreatePostErrors = {
      */
     413: ProblemDetails;
     /**
+     * The body is not `application/json`.
+     */
+    415: ProblemDetails;
+    /**
      * Well-formed, but refers to something that does not exist.
      */
     422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type CreatePostError = CreatePostErrors[keyof CreatePostErrors];
@@ -3638,7 +5156,7 @@ export type DeletePostErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
@@ -3657,6 +5175,10 @@ export type DeletePostErrors = {
      * Well-formed, but refers to something that does not exist.
      */
     422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type DeletePostError = DeletePostErrors[keyof DeletePostErrors];
@@ -3687,7 +5209,7 @@ export type GetPostErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
@@ -3706,6 +5228,10 @@ export type GetPostErrors = {
      * Well-formed, but refers to something that does not exist.
      */
     422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type GetPostError = GetPostErrors[keyof GetPostErrors];
@@ -3736,7 +5262,7 @@ export type UpdatePostErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
@@ -3756,9 +5282,17 @@ export type UpdatePostErrors = {
      */
     413: ProblemDetails;
     /**
+     * The body is not `application/json`.
+     */
+    415: ProblemDetails;
+    /**
      * Well-formed, but refers to something that does not exist.
      */
     422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type UpdatePostError = UpdatePostErrors[keyof UpdatePostErrors];
@@ -3784,7 +5318,7 @@ export type ListTodosData = {
          */
         limit?: number;
         /**
-         * Rows to skip.
+         * Rows to skip (0-10,000).
          */
         offset?: number;
         /**
@@ -3833,7 +5367,7 @@ export type ListTodosErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
@@ -3852,6 +5386,10 @@ export type ListTodosErrors = {
      * Well-formed, but refers to something that does not exist.
      */
     422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type ListTodosError = ListTodosErrors[keyof ListTodosErrors];
@@ -3881,7 +5419,7 @@ export type CreateTodoErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
@@ -3901,9 +5439,17 @@ export type CreateTodoErrors = {
      */
     413: ProblemDetails;
     /**
+     * The body is not `application/json`.
+     */
+    415: ProblemDetails;
+    /**
      * Well-formed, but refers to something that does not exist.
      */
     422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type CreateTodoError = CreateTodoErrors[keyof CreateTodoErrors];
@@ -3934,7 +5480,7 @@ export type DeleteTodoErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
@@ -3953,6 +5499,10 @@ export type DeleteTodoErrors = {
      * Well-formed, but refers to something that does not exist.
      */
     422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type DeleteTodoError = DeleteTodoErrors[keyof DeleteTodoErrors];
@@ -3983,7 +5533,7 @@ export type GetTodoErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
@@ -4002,6 +5552,10 @@ export type GetTodoErrors = {
      * Well-formed, but refers to something that does not exist.
      */
     422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type GetTodoError = GetTodoErrors[keyof GetTodoErrors];
@@ -4032,7 +5586,7 @@ export type UpdateTodoErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
@@ -4052,9 +5606,17 @@ export type UpdateTodoErrors = {
      */
     413: ProblemDetails;
     /**
+     * The body is not `application/json`.
+     */
+    415: ProblemDetails;
+    /**
      * Well-formed, but refers to something that does not exist.
      */
     422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type UpdateTodoError = UpdateTodoErrors[keyof UpdateTodoErrors];
@@ -4083,7 +5645,7 @@ export type GetTeamDashboardErrors = {
      */
     400: ProblemDetails;
     /**
-     * Missing, invalid or expired credentials.
+     * Missing, invalid or expired credentials, or a session that has ended.
      */
     401: ProblemDetails;
     /**
@@ -4102,6 +5664,10 @@ export type GetTeamDashboardErrors = {
      * Well-formed, but refers to something that does not exist.
      */
     422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
 };
 
 export type GetTeamDashboardError = GetTeamDashboardErrors[keyof GetTeamDashboardErrors];
@@ -4114,3 +5680,1506 @@ export type GetTeamDashboardResponses = {
 };
 
 export type GetTeamDashboardResponse = GetTeamDashboardResponses[keyof GetTeamDashboardResponses];
+
+export type DeleteThreadMessageData = {
+    body?: never;
+    path: {
+        /**
+         * `campaign`, `post`, `todo`, `creator` or `brand`.
+         */
+        object_type: string;
+        object_id: string;
+        message_id: string;
+        team_id: string;
+    };
+    query?: never;
+    url: '/api/teams/{team_id}/threads/{object_type}/{object_id}/messages/{message_id}';
+};
+
+export type DeleteThreadMessageErrors = {
+    /**
+     * Malformed JSON, unknown fields or invalid values; `errors` names each field.
+     */
+    400: ProblemDetails;
+    /**
+     * Missing, invalid or expired credentials, or a session that has ended.
+     */
+    401: ProblemDetails;
+    /**
+     * Your role in this team does not allow this.
+     */
+    403: ProblemDetails;
+    /**
+     * Not found, or not visible to you.
+     */
+    404: ProblemDetails;
+    /**
+     * A duplicate, a stale `version`, or a rule that the change would break.
+     */
+    409: ProblemDetails;
+    /**
+     * Well-formed, but refers to something that does not exist.
+     */
+    422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
+};
+
+export type DeleteThreadMessageError = DeleteThreadMessageErrors[keyof DeleteThreadMessageErrors];
+
+export type DeleteThreadMessageResponses = {
+    /**
+     * Request fulfilled, nothing follows
+     */
+    204: void;
+};
+
+export type DeleteThreadMessageResponse = DeleteThreadMessageResponses[keyof DeleteThreadMessageResponses];
+
+export type UpdateThreadMessageData = {
+    body: ThreadMessageUpdate;
+    path: {
+        /**
+         * `campaign`, `post`, `todo`, `creator` or `brand`.
+         */
+        object_type: string;
+        object_id: string;
+        message_id: string;
+        team_id: string;
+    };
+    query?: never;
+    url: '/api/teams/{team_id}/threads/{object_type}/{object_id}/messages/{message_id}';
+};
+
+export type UpdateThreadMessageErrors = {
+    /**
+     * Malformed JSON, unknown fields or invalid values; `errors` names each field.
+     */
+    400: ProblemDetails;
+    /**
+     * Missing, invalid or expired credentials, or a session that has ended.
+     */
+    401: ProblemDetails;
+    /**
+     * Your role in this team does not allow this.
+     */
+    403: ProblemDetails;
+    /**
+     * Not found, or not visible to you.
+     */
+    404: ProblemDetails;
+    /**
+     * A duplicate, a stale `version`, or a rule that the change would break.
+     */
+    409: ProblemDetails;
+    /**
+     * The request body is too large.
+     */
+    413: ProblemDetails;
+    /**
+     * The body is not `application/json`.
+     */
+    415: ProblemDetails;
+    /**
+     * Well-formed, but refers to something that does not exist.
+     */
+    422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
+};
+
+export type UpdateThreadMessageError = UpdateThreadMessageErrors[keyof UpdateThreadMessageErrors];
+
+export type UpdateThreadMessageResponses = {
+    /**
+     * Request fulfilled, document follows
+     */
+    200: ThreadMessageRead;
+};
+
+export type UpdateThreadMessageResponse = UpdateThreadMessageResponses[keyof UpdateThreadMessageResponses];
+
+export type GetThreadData = {
+    body?: never;
+    path: {
+        /**
+         * `campaign`, `post`, `todo`, `creator` or `brand`.
+         */
+        object_type: string;
+        object_id: string;
+        team_id: string;
+    };
+    query?: never;
+    url: '/api/teams/{team_id}/threads/{object_type}/{object_id}';
+};
+
+export type GetThreadErrors = {
+    /**
+     * Malformed JSON, unknown fields or invalid values; `errors` names each field.
+     */
+    400: ProblemDetails;
+    /**
+     * Missing, invalid or expired credentials, or a session that has ended.
+     */
+    401: ProblemDetails;
+    /**
+     * Your role in this team does not allow this.
+     */
+    403: ProblemDetails;
+    /**
+     * Not found, or not visible to you.
+     */
+    404: ProblemDetails;
+    /**
+     * A duplicate, a stale `version`, or a rule that the change would break.
+     */
+    409: ProblemDetails;
+    /**
+     * Well-formed, but refers to something that does not exist.
+     */
+    422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
+};
+
+export type GetThreadError = GetThreadErrors[keyof GetThreadErrors];
+
+export type GetThreadResponses = {
+    /**
+     * Request fulfilled, document follows
+     */
+    200: ThreadRead;
+};
+
+export type GetThreadResponse = GetThreadResponses[keyof GetThreadResponses];
+
+export type ListThreadMessagesData = {
+    body?: never;
+    path: {
+        /**
+         * `campaign`, `post`, `todo`, `creator` or `brand`.
+         */
+        object_type: string;
+        object_id: string;
+        team_id: string;
+    };
+    query?: {
+        /**
+         * Only messages older than this message id.
+         */
+        before?: string | null;
+        /**
+         * Only messages newer than this message id.
+         */
+        after?: string | null;
+        /**
+         * Messages per page (1-100).
+         */
+        limit?: number;
+        /**
+         * `desc`: newest first (default).
+         */
+        order?: SortOrder;
+    };
+    url: '/api/teams/{team_id}/threads/{object_type}/{object_id}/messages';
+};
+
+export type ListThreadMessagesErrors = {
+    /**
+     * Malformed JSON, unknown fields or invalid values; `errors` names each field.
+     */
+    400: ProblemDetails;
+    /**
+     * Missing, invalid or expired credentials, or a session that has ended.
+     */
+    401: ProblemDetails;
+    /**
+     * Your role in this team does not allow this.
+     */
+    403: ProblemDetails;
+    /**
+     * Not found, or not visible to you.
+     */
+    404: ProblemDetails;
+    /**
+     * A duplicate, a stale `version`, or a rule that the change would break.
+     */
+    409: ProblemDetails;
+    /**
+     * Well-formed, but refers to something that does not exist.
+     */
+    422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
+};
+
+export type ListThreadMessagesError = ListThreadMessagesErrors[keyof ListThreadMessagesErrors];
+
+export type ListThreadMessagesResponses = {
+    /**
+     * Request fulfilled, document follows
+     */
+    200: ThreadMessageList;
+};
+
+export type ListThreadMessagesResponse = ListThreadMessagesResponses[keyof ListThreadMessagesResponses];
+
+export type PostThreadMessageData = {
+    body: ThreadMessageCreate;
+    path: {
+        /**
+         * `campaign`, `post`, `todo`, `creator` or `brand`.
+         */
+        object_type: string;
+        object_id: string;
+        team_id: string;
+    };
+    query?: never;
+    url: '/api/teams/{team_id}/threads/{object_type}/{object_id}/messages';
+};
+
+export type PostThreadMessageErrors = {
+    /**
+     * Malformed JSON, unknown fields or invalid values; `errors` names each field.
+     */
+    400: ProblemDetails;
+    /**
+     * Missing, invalid or expired credentials, or a session that has ended.
+     */
+    401: ProblemDetails;
+    /**
+     * Your role in this team does not allow this.
+     */
+    403: ProblemDetails;
+    /**
+     * Not found, or not visible to you.
+     */
+    404: ProblemDetails;
+    /**
+     * A duplicate, a stale `version`, or a rule that the change would break.
+     */
+    409: ProblemDetails;
+    /**
+     * The request body is too large.
+     */
+    413: ProblemDetails;
+    /**
+     * The body is not `application/json`.
+     */
+    415: ProblemDetails;
+    /**
+     * Well-formed, but refers to something that does not exist.
+     */
+    422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
+};
+
+export type PostThreadMessageError = PostThreadMessageErrors[keyof PostThreadMessageErrors];
+
+export type PostThreadMessageResponses = {
+    /**
+     * Document created, URL follows
+     */
+    201: ThreadMessageRead;
+};
+
+export type PostThreadMessageResponse = PostThreadMessageResponses[keyof PostThreadMessageResponses];
+
+export type MarkThreadReadData = {
+    body: ThreadReadMark;
+    path: {
+        /**
+         * `campaign`, `post`, `todo`, `creator` or `brand`.
+         */
+        object_type: string;
+        object_id: string;
+        team_id: string;
+    };
+    query?: never;
+    url: '/api/teams/{team_id}/threads/{object_type}/{object_id}/read';
+};
+
+export type MarkThreadReadErrors = {
+    /**
+     * Malformed JSON, unknown fields or invalid values; `errors` names each field.
+     */
+    400: ProblemDetails;
+    /**
+     * Missing, invalid or expired credentials, or a session that has ended.
+     */
+    401: ProblemDetails;
+    /**
+     * Your role in this team does not allow this.
+     */
+    403: ProblemDetails;
+    /**
+     * Not found, or not visible to you.
+     */
+    404: ProblemDetails;
+    /**
+     * A duplicate, a stale `version`, or a rule that the change would break.
+     */
+    409: ProblemDetails;
+    /**
+     * The request body is too large.
+     */
+    413: ProblemDetails;
+    /**
+     * The body is not `application/json`.
+     */
+    415: ProblemDetails;
+    /**
+     * Well-formed, but refers to something that does not exist.
+     */
+    422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
+};
+
+export type MarkThreadReadError = MarkThreadReadErrors[keyof MarkThreadReadErrors];
+
+export type MarkThreadReadResponses = {
+    /**
+     * Request fulfilled, document follows
+     */
+    200: ThreadRead;
+};
+
+export type MarkThreadReadResponse = MarkThreadReadResponses[keyof MarkThreadReadResponses];
+
+export type GetNotificationPreferencesData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/notifications/preferences';
+};
+
+export type GetNotificationPreferencesErrors = {
+    /**
+     * Malformed JSON, unknown fields or invalid values; `errors` names each field.
+     */
+    400: ProblemDetails;
+    /**
+     * Missing, invalid or expired credentials, or a session that has ended.
+     */
+    401: ProblemDetails;
+    /**
+     * Not found, or not visible to you.
+     */
+    404: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
+};
+
+export type GetNotificationPreferencesError = GetNotificationPreferencesErrors[keyof GetNotificationPreferencesErrors];
+
+export type GetNotificationPreferencesResponses = {
+    /**
+     * Request fulfilled, document follows
+     */
+    200: NotificationPreferences;
+};
+
+export type GetNotificationPreferencesResponse = GetNotificationPreferencesResponses[keyof GetNotificationPreferencesResponses];
+
+export type UpdateNotificationPreferencesData = {
+    body: NotificationPreferences;
+    path?: never;
+    query?: never;
+    url: '/api/notifications/preferences';
+};
+
+export type UpdateNotificationPreferencesErrors = {
+    /**
+     * Malformed JSON, unknown fields or invalid values; `errors` names each field.
+     */
+    400: ProblemDetails;
+    /**
+     * Missing, invalid or expired credentials, or a session that has ended.
+     */
+    401: ProblemDetails;
+    /**
+     * Not found, or not visible to you.
+     */
+    404: ProblemDetails;
+    /**
+     * The request body is too large.
+     */
+    413: ProblemDetails;
+    /**
+     * The body is not `application/json`.
+     */
+    415: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
+};
+
+export type UpdateNotificationPreferencesError = UpdateNotificationPreferencesErrors[keyof UpdateNotificationPreferencesErrors];
+
+export type UpdateNotificationPreferencesResponses = {
+    /**
+     * Request fulfilled, document follows
+     */
+    200: NotificationPreferences;
+};
+
+export type UpdateNotificationPreferencesResponse = UpdateNotificationPreferencesResponses[keyof UpdateNotificationPreferencesResponses];
+
+export type GetNotificationSummaryData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/notifications/summary';
+};
+
+export type GetNotificationSummaryErrors = {
+    /**
+     * Malformed JSON, unknown fields or invalid values; `errors` names each field.
+     */
+    400: ProblemDetails;
+    /**
+     * Missing, invalid or expired credentials, or a session that has ended.
+     */
+    401: ProblemDetails;
+    /**
+     * Not found, or not visible to you.
+     */
+    404: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
+};
+
+export type GetNotificationSummaryError = GetNotificationSummaryErrors[keyof GetNotificationSummaryErrors];
+
+export type GetNotificationSummaryResponses = {
+    /**
+     * Request fulfilled, document follows
+     */
+    200: NotificationSummary;
+};
+
+export type GetNotificationSummaryResponse = GetNotificationSummaryResponses[keyof GetNotificationSummaryResponses];
+
+export type ListNotificationsData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Only unread ones.
+         */
+        unread?: boolean;
+        /**
+         * Only older than this notification id.
+         */
+        before?: string | null;
+        /**
+         * Per page (1-100).
+         */
+        limit?: number;
+    };
+    url: '/api/notifications';
+};
+
+export type ListNotificationsErrors = {
+    /**
+     * Malformed JSON, unknown fields or invalid values; `errors` names each field.
+     */
+    400: ProblemDetails;
+    /**
+     * Missing, invalid or expired credentials, or a session that has ended.
+     */
+    401: ProblemDetails;
+    /**
+     * Not found, or not visible to you.
+     */
+    404: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
+};
+
+export type ListNotificationsError = ListNotificationsErrors[keyof ListNotificationsErrors];
+
+export type ListNotificationsResponses = {
+    /**
+     * Request fulfilled, document follows
+     */
+    200: NotificationList;
+};
+
+export type ListNotificationsResponse = ListNotificationsResponses[keyof ListNotificationsResponses];
+
+export type MarkAllNotificationsReadData = {
+    body: MarkAllRead;
+    path?: never;
+    query?: never;
+    url: '/api/notifications/read';
+};
+
+export type MarkAllNotificationsReadErrors = {
+    /**
+     * Malformed JSON, unknown fields or invalid values; `errors` names each field.
+     */
+    400: ProblemDetails;
+    /**
+     * Missing, invalid or expired credentials, or a session that has ended.
+     */
+    401: ProblemDetails;
+    /**
+     * Not found, or not visible to you.
+     */
+    404: ProblemDetails;
+    /**
+     * The request body is too large.
+     */
+    413: ProblemDetails;
+    /**
+     * The body is not `application/json`.
+     */
+    415: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
+};
+
+export type MarkAllNotificationsReadError = MarkAllNotificationsReadErrors[keyof MarkAllNotificationsReadErrors];
+
+export type MarkAllNotificationsReadResponses = {
+    /**
+     * Request fulfilled, document follows
+     */
+    200: MarkedRead;
+};
+
+export type MarkAllNotificationsReadResponse = MarkAllNotificationsReadResponses[keyof MarkAllNotificationsReadResponses];
+
+export type MarkNotificationReadData = {
+    body?: never;
+    path: {
+        notification_id: string;
+    };
+    query?: never;
+    url: '/api/notifications/{notification_id}/read';
+};
+
+export type MarkNotificationReadErrors = {
+    /**
+     * Malformed JSON, unknown fields or invalid values; `errors` names each field.
+     */
+    400: ProblemDetails;
+    /**
+     * Missing, invalid or expired credentials, or a session that has ended.
+     */
+    401: ProblemDetails;
+    /**
+     * Not found, or not visible to you.
+     */
+    404: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
+};
+
+export type MarkNotificationReadError = MarkNotificationReadErrors[keyof MarkNotificationReadErrors];
+
+export type MarkNotificationReadResponses = {
+    /**
+     * Request fulfilled, document follows
+     */
+    200: NotificationRead;
+};
+
+export type MarkNotificationReadResponse = MarkNotificationReadResponses[keyof MarkNotificationReadResponses];
+
+export type GetRealtimeProtocolData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/realtime';
+};
+
+export type GetRealtimeProtocolErrors = {
+    /**
+     * Missing, invalid or expired credentials, or a session that has ended.
+     */
+    401: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
+};
+
+export type GetRealtimeProtocolError = GetRealtimeProtocolErrors[keyof GetRealtimeProtocolErrors];
+
+export type GetRealtimeProtocolResponses = {
+    /**
+     * Request fulfilled, document follows
+     */
+    200: RealtimeProtocol;
+};
+
+export type GetRealtimeProtocolResponse = GetRealtimeProtocolResponses[keyof GetRealtimeProtocolResponses];
+
+export type ExecuteBulkActionData = {
+    body: ({
+        action: 'campaign.launch';
+    } & CampaignLaunchBulkRequest) | ({
+        action: 'campaign.pause';
+    } & CampaignPauseBulkRequest) | ({
+        action: 'campaign.resume';
+    } & CampaignResumeBulkRequest) | ({
+        action: 'campaign.complete';
+    } & CampaignCompleteBulkRequest) | ({
+        action: 'campaign.archive';
+    } & CampaignArchiveBulkRequest) | ({
+        action: 'campaign.duplicate';
+    } & CampaignDuplicateBulkRequest) | ({
+        action: 'post.submit_for_review';
+    } & PostSubmitForReviewBulkRequest) | ({
+        action: 'post.request_changes';
+    } & PostRequestChangesBulkRequest) | ({
+        action: 'post.approve';
+    } & PostApproveBulkRequest) | ({
+        action: 'post.schedule';
+    } & PostScheduleBulkRequest) | ({
+        action: 'post.publish';
+    } & PostPublishBulkRequest) | ({
+        action: 'post.unschedule';
+    } & PostUnscheduleBulkRequest) | ({
+        action: 'creator.archive';
+    } & CreatorArchiveBulkRequest) | ({
+        action: 'creator.restore';
+    } & CreatorRestoreBulkRequest) | ({
+        action: 'creator.add_tag';
+    } & CreatorAddTagBulkRequest) | ({
+        action: 'creator.remove_tag';
+    } & CreatorRemoveTagBulkRequest) | ({
+        action: 'todo.complete';
+    } & TodoCompleteBulkRequest) | ({
+        action: 'todo.reopen';
+    } & TodoReopenBulkRequest) | ({
+        action: 'todo.assign_to_me';
+    } & TodoAssignToMeBulkRequest) | ({
+        action: 'todo.assign';
+    } & TodoAssignBulkRequest);
+    headers?: {
+        /**
+         * Makes a retry safe: the same key (per user, kept 24 h) returns the first response instead of running the action again; the same key with another body is 422.
+         */
+        'Idempotency-Key'?: string | null;
+    };
+    path: {
+        object_type: string;
+        action_name: string;
+        team_id: string;
+    };
+    query?: never;
+    url: '/api/teams/{team_id}/bulk-actions/{object_type}/{action_name}';
+};
+
+export type ExecuteBulkActionErrors = {
+    /**
+     * Malformed JSON, unknown fields or invalid values; `errors` names each field.
+     */
+    400: ProblemDetails;
+    /**
+     * Missing, invalid or expired credentials, or a session that has ended.
+     */
+    401: ProblemDetails;
+    /**
+     * Your role in this team does not allow this.
+     */
+    403: ProblemDetails;
+    /**
+     * Not found, or not visible to you.
+     */
+    404: ProblemDetails;
+    /**
+     * A duplicate, a stale `version`, or a rule that the change would break.
+     */
+    409: ProblemDetails;
+    /**
+     * The request body is too large.
+     */
+    413: ProblemDetails;
+    /**
+     * The body is not `application/json`.
+     */
+    415: ProblemDetails;
+    /**
+     * Well-formed, but refers to something that does not exist.
+     */
+    422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
+};
+
+export type ExecuteBulkActionError = ExecuteBulkActionErrors[keyof ExecuteBulkActionErrors];
+
+export type ExecuteBulkActionResponses = {
+    /**
+     * Request fulfilled, document follows
+     */
+    200: CampaignBulkActionResult | PostBulkActionResult | CreatorBulkActionResult | TodoBulkActionResult;
+};
+
+export type ExecuteBulkActionResponse = ExecuteBulkActionResponses[keyof ExecuteBulkActionResponses];
+
+export type ExecuteObjectActionData = {
+    body: ({
+        action: 'campaign.launch';
+    } & CampaignLaunchRequest) | ({
+        action: 'campaign.pause';
+    } & CampaignPauseRequest) | ({
+        action: 'campaign.resume';
+    } & CampaignResumeRequest) | ({
+        action: 'campaign.complete';
+    } & CampaignCompleteRequest) | ({
+        action: 'campaign.archive';
+    } & CampaignArchiveRequest) | ({
+        action: 'campaign.duplicate';
+    } & CampaignDuplicateRequest) | ({
+        action: 'post.submit_for_review';
+    } & PostSubmitForReviewRequest) | ({
+        action: 'post.request_changes';
+    } & PostRequestChangesRequest) | ({
+        action: 'post.approve';
+    } & PostApproveRequest) | ({
+        action: 'post.schedule';
+    } & PostScheduleRequest) | ({
+        action: 'post.publish';
+    } & PostPublishRequest) | ({
+        action: 'post.unschedule';
+    } & PostUnscheduleRequest) | ({
+        action: 'creator.archive';
+    } & CreatorArchiveRequest) | ({
+        action: 'creator.restore';
+    } & CreatorRestoreRequest) | ({
+        action: 'creator.add_tag';
+    } & CreatorAddTagRequest) | ({
+        action: 'creator.remove_tag';
+    } & CreatorRemoveTagRequest) | ({
+        action: 'todo.complete';
+    } & TodoCompleteRequest) | ({
+        action: 'todo.reopen';
+    } & TodoReopenRequest) | ({
+        action: 'todo.assign_to_me';
+    } & TodoAssignToMeRequest) | ({
+        action: 'todo.assign';
+    } & TodoAssignRequest);
+    headers?: {
+        /**
+         * Makes a retry safe: the same key (per user, kept 24 h) returns the first response instead of running the action again; the same key with another body is 422.
+         */
+        'Idempotency-Key'?: string | null;
+    };
+    path: {
+        object_type: string;
+        object_id: string;
+        action_name: string;
+        team_id: string;
+    };
+    query?: never;
+    url: '/api/teams/{team_id}/actions/{object_type}/{object_id}/{action_name}';
+};
+
+export type ExecuteObjectActionErrors = {
+    /**
+     * Malformed JSON, unknown fields or invalid values; `errors` names each field.
+     */
+    400: ProblemDetails;
+    /**
+     * Missing, invalid or expired credentials, or a session that has ended.
+     */
+    401: ProblemDetails;
+    /**
+     * Your role in this team does not allow this.
+     */
+    403: ProblemDetails;
+    /**
+     * Not found, or not visible to you.
+     */
+    404: ProblemDetails;
+    /**
+     * A duplicate, a stale `version`, or a rule that the change would break.
+     */
+    409: ProblemDetails;
+    /**
+     * The request body is too large.
+     */
+    413: ProblemDetails;
+    /**
+     * The body is not `application/json`.
+     */
+    415: ProblemDetails;
+    /**
+     * Well-formed, but refers to something that does not exist.
+     */
+    422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
+};
+
+export type ExecuteObjectActionError = ExecuteObjectActionErrors[keyof ExecuteObjectActionErrors];
+
+export type ExecuteObjectActionResponses = {
+    /**
+     * Request fulfilled, document follows
+     */
+    200: CampaignActionResult | PostActionResult | CreatorActionResult | TodoActionResult;
+};
+
+export type ExecuteObjectActionResponse = ExecuteObjectActionResponses[keyof ExecuteObjectActionResponses];
+
+export type ListObjectActionsData = {
+    body?: never;
+    path: {
+        object_type: string;
+        object_id: string;
+        team_id: string;
+    };
+    query?: never;
+    url: '/api/teams/{team_id}/actions/{object_type}/{object_id}';
+};
+
+export type ListObjectActionsErrors = {
+    /**
+     * Malformed JSON, unknown fields or invalid values; `errors` names each field.
+     */
+    400: ProblemDetails;
+    /**
+     * Missing, invalid or expired credentials, or a session that has ended.
+     */
+    401: ProblemDetails;
+    /**
+     * Your role in this team does not allow this.
+     */
+    403: ProblemDetails;
+    /**
+     * Not found, or not visible to you.
+     */
+    404: ProblemDetails;
+    /**
+     * A duplicate, a stale `version`, or a rule that the change would break.
+     */
+    409: ProblemDetails;
+    /**
+     * Well-formed, but refers to something that does not exist.
+     */
+    422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
+};
+
+export type ListObjectActionsError = ListObjectActionsErrors[keyof ListObjectActionsErrors];
+
+export type ListObjectActionsResponses = {
+    /**
+     * Request fulfilled, document follows
+     */
+    200: ActionList;
+};
+
+export type ListObjectActionsResponse = ListObjectActionsResponses[keyof ListObjectActionsResponses];
+
+export type CompleteUploadData = {
+    body?: never;
+    path: {
+        media_id: string;
+        team_id: string;
+    };
+    query?: never;
+    url: '/api/teams/{team_id}/media/{media_id}/complete';
+};
+
+export type CompleteUploadErrors = {
+    /**
+     * Malformed JSON, unknown fields or invalid values; `errors` names each field.
+     */
+    400: ProblemDetails;
+    /**
+     * Missing, invalid or expired credentials, or a session that has ended.
+     */
+    401: ProblemDetails;
+    /**
+     * Your role in this team does not allow this.
+     */
+    403: ProblemDetails;
+    /**
+     * Not found, or not visible to you.
+     */
+    404: ProblemDetails;
+    /**
+     * A duplicate, a stale `version`, or a rule that the change would break.
+     */
+    409: ProblemDetails;
+    /**
+     * The link or token existed but has expired or was revoked.
+     */
+    410: ProblemDetails;
+    /**
+     * The request body is too large.
+     */
+    413: ProblemDetails;
+    /**
+     * Well-formed, but refers to something that does not exist.
+     */
+    422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
+};
+
+export type CompleteUploadError = CompleteUploadErrors[keyof CompleteUploadErrors];
+
+export type CompleteUploadResponses = {
+    /**
+     * Request accepted, processing continues off-line
+     */
+    202: MediaRead;
+};
+
+export type CompleteUploadResponse = CompleteUploadResponses[keyof CompleteUploadResponses];
+
+export type CreateUploadData = {
+    body: UploadCreate;
+    path: {
+        team_id: string;
+    };
+    query?: never;
+    url: '/api/teams/{team_id}/media/uploads';
+};
+
+export type CreateUploadErrors = {
+    /**
+     * Malformed JSON, unknown fields or invalid values; `errors` names each field.
+     */
+    400: ProblemDetails;
+    /**
+     * Missing, invalid or expired credentials, or a session that has ended.
+     */
+    401: ProblemDetails;
+    /**
+     * Your role in this team does not allow this.
+     */
+    403: ProblemDetails;
+    /**
+     * Not found, or not visible to you.
+     */
+    404: ProblemDetails;
+    /**
+     * A duplicate, a stale `version`, or a rule that the change would break.
+     */
+    409: ProblemDetails;
+    /**
+     * The link or token existed but has expired or was revoked.
+     */
+    410: ProblemDetails;
+    /**
+     * The request body is too large.
+     */
+    413: ProblemDetails;
+    /**
+     * A content type this kind of file does not take; `allowed_types` lists them.
+     */
+    415: ProblemDetails;
+    /**
+     * Well-formed, but refers to something that does not exist.
+     */
+    422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
+};
+
+export type CreateUploadError = CreateUploadErrors[keyof CreateUploadErrors];
+
+export type CreateUploadResponses = {
+    /**
+     * Document created, URL follows
+     */
+    201: UploadCreated;
+};
+
+export type CreateUploadResponse = CreateUploadResponses[keyof CreateUploadResponses];
+
+export type DeleteMediaData = {
+    body?: never;
+    path: {
+        media_id: string;
+        team_id: string;
+    };
+    query?: never;
+    url: '/api/teams/{team_id}/media/{media_id}';
+};
+
+export type DeleteMediaErrors = {
+    /**
+     * Malformed JSON, unknown fields or invalid values; `errors` names each field.
+     */
+    400: ProblemDetails;
+    /**
+     * Missing, invalid or expired credentials, or a session that has ended.
+     */
+    401: ProblemDetails;
+    /**
+     * Your role in this team does not allow this.
+     */
+    403: ProblemDetails;
+    /**
+     * Not found, or not visible to you.
+     */
+    404: ProblemDetails;
+    /**
+     * A duplicate, a stale `version`, or a rule that the change would break.
+     */
+    409: ProblemDetails;
+    /**
+     * Well-formed, but refers to something that does not exist.
+     */
+    422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
+};
+
+export type DeleteMediaError = DeleteMediaErrors[keyof DeleteMediaErrors];
+
+export type DeleteMediaResponses = {
+    /**
+     * Request fulfilled, nothing follows
+     */
+    204: void;
+};
+
+export type DeleteMediaResponse = DeleteMediaResponses[keyof DeleteMediaResponses];
+
+export type GetMediaData = {
+    body?: never;
+    path: {
+        media_id: string;
+        team_id: string;
+    };
+    query?: never;
+    url: '/api/teams/{team_id}/media/{media_id}';
+};
+
+export type GetMediaErrors = {
+    /**
+     * Malformed JSON, unknown fields or invalid values; `errors` names each field.
+     */
+    400: ProblemDetails;
+    /**
+     * Missing, invalid or expired credentials, or a session that has ended.
+     */
+    401: ProblemDetails;
+    /**
+     * Your role in this team does not allow this.
+     */
+    403: ProblemDetails;
+    /**
+     * Not found, or not visible to you.
+     */
+    404: ProblemDetails;
+    /**
+     * A duplicate, a stale `version`, or a rule that the change would break.
+     */
+    409: ProblemDetails;
+    /**
+     * Well-formed, but refers to something that does not exist.
+     */
+    422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
+};
+
+export type GetMediaError = GetMediaErrors[keyof GetMediaErrors];
+
+export type GetMediaResponses = {
+    /**
+     * Request fulfilled, document follows
+     */
+    200: MediaRead;
+};
+
+export type GetMediaResponse = GetMediaResponses[keyof GetMediaResponses];
+
+export type GetTeamStorageUsageData = {
+    body?: never;
+    path: {
+        team_id: string;
+    };
+    query?: never;
+    url: '/api/teams/{team_id}/storage-usage';
+};
+
+export type GetTeamStorageUsageErrors = {
+    /**
+     * Malformed JSON, unknown fields or invalid values; `errors` names each field.
+     */
+    400: ProblemDetails;
+    /**
+     * Missing, invalid or expired credentials, or a session that has ended.
+     */
+    401: ProblemDetails;
+    /**
+     * Your role in this team does not allow this.
+     */
+    403: ProblemDetails;
+    /**
+     * Not found, or not visible to you.
+     */
+    404: ProblemDetails;
+    /**
+     * A duplicate, a stale `version`, or a rule that the change would break.
+     */
+    409: ProblemDetails;
+    /**
+     * Well-formed, but refers to something that does not exist.
+     */
+    422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
+};
+
+export type GetTeamStorageUsageError = GetTeamStorageUsageErrors[keyof GetTeamStorageUsageErrors];
+
+export type GetTeamStorageUsageResponses = {
+    /**
+     * Request fulfilled, document follows
+     */
+    200: StorageUsage;
+};
+
+export type GetTeamStorageUsageResponse = GetTeamStorageUsageResponses[keyof GetTeamStorageUsageResponses];
+
+export type ListMediaData = {
+    body?: never;
+    path: {
+        team_id: string;
+    };
+    query?: {
+        /**
+         * Rows per page (1-100).
+         */
+        limit?: number;
+        /**
+         * Rows to skip (0-10,000).
+         */
+        offset?: number;
+        /**
+         * Only this kind.
+         */
+        kind?: MediaKind | null;
+        /**
+         * Only files of this post, brand or creator.
+         */
+        target_id?: string | null;
+        /**
+         * Only this status.
+         */
+        status?: MediaStatus | null;
+    };
+    url: '/api/teams/{team_id}/media';
+};
+
+export type ListMediaErrors = {
+    /**
+     * Malformed JSON, unknown fields or invalid values; `errors` names each field.
+     */
+    400: ProblemDetails;
+    /**
+     * Missing, invalid or expired credentials, or a session that has ended.
+     */
+    401: ProblemDetails;
+    /**
+     * Your role in this team does not allow this.
+     */
+    403: ProblemDetails;
+    /**
+     * Not found, or not visible to you.
+     */
+    404: ProblemDetails;
+    /**
+     * A duplicate, a stale `version`, or a rule that the change would break.
+     */
+    409: ProblemDetails;
+    /**
+     * Well-formed, but refers to something that does not exist.
+     */
+    422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
+};
+
+export type ListMediaError = ListMediaErrors[keyof ListMediaErrors];
+
+export type ListMediaResponses = {
+    /**
+     * Request fulfilled, document follows
+     */
+    200: MediaList;
+};
+
+export type ListMediaResponse = ListMediaResponses[keyof ListMediaResponses];
+
+export type GetPostMediaData = {
+    body?: never;
+    path: {
+        campaign_id: string;
+        post_id: string;
+        team_id: string;
+    };
+    query?: never;
+    url: '/api/teams/{team_id}/campaigns/{campaign_id}/posts/{post_id}/media';
+};
+
+export type GetPostMediaErrors = {
+    /**
+     * Malformed JSON, unknown fields or invalid values; `errors` names each field.
+     */
+    400: ProblemDetails;
+    /**
+     * Missing, invalid or expired credentials, or a session that has ended.
+     */
+    401: ProblemDetails;
+    /**
+     * Your role in this team does not allow this.
+     */
+    403: ProblemDetails;
+    /**
+     * Not found, or not visible to you.
+     */
+    404: ProblemDetails;
+    /**
+     * A duplicate, a stale `version`, or a rule that the change would break.
+     */
+    409: ProblemDetails;
+    /**
+     * Well-formed, but refers to something that does not exist.
+     */
+    422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
+};
+
+export type GetPostMediaError = GetPostMediaErrors[keyof GetPostMediaErrors];
+
+export type GetPostMediaResponses = {
+    /**
+     * Request fulfilled, document follows
+     */
+    200: PostMediaGallery;
+};
+
+export type GetPostMediaResponse = GetPostMediaResponses[keyof GetPostMediaResponses];
+
+export type ReorderPostMediaData = {
+    body: PostMediaOrderUpdate;
+    path: {
+        campaign_id: string;
+        post_id: string;
+        team_id: string;
+    };
+    query?: never;
+    url: '/api/teams/{team_id}/campaigns/{campaign_id}/posts/{post_id}/media';
+};
+
+export type ReorderPostMediaErrors = {
+    /**
+     * Malformed JSON, unknown fields or invalid values; `errors` names each field.
+     */
+    400: ProblemDetails;
+    /**
+     * Missing, invalid or expired credentials, or a session that has ended.
+     */
+    401: ProblemDetails;
+    /**
+     * Your role in this team does not allow this.
+     */
+    403: ProblemDetails;
+    /**
+     * Not found, or not visible to you.
+     */
+    404: ProblemDetails;
+    /**
+     * A duplicate, a stale `version`, or a rule that the change would break.
+     */
+    409: ProblemDetails;
+    /**
+     * The request body is too large.
+     */
+    413: ProblemDetails;
+    /**
+     * The body is not `application/json`.
+     */
+    415: ProblemDetails;
+    /**
+     * Well-formed, but refers to something that does not exist.
+     */
+    422: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
+};
+
+export type ReorderPostMediaError = ReorderPostMediaErrors[keyof ReorderPostMediaErrors];
+
+export type ReorderPostMediaResponses = {
+    /**
+     * Request fulfilled, document follows
+     */
+    200: PostMediaGallery;
+};
+
+export type ReorderPostMediaResponse = ReorderPostMediaResponses[keyof ReorderPostMediaResponses];
+
+export type DownloadMediaObjectData = {
+    body?: never;
+    path: {
+        key: string;
+    };
+    query: {
+        /**
+         * From the signed URL.
+         */
+        expires: string;
+        /**
+         * From the signed URL.
+         */
+        signature: string;
+        /**
+         * From the signed URL.
+         */
+        name: string;
+    };
+    url: '/api/media/objects/{key}';
+};
+
+export type DownloadMediaObjectErrors = {
+    /**
+     * Malformed JSON, unknown fields or invalid values; `errors` names each field.
+     */
+    400: ProblemDetails;
+    /**
+     * Your role in this team does not allow this.
+     */
+    403: ProblemDetails;
+    /**
+     * Not found, or not visible to you.
+     */
+    404: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
+};
+
+export type DownloadMediaObjectError = DownloadMediaObjectErrors[keyof DownloadMediaObjectErrors];
+
+export type DownloadMediaObjectResponses = {
+    /**
+     * File Download
+     */
+    200: Blob | File;
+};
+
+export type DownloadMediaObjectResponse = DownloadMediaObjectResponses[keyof DownloadMediaObjectResponses];
+
+export type UploadMediaObjectData = {
+    body?: never;
+    path: {
+        key: string;
+    };
+    query: {
+        /**
+         * From the signed URL.
+         */
+        expires: string;
+        /**
+         * From the signed URL.
+         */
+        signature: string;
+        type: string;
+        max: string;
+    };
+    url: '/api/media/objects/{key}';
+};
+
+export type UploadMediaObjectErrors = {
+    /**
+     * Malformed JSON, unknown fields or invalid values; `errors` names each field.
+     */
+    400: ProblemDetails;
+    /**
+     * Your role in this team does not allow this.
+     */
+    403: ProblemDetails;
+    /**
+     * Not found, or not visible to you.
+     */
+    404: ProblemDetails;
+    /**
+     * The request body is too large.
+     */
+    413: ProblemDetails;
+    /**
+     * A content type this kind of file does not take; `allowed_types` lists them.
+     */
+    415: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
+};
+
+export type UploadMediaObjectError = UploadMediaObjectErrors[keyof UploadMediaObjectErrors];
+
+export type UploadMediaObjectResponses = {
+    /**
+     * Document created, URL follows
+     */
+    201: null;
+};
+
+export type UploadMediaObjectResponse = UploadMediaObjectResponses[keyof UploadMediaObjectResponses];
