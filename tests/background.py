@@ -92,7 +92,7 @@ class WorkerProcess:
         self.process: subprocess.Popen[str] | None = None
         self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"cp-worker-{os.getpid()}-{id(self)}.log"
 
-    def start(self, *, timeout: float = 30.0) -> WorkerProcess:
+    def start(self, *, timeout: float = 120.0) -> WorkerProcess:  # generous: start-up is slow under load
         log = self.log_path.open("w")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "worker"],
