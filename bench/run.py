@@ -176,6 +176,9 @@ def wrk(url: str, token: str | None, seconds: int, script: str | None) -> tuple[
     out = subprocess.run(
         [*command, url], capture_output=True, text=True, check=True, timeout=seconds + 60
     ).stdout
+    errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    if errors:
+        print(f"  {url}: {errors.group(1)} responses were not 2xx", flush=True)
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
     p50 = re.search(r"50%\s+([\d.]+)(us|ms|s)", out)
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
@@ -300,10 +303,12 @@ def main() -> None:
         "duration_s": round(time.monotonic() - began),
     }
     _write(report, results)
+    if settings.database.is_embedded or "DATABASE_URL" not in os.environ:
+        setup.stop_embedded_server(Path(env["EMBEDDED_DB_DIR"]))  # its data stays for the next run
 
 
 def _row(r: Result) -> str:
-    ratios = r.ratios()
+    ratios = r.ratios() or [float("nan")]
     return (
         f"| {r.endpoint} | {statistics.median(r.api.rps):,.0f} | {statistics.median(r.bare.rps):,.0f} | "
         f"{statistics.median(ratios):.2f} ({min(ratios):.2f}–{max(ratios):.2f}) | "
@@ -345,9 +350,10 @@ def _chart(results: list[Result], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     names = [r.endpoint for r in results]
-    medians = [statistics.median(r.ratios()) for r in results]
-    lows = [m - min(r.ratios()) for m, r in zip(medians, results, strict=True)]
-    highs = [max(r.ratios()) - m for m, r in zip(medians, results, strict=True)]
+    ratios = [r.ratios() or [0.0] for r in results]
+    medians = [statistics.median(values) for values in ratios]
+    lows = [m - min(values) for m, values in zip(medians, ratios, strict=True)]
+    highs = [max(values) - m for m, values in zip(medians, ratios, strict=True)]
     figure, axis = plt.subplots(figsize=(10, 5))
     axis.barh(names, medians, xerr=[lows, highs], color="#4c72b0", capsize=3)
     axis.axvline(0.6, color="#c44e52", linestyle="--", label="reads goal 0.6x")

@@ -57,6 +57,11 @@ class RoundTripCounter:
     def count(self) -> int:
         return len(self.calls)
 
+    @property
+    def steady_count(self) -> int:
+        """Without prepares: what a request costs once its statements are prepared on the connection."""
+        return sum(1 for kind, _, _ in self.entries if kind != "prepare")
+
     def reset(self) -> None:
         self.calls.clear()
         self.entries.clear()

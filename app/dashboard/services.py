@@ -74,7 +74,8 @@ def _money(team_id: UUID) -> Any:
         select(Post.campaign_id, Post.creator_id)
         .where(Post.team_id == team_id, Post.status == PostStatus.PUBLISHED.value)
         .distinct()
-        .subquery()
+        .cte("published")
+        .prefix_with("MATERIALIZED")
     )
     fees = (
         select(
@@ -91,7 +92,9 @@ def _money(team_id: UUID) -> Any:
         )
         .where(CampaignCreator.team_id == team_id)
         .group_by(CampaignCreator.campaign_id)
-        .subquery()
+        .cte("fees")
+        .prefix_with("MATERIALIZED")  # computed once: RLS hides row counts from the planner, whose
+        # nested loop would otherwise re-run this aggregate for every campaign
     )
     per_currency = (
         select(
