@@ -1,6 +1,7 @@
 """What a file really is: its type from its bytes, its dimensions, and a thumbnail (Pillow).
 
-Pure functions over bytes, so the task stays about state and storage.
+Pure functions over bytes, so the task stays about state and storage. Pillow and puremagic are
+imported on first use: the API process imports the task module but never decodes an image.
 """
 
 from __future__ import annotations
@@ -8,9 +9,7 @@ from __future__ import annotations
 import io
 import warnings
 from dataclasses import dataclass
-
-import puremagic
-from PIL import Image, UnidentifiedImageError
+from typing import Any
 
 from app.media.kinds import IMAGE_TYPES, normalized_type
 
@@ -54,6 +53,8 @@ class Inspection:
 
 def sniff_type(head: bytes) -> str | None:
     """The type the first bytes announce, or None when no known signature matches."""
+    import puremagic
+
     try:
         found = puremagic.from_string(head[:_MAGIC_HEAD], mime=True)
     except (puremagic.PureError, ValueError):
@@ -63,6 +64,8 @@ def sniff_type(head: bytes) -> str | None:
 
 def inspect_image(data: bytes) -> Inspection:
     """Open, fully decode and thumbnail an image; UnreadableError when it is truncated or corrupt."""
+    from PIL import Image, UnidentifiedImageError
+
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
@@ -88,7 +91,7 @@ def inspect_bytes(data: bytes) -> Inspection:
     return Inspection(content_type)
 
 
-def _thumbnail(image: Image.Image) -> bytes:
+def _thumbnail(image: Any) -> bytes:
     frame = image.convert("RGBA" if image.mode in {"RGBA", "LA", "P"} else "RGB")
     frame.thumbnail(THUMBNAIL_SIZE)
     out = io.BytesIO()
