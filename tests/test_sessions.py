@@ -79,13 +79,13 @@ async def test_logging_out_one_session_keeps_the_others(test_client: ApiClient) 
 
 
 async def test_a_team_route_checks_the_session_in_the_membership_statement(
-    test_client: ApiClient, query_counter
+    test_client: ApiClient, round_trips
 ) -> None:
     client, _, user = await signed_in(test_client)
     team = await TeamFactory.create_with_owner(user)
-    query_counter.reset()
+    round_trips.reset()
     assert (await client.get(f"/api/teams/{team.id}/brands")).status_code == 200
-    session_checks = [s for s in query_counter.statements if "session_epoch" in s]
+    session_checks = [sql for _, sql, _ in round_trips.entries if "session_epoch" in sql]
     assert len(session_checks) == 1
     assert "team_members" in session_checks[0]  # joined into the membership lookup: no extra round trip
 

@@ -49,6 +49,10 @@ async def build_world(client_for: Any) -> World:
         f"/api/teams/{team.id}/invitations", json={"email": "invited@example.com", "role": "member"}
     )
     assert invitation.status_code == 201, invitation.text
+    message = await owner.post(
+        f"/api/teams/{team.id}/threads/post/{post.id}/messages", json={"body": "A first word."}
+    )
+    assert message.status_code == 201, message.text
     ids = {
         "team_id": team.id,
         "brand_id": brand.id,
@@ -59,8 +63,10 @@ async def build_world(client_for: Any) -> World:
         "todo_id": todo.id,
         "user_id": guest.id,
         "invitation_id": invitation.json()["id"],
-        "object_type": "brand",
-        "object_id": brand.id,
+        "object_type": "post",  # threadable and with actions
+        "object_id": post.id,
+        "message_id": message.json()["id"],
+        "action_name": "approve",
     }
     bystander = client_for(await UserFactory.create_async())
     return World(owner=owner, bystander=bystander, ids={k: str(v) for k, v in ids.items()})

@@ -177,6 +177,10 @@ def check_query_dates(route_handler: Any, query_string: bytes) -> None:
         raise invalid_fields(errors)
 
 
+RAW_BODY_OPT = "raw_body"
+"""A route's `opt` flag: its body is bytes, not JSON (local media uploads); the boundary skips it."""
+
+
 class DecodingBoundaryMiddleware(ASGIMiddleware):
     """Reads and checks the body once; the handler then reads it from Litestar's cache."""
 
@@ -195,6 +199,9 @@ class DecodingBoundaryMiddleware(ASGIMiddleware):
             await next_app(scope, receive, send)
             return
         route_handler = scope.get("route_handler")
+        if getattr(route_handler, "opt", {}).get(RAW_BODY_OPT):  # the handler streams its own bytes
+            await next_app(scope, receive, send)
+            return
         resolve_limit = getattr(route_handler, "resolve_request_max_body_size", None)
         max_bytes: int | None = resolve_limit() if resolve_limit is not None else None
         body, disconnected = await _read_body(receive, max_bytes)

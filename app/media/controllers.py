@@ -23,6 +23,7 @@ from saq.queue.base import Queue
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
+from app.lib.boundary import RAW_BODY_OPT
 from app.lib.deps import TeamAccess, team_dependencies
 from app.lib.errors import (
     PROBLEM_JSON,
@@ -232,6 +233,7 @@ class LocalMediaObjectController(Controller):
         "/{key:path}",
         operation_id="UploadMediaObject",
         exclude_from_auth=True,
+        opt={RAW_BODY_OPT: True},
         security=[{}],
         request_max_body_size=None,
         status_code=HTTP_201_CREATED,
