@@ -71,6 +71,8 @@ class RoundTripCounter:
         state = kwargs.get("state", args[0] if args else None)
         sql = str(args[0]) if kind == "query" and args else str(getattr(state, "query", ""))
         arguments = kwargs.get("args", args[1] if len(args) > 1 and kind != "query" else ())
+        if not isinstance(arguments, list | tuple):  # close_statement(stmt, NO_TIMEOUT): no arguments
+            arguments = ()
         self.entries.append((kind, sql, list(arguments or ())))
 
     def __repr__(self) -> str:
