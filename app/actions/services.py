@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.actions.base import ActionContext, BaseAction, ObjectType
-from app.actions.inputs import INPUT_KEY, bad_request, field_error, parse_input
+from app.actions.inputs import INPUT_KEY, bad_request, parse_input
 from app.actions.registry import ActionRegistry
 from app.actions.schemas import (
     ActionList,
@@ -36,6 +36,7 @@ from app.lib.errors import (
     ResourceNotFoundError,
     problem,
 )
+from app.lib.field_errors import field_error, friendly, struct_field_errors
 from app.lib.versioning import ensure_current_version
 
 Target = Any
@@ -46,23 +47,14 @@ def _readable(object_type: str) -> str:
 
 
 def _envelope_errors(raw: Any, envelope: type[msgspec.Struct]) -> tuple[Any, list[dict[str, Any]]]:
-    """The envelope and its error (msgspec reports the first); `input` is checked separately."""
+    """The envelope, or every failing field of it (`input` is checked by `parse_input`)."""
     if not isinstance(raw, dict):
         return None, [field_error("body", "Expected a JSON object")]
     try:
         return msgspec.convert(raw, envelope), []
     except msgspec.ValidationError as exc:
-        message = str(exc)
-        key = "body"
-        if " - at `$." in message:
-            message, _, path = message.partition(" - at `$.")
-            key = path.rstrip("`")
-        named = message.split("`")[1] if message.count("`") >= 2 else key
-        if message.startswith("Object contains unknown field"):
-            return None, [field_error(named, f"Unknown field `{named}`; remove it")]
-        if message.startswith("Object missing required field"):
-            return None, [field_error(named, "Is required")]
-        return None, [field_error(key, message)]
+        errors = struct_field_errors(envelope, raw) or [friendly({"key": None, "message": str(exc)})]
+        return None, errors
 
 
 def _problem_of(exc: Exception) -> ProblemDetails | None:

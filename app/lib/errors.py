@@ -13,7 +13,6 @@ constraint, data errors 400s, and a database that cannot be reached a 503 with R
 from __future__ import annotations
 
 import logging
-import re
 from enum import StrEnum
 from http import HTTPStatus
 from types import TracebackType
@@ -33,6 +32,8 @@ from litestar.types import ExceptionHandlersMap
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm.exc import StaleDataError
+
+from app.lib.field_errors import field_error, friendly, struct_field_errors
 
 logger = logging.getLogger(__name__)
 
@@ -166,10 +167,6 @@ class TooManyRequestsError(DomainError):
     code = ErrorCode.TOO_MANY_REQUESTS
 
 
-def field_error(key: str | None, message: str, source: str = "body") -> dict[str, Any]:
-    return {"key": key, "message": message, "source": source}
-
-
 def invalid_fields(
     errors: list[dict[str, Any]], *, code: str = ErrorCode.VALIDATION_FAILED
 ) -> BadRequestError:
@@ -215,36 +212,10 @@ def _domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
 
 # --- bad input: msgspec's messages made readable, every failing field at once ---------------
 
-_UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
-_MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
-_AT_PATH = re.compile(r" - at `\$(?:\.)?([^`]*)`$")
-_REGEX = re.compile(r"Expected `str` matching regex `.*`")
-_TZ = re.compile(r"Expected `datetime` with a timezone component")
-
-
-def _friendly(item: dict[str, Any]) -> dict[str, Any]:
-    """msgspec's messages, with the offending field as `key` and no raw regexes."""
-    message = str(item.get("message", ""))
-    key = item.get("key")
-    if (match := _AT_PATH.search(message)) is not None:
-        key = ".".join(k for k in (key, match.group(1)) if k) or None
-        message = message[: match.start()]
-    if (match := _UNKNOWN_FIELD.search(message)) is not None:
-        key = ".".join(k for k in (key, match.group(1)) if k)
-        message = f"Unknown field `{match.group(1)}`; remove it (the schema lists the accepted fields)"
-    elif (match := _MISSING_FIELD.search(message)) is not None:
-        key = ".".join(k for k in (key, match.group(1)) if k)
-        message = "Is required"
-    if _REGEX.fullmatch(message):
-        message = "Has an invalid format" + (" (expected an email address)" if key and "email" in key else "")
-    if _TZ.match(message):
-        message = "Needs a time zone (e.g. `2026-01-01T09:00:00Z` or `+02:00`)"
-    return {"key": key, "message": message, "source": item.get("source")}
-
 
 def _field_errors(exc: ValidationException) -> list[dict[str, Any]]:
     return [
-        _friendly(item)
+        friendly(item)
         for item in (exc.extra if isinstance(exc.extra, list) else [])
         if isinstance(item, dict)
     ]
@@ -260,31 +231,12 @@ def _body_type(request: Request[Any, Any, Any]) -> type[msgspec.Struct] | None:
 
 
 def every_field_error(struct_type: type[msgspec.Struct], body: bytes) -> list[dict[str, Any]]:
-    """Validate each field of a JSON object on its own, so one answer names every bad field
-    (msgspec stops at the first). Rules across fields (`__post_init__`) run only once every
-    field is valid, so they are not repeated here."""
+    """Each failing field of a JSON object body, nested ones included (msgspec stops at the first)."""
     try:
         raw = msgspec.json.decode(body)
     except (msgspec.DecodeError, ValueError, RecursionError):
         return []
-    if not isinstance(raw, dict):
-        return []
-    fields = {f.encode_name: f for f in msgspec.structs.fields(struct_type)}
-    errors = [
-        field_error(key, f"Unknown field `{key}`; remove it (the schema lists the accepted fields)")
-        for key in raw
-        if key not in fields
-    ]
-    for name, info in fields.items():
-        if name not in raw:
-            if info.required:
-                errors.append(field_error(name, "Is required"))
-            continue
-        try:
-            msgspec.json.decode(msgspec.json.encode(raw[name]), type=info.type)
-        except msgspec.ValidationError as exc:
-            errors.append(_friendly({"key": name, "message": str(exc), "source": "body"}))
-    return errors
+    return struct_field_errors(struct_type, raw) if isinstance(raw, dict) else []
 
 
 def _validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
