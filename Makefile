@@ -8,7 +8,7 @@ UV = $(eval UV := $$(shell scripts/ensure-uv.sh))$(UV)
 RUN := $(UV) run --frozen
 PYTEST_ARGS ?= -n 2 --dist loadgroup
 
-.PHONY: help install dev dev-backend dev-worker dev-all build-emails dev-emails mail-outbox actions-doc bench-queue bench bench-api bench-startup bench-ws codegen test-typescript test-browser db-start db-stop db-upgrade db-downgrade db-migrate db-reset seed \
+.PHONY: help install dev dev-backend dev-worker dev-all build-emails dev-emails mail-outbox actions-doc bench-queue bench bench-api bench-startup bench-ws bench-feed codegen test-typescript test-browser db-start db-stop db-upgrade db-downgrade db-migrate db-reset seed \
 	test lint-backend format-backend check-backend check-all docker-build clean
 
 help: ## List the targets
@@ -88,6 +88,9 @@ test-typescript: install ## The contract tests alone: codegen freshness, tsc, re
 
 test-browser: install ## The browser test alone: Swagger UI and /saq in Chromium (screenshots in clients/typescript/artifacts)
 	@$(RUN) pytest -n 0 tests/test_typescript_client.py -k browser
+
+bench-feed: install ## The team feed's cost per page (time and buffers) at 10k, 100k and 1M events
+	@$(RUN) python -m bench.feed_bench
 
 bench-queue: install ## Measure enqueue-to-start latency and no-op jobs per second with a real worker
 	@$(RUN) python -m bench.queue_bench
