@@ -153,7 +153,9 @@ async def main() -> None:
             token = app.state.access_tokens.issue(user_id, is_platform_admin=False)
             transport = httpx.ASGITransport(app=app)  # pyright: ignore[reportArgumentType]
             headers = {"Authorization": f"Bearer {token}"}
-            async with httpx.AsyncClient(transport=transport, base_url="http://bench", headers=headers) as client:
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://bench", headers=headers
+            ) as client:
                 have = 0
                 for size in SIZES:
                     began = time.perf_counter()
@@ -179,15 +181,17 @@ async def main() -> None:
                             "load": round(os.getloadavg()[0], 1),
                         }
                     )
-                    print(json.dumps(rows[-1]), flush=True)  # noqa: T201
+                    print(json.dumps(rows[-1]), flush=True)
         await owner.close()
     finally:
         setup.stop_embedded_server(root / "data")
         shutil.rmtree(root, ignore_errors=True)
-    print()  # noqa: T201
-    print(f"{'events':>9} {'page 1 ms':>9} {'buffers':>7} {'deep ms':>8} {'buffers':>7} {'old total buffers':>17}")  # noqa: T201
+    print()
+    print(
+        f"{'events':>9} {'page 1 ms':>9} {'buffers':>7} {'deep ms':>8} {'buffers':>7} {'old total buffers':>17}"
+    )
     for row in rows:
-        print(  # noqa: T201
+        print(
             f"{row['events']:>9,} {row['first_page_ms']:>9} {row['first_page_buffers']:>7} "
             f"{row['deep_page_ms']:>8} {row['deep_page_buffers']:>7} {row['old_count_over_buffers']:>17}"
         )
