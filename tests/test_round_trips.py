@@ -133,11 +133,9 @@ async def test_a_guest_read_costs_four_round_trips_too(
 async def test_a_read_of_ones_own_account_costs_four_round_trips(
     authenticated_client: ApiClient, round_trips: RoundTripCounter, operation: str, url: str
 ) -> None:
-    """Routes outside a team check the session with one primary-key lookup of their own (team
-    routes fold it into the membership statement), so they cost five until the user context
-    statement carries that check too (known, see the README)."""
+    """BEGIN, the user's context with the session check in one statement, the read, COMMIT."""
     count = await _count(authenticated_client, url, round_trips)
-    assert count <= 5, f"{operation}: {count} round trips\n{round_trips!r}"
+    assert count == 4, f"{operation}: {count} round trips\n{round_trips!r}"
 
 
 async def test_creating_a_brand_does_not_read_it_back(

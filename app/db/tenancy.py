@@ -34,6 +34,9 @@ class TenantContext:
     is_platform_admin: bool = False
     campaign_ids: tuple[UUID, ...] | None = None
     """`None`: every campaign of the team. A tuple: only these (campaign guests)."""
+    session_epoch: int | None = None
+    """The caller's access-token epoch: when set, the statement that applies the context also
+    checks that the session is live (see `session_is_live`), at no extra round trip."""
 
     def settings(self) -> dict[str, str]:
         return {
@@ -61,17 +64,43 @@ _SET_CONTEXT = text(
 )
 
 
+_SET_CONTEXT_CHECK_SESSION = text(
+    "SELECT set_config('app.user_id', :user_id, true), set_config('app.team_id', :team_id, true), "
+    "set_config('app.is_platform_admin', :is_platform_admin, true), "
+    "set_config('app.campaign_ids', :campaign_ids, true), "
+    "(SELECT u.is_active AND u.session_epoch = :session_epoch FROM users u "
+    "WHERE u.id = CAST(:user_id AS uuid)) AS live"
+)
+_SESSION_LIVE_KEY = "tenant_session_live"
+
+
 class TenantSession(Session):
     """The sync session class behind every `AsyncSession` we make; the listener is bound to it."""
 
 
 @event.listens_for(TenantSession, "after_begin")
 def _apply_tenant_context(session: Session, transaction: SessionTransaction, connection: Connection) -> None:
+    session.info.pop(_SESSION_LIVE_KEY, None)
     if session.info.get(_DEFERRED_KEY):
         return
     context = session.info.get(TENANT_INFO_KEY)
-    if isinstance(context, TenantContext):
+    if not isinstance(context, TenantContext):
+        return
+    if context.session_epoch is None or context.user_id is None:
         connection.execute(_SET_CONTEXT, context.settings())
+        return
+    row = connection.execute(
+        _SET_CONTEXT_CHECK_SESSION, {**context.settings(), "session_epoch": context.session_epoch}
+    ).one()
+    session.info[_SESSION_LIVE_KEY] = bool(row.live)
+
+
+async def session_is_live(session: AsyncSession) -> bool | None:
+    """Whether the caller's session is live, as checked by the statement that opened the current
+    transaction (opening one if needed); `None` when the context carries no session epoch."""
+    await session.connection()
+    live = session.info.get(_SESSION_LIVE_KEY)
+    return live if isinstance(live, bool) else None
 
 
 def get_tenant(session: AsyncSession) -> TenantContext | None:

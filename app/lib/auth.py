@@ -5,7 +5,8 @@ Membership and roles are checked per team route by `app.lib.deps.provide_team_ac
 request's own transaction; the same statement compares the epoch and the account's `is_active`,
 so a token whose sessions were ended (logout everywhere, password change or reset,
 deactivation, deletion) is refused at once, at no extra round trip. Routes outside a team check
-it with `ensure_session_live` (one indexed lookup by primary key).
+it with `ensure_session_live`, which reads the answer of the statement that set the user's
+context when the transaction began (one more column there, no round trip of its own).
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from uuid import UUID
 import msgspec
 from litestar.connection import ASGIConnection
 from litestar.security.jwt import JWTAuth, Token
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import AuthSettings
+from app.db.tenancy import get_tenant, session_is_live
 from app.lib.errors import SessionEndedError
 
 ISSUER = "campaign-platform"
@@ -51,12 +52,17 @@ async def _user_from_token(token: Token, connection: ASGIConnection[Any, Any, An
     return AuthUser(id=user_id, is_platform_admin=bool(token.extras.get("adm", False)), session_epoch=epoch)
 
 
-_SESSION_LIVE = text("SELECT session_epoch = :epoch AND is_active FROM users WHERE id = :user_id")
-
-
 async def ensure_session_live(session: AsyncSession, user: AuthUser) -> None:
-    """401 `session_ended` unless the account exists, is active and has the token's epoch."""
-    live = (await session.execute(_SESSION_LIVE, {"epoch": user.session_epoch, "user_id": user.id})).scalar()
+    """401 `session_ended` unless the account exists, is active and has the token's epoch.
+
+    The check rides on the statement that applies the user's context when the transaction
+    begins (`app.db.tenancy`), so it costs no round trip of its own."""
+    context = get_tenant(session)
+    if context is None or context.user_id != user.id or context.session_epoch != user.session_epoch:
+        raise RuntimeError("the session's tenant context does not carry this user's session epoch")
+    live = await session_is_live(session)
+    if live is None:
+        raise RuntimeError("the current transaction was opened without the session check")
     if not live:
         raise SessionEndedError(SESSION_ENDED)
 

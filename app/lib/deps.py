@@ -64,7 +64,13 @@ async def provide_db_session(
     """The request's session: committed after the handler returns (before the response is sent,
     so a failed commit still becomes an error response), rolled back if anything raises."""
     user = current_user_of(request)
-    context = TenantContext(user_id=user.id, is_platform_admin=user.is_platform_admin) if user else None
+    context = (
+        TenantContext(
+            user_id=user.id, is_platform_admin=user.is_platform_admin, session_epoch=user.session_epoch
+        )
+        if user
+        else None
+    )
     async with state.session_maker(info=tenant_info(context)) as session:
         # If a later dependency raises, Litestar never resumes this generator; the middleware
         # below then closes the session, so its connection cannot leak.

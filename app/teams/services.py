@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from uuid import UUID
 
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
@@ -65,7 +66,7 @@ class TeamService(SQLAlchemyAsyncRepositoryService[Team]):
         base = get_tenant(self.repository.session) or TenantContext(user_id=owner_id)
         await apply_tenant_now(
             self.repository.session,
-            TenantContext(user_id=base.user_id, team_id=team_id, is_platform_admin=base.is_platform_admin),
+            replace(base, team_id=team_id, campaign_ids=None),
         )
         team = await self.repository.add(Team(id=team_id, name=name.strip(), description=description))
         self.repository.session.add(TeamMember(team_id=team_id, user_id=owner_id, role=TeamRole.OWNER))
