@@ -26,7 +26,10 @@ from app.db.engine import libpq_dsn
 from app.db.tenancy import ENTER_TEAM_SQL, NO_CAMPAIGN
 
 ROUNDS = 3000
-LIVE_COLUMN = "(SELECT u.is_active AND u.session_epoch = $6 FROM users u WHERE u.id = $2) AS live, "
+LIVE_COLUMN = (
+    "(SELECT u.is_active AND u.session_epoch = $6 FROM users u WHERE u.id = $2) AND NOT EXISTS "
+    "(SELECT 1 FROM refresh_tokens r WHERE r.family_id = $7 AND r.revoked_at IS NOT NULL) AS live, "
+)
 assert LIVE_COLUMN in ENTER_TEAM_SQL, "the bench no longer matches app.db.tenancy.ENTER_TEAM_SQL"
 
 
@@ -64,7 +67,7 @@ async def main() -> None:
     for _ in range(ROUNDS):
         for name, sql, args in (
             ("membership", plain, common),
-            ("membership + session check", live, (*common, 0)),
+            ("membership + session check", live, (*common, 0, uuid.uuid4())),
         ):
             started = time.perf_counter()
             async with app.transaction():

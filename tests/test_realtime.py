@@ -25,11 +25,13 @@ from tests.background import ApiProcess
 from tests.conftest import MultiTeamSetup
 from tests.database import TestDatabase
 from tests.factories import (
+    DEFAULT_PASSWORD,
     BrandFactory,
     CampaignCreatorFactory,
     CampaignFactory,
     CampaignGuestAccessFactory,
     PostFactory,
+    TeamFactory,
     TeamMemberFactory,
     UserFactory,
 )
@@ -325,3 +327,29 @@ async def test_the_socket_closes_when_the_token_expires_unless_refreshed(
     await refreshed.send({"type": "auth", "token": token(app, other)})
     with pytest.raises(ConnectionClosed):
         await refreshed.next(within=60)
+
+
+async def test_a_socket_follows_the_sessions_of_its_token(
+    api_pair: Pair, app: Litestar, http_a: httpx.AsyncClient, owner_connection
+) -> None:
+    """A token minted after a password change (epoch > 0) subscribes; once its sign-in session is
+    logged out, the next subscription closes the socket with 4401."""
+    user = await UserFactory.create_async()
+    team = await TeamFactory.create_with_owner(user)
+    await owner_connection.execute("UPDATE users SET session_epoch = 3 WHERE id = $1", user.id)
+    login = await http_a.post("/api/auth/login", json={"email": user.email, "password": DEFAULT_PASSWORD})
+    assert login.status_code == 200, login.text
+    tokens = login.json()
+    socket = await Socket.open(api_pair.b.ws_url, tokens["access_token"])
+    assert (await socket.subscribe(f"team:{team.id}"))["type"] == "subscribed"
+    logout = await http_a.post(
+        "/api/auth/logout",
+        json={"refresh_token": tokens["refresh_token"]},
+        headers={"Authorization": f"Bearer {tokens['access_token']}"},
+    )
+    assert logout.status_code == 204, logout.text
+    await socket.send({"type": "subscribe", "topic": "notifications"})
+    with pytest.raises(ConnectionClosed) as closed:
+        await socket.next()  # nothing was published on the team since: the close is the next frame
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4401

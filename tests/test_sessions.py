@@ -70,12 +70,43 @@ async def test_a_closed_account_ends_the_access_token(
     await assert_ended(client, team.id)
 
 
-async def test_logging_out_one_session_keeps_the_others(test_client: ApiClient) -> None:
-    client, tokens, _ = await signed_in(test_client)
+async def test_logging_out_one_session_ends_its_access_token_and_keeps_the_others(
+    test_client: ApiClient,
+) -> None:
+    client, tokens, user = await signed_in(test_client)
+    team = await TeamFactory.create_with_owner(user)
+    login = await test_client.post(
+        "/api/auth/login", json={"email": user.email, "password": DEFAULT_PASSWORD}
+    )
+    other = ApiClient(test_client.client, token=login.json()["access_token"])
     assert (
         await client.post("/api/auth/logout", json={"refresh_token": tokens["refresh_token"]})
     ).status_code == 204
-    assert (await client.get("/api/me")).status_code == 200  # access tokens of one session simply expire
+    await assert_ended(client, team.id)
+    assert (await other.get("/api/me")).status_code == 200
+    assert (await other.get(f"/api/teams/{team.id}/brands")).status_code == 200
+
+
+async def test_a_refreshed_token_belongs_to_the_same_session(test_client: ApiClient) -> None:
+    _, tokens, user = await signed_in(test_client)
+    team = await TeamFactory.create_with_owner(user)
+    refreshed = await test_client.post("/api/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    assert refreshed.status_code == 200, refreshed.text
+    client = ApiClient(test_client.client, token=refreshed.json()["access_token"])
+    assert (await client.get("/api/me")).status_code == 200
+    logout = await client.post("/api/auth/logout", json={"refresh_token": refreshed.json()["refresh_token"]})
+    assert logout.status_code == 204
+    await assert_ended(client, team.id)
+
+
+async def test_a_token_with_a_malformed_session_id_is_refused(test_client: ApiClient, app) -> None:
+    user = await UserFactory.create_async()
+    token = app.state.access_tokens._jwt_auth.create_token(
+        identifier=str(user.id),
+        token_issuer="campaign-platform",
+        token_extras={"adm": False, "sep": 0, "sid": "not-a-uuid"},
+    )
+    assert (await ApiClient(test_client.client, token=token).get("/api/me")).status_code == 401
 
 
 async def test_a_team_route_checks_the_session_in_the_membership_statement(

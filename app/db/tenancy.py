@@ -37,6 +37,8 @@ class TenantContext:
     session_epoch: int | None = None
     """The caller's access-token epoch: when set, the statement that applies the context also
     checks that the session is live (see `session_is_live`), at no extra round trip."""
+    session_id: UUID | None = None
+    """The caller's sign-in session (refresh-token family), checked with the epoch: logged out, it ends."""
 
     def settings(self) -> dict[str, str]:
         return {
@@ -69,7 +71,8 @@ _SET_CONTEXT_CHECK_SESSION = text(
     "set_config('app.is_platform_admin', :is_platform_admin, true), "
     "set_config('app.campaign_ids', :campaign_ids, true), "
     "(SELECT u.is_active AND u.session_epoch = :session_epoch FROM users u "
-    "WHERE u.id = CAST(:user_id AS uuid)) AS live"
+    "WHERE u.id = CAST(:user_id AS uuid)) AND NOT EXISTS (SELECT 1 FROM refresh_tokens r "
+    "WHERE r.family_id = CAST(:session_id AS uuid) AND r.revoked_at IS NOT NULL) AS live"
 )
 _SESSION_LIVE_KEY = "tenant_session_live"
 
@@ -90,7 +93,8 @@ def _apply_tenant_context(session: Session, transaction: SessionTransaction, con
         connection.execute(_SET_CONTEXT, context.settings())
         return
     row = connection.execute(
-        _SET_CONTEXT_CHECK_SESSION, {**context.settings(), "session_epoch": context.session_epoch}
+        _SET_CONTEXT_CHECK_SESSION,
+        {**context.settings(), "session_epoch": context.session_epoch, "session_id": context.session_id},
     ).one()
     session.info[_SESSION_LIVE_KEY] = bool(row.live)
 
@@ -131,9 +135,11 @@ ENTER_TEAM_SQL = (
     # `app.user_id`, the guest grants through `app.team_id`. The caller's session check (account
     # active, token's session epoch current) is one more column, so it costs no round trip.
     # $1 team, $2 user (uuids), $3 the user as text, $4 platform admin ('on' or ''), $5 the empty
-    # campaign restriction (`NO_CAMPAIGN`), $6 the token's session epoch.
+    # campaign restriction (`NO_CAMPAIGN`), $6 the token's session epoch, $7 its sign-in session
+    # (refresh-token family; NULL for a token without one), ended once its family is revoked.
     "SELECT set_config('app.user_id', $3, true) AS _user, "
-    "(SELECT u.is_active AND u.session_epoch = $6 FROM users u WHERE u.id = $2) AS live, "
+    "(SELECT u.is_active AND u.session_epoch = $6 FROM users u WHERE u.id = $2) AND NOT EXISTS "
+    "(SELECT 1 FROM refresh_tokens r WHERE r.family_id = $7 AND r.revoked_at IS NOT NULL) AS live, "
     "set_config('app.is_platform_admin', $4, true) AS _admin, "
     "set_config('app.campaign_ids', '', true) AS _no_campaigns, "
     "(SELECT m.role FROM team_members m WHERE m.team_id = $1 AND m.user_id = $2) AS role, "
@@ -160,12 +166,17 @@ class SessionNotLiveError(Exception):
 
 
 async def enter_team(
-    session: AsyncSession, *, team_id: UUID, user_id: UUID, session_epoch: int | None = None
+    session: AsyncSession,
+    *,
+    team_id: UUID,
+    user_id: UUID,
+    session_epoch: int | None = None,
+    session_id: UUID | None = None,
 ) -> Membership | None:
     """Check that `user_id` belongs to `team_id` and, only if so, enter the team's context.
 
-    With `session_epoch` (the access token's), the same statement checks that the session is
-    live and raises `SessionNotLiveError` when it is not; the request then fails and its
+    With `session_epoch` (and `session_id`, the access token's), the same statement checks that
+    the session is live and raises `SessionNotLiveError` when it is not; the request then fails and its
     transaction, with whatever context was set, is rolled back.
 
     A guest's context is narrowed to their campaigns in the same statement. When this opens the
@@ -180,7 +191,7 @@ async def enter_team(
         session.info.pop(_DEFERRED_KEY, None)
     admin = "on" if base.is_platform_admin else ""
     row = await driver.fetchrow(
-        ENTER_TEAM_SQL, team_id, user_id, str(user_id), admin, NO_CAMPAIGN, session_epoch or 0
+        ENTER_TEAM_SQL, team_id, user_id, str(user_id), admin, NO_CAMPAIGN, session_epoch or 0, session_id
     )
     if session_epoch is not None and not row["live"]:
         raise SessionNotLiveError

@@ -34,6 +34,8 @@ class AuthUser(msgspec.Struct, frozen=True):
     is_platform_admin: bool = False
     session_epoch: int = 0
     """The user's session epoch when the token was issued; a later one ends the token."""
+    session_id: UUID | None = None
+    """The sign-in session (refresh-token family) the token belongs to; logging it out ends the token."""
 
 
 SESSION_ENDED = (
@@ -41,15 +43,33 @@ SESSION_ENDED = (
 )
 
 
-async def _user_from_token(token: Token, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthUser | None:
+def user_from_claims(subject: str, extras: dict[str, Any]) -> AuthUser | None:
+    """The caller a verified token names, or `None` when its claims are not ours (HTTP and sockets)."""
     try:
-        user_id = UUID(token.sub)
+        user_id = UUID(subject)
     except ValueError:
         return None
-    epoch = token.extras.get("sep", 0)
+    epoch = extras.get("sep", 0)
     if not isinstance(epoch, int) or isinstance(epoch, bool):
         return None
-    return AuthUser(id=user_id, is_platform_admin=bool(token.extras.get("adm", False)), session_epoch=epoch)
+    session_id: UUID | None = None
+    if (sid := extras.get("sid")) is not None:
+        if not isinstance(sid, str):
+            return None
+        try:
+            session_id = UUID(sid)
+        except ValueError:
+            return None
+    return AuthUser(
+        id=user_id,
+        is_platform_admin=bool(extras.get("adm", False)),
+        session_epoch=epoch,
+        session_id=session_id,
+    )
+
+
+async def _user_from_token(token: Token, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthUser | None:
+    return user_from_claims(token.sub, token.extras)
 
 
 async def ensure_session_live(session: AsyncSession, user: AuthUser) -> None:
@@ -58,7 +78,12 @@ async def ensure_session_live(session: AsyncSession, user: AuthUser) -> None:
     The check rides on the statement that applies the user's context when the transaction
     begins (`app.db.tenancy`), so it costs no round trip of its own."""
     context = get_tenant(session)
-    if context is None or context.user_id != user.id or context.session_epoch != user.session_epoch:
+    if (
+        context is None
+        or context.user_id != user.id
+        or context.session_epoch != user.session_epoch
+        or context.session_id != user.session_id
+    ):
         raise RuntimeError("the session's tenant context does not carry this user's session epoch")
     live = await session_is_live(session)
     if live is None:
@@ -89,10 +114,19 @@ class AccessTokens:
         self._jwt_auth = jwt_auth
         self.ttl = ttl
 
-    def issue(self, user_id: UUID, *, is_platform_admin: bool, session_epoch: int = 0) -> str:
+    def issue(
+        self,
+        user_id: UUID,
+        *,
+        is_platform_admin: bool,
+        session_epoch: int = 0,
+        session_id: UUID | None = None,
+    ) -> str:
+        """`session_id`: the refresh-token family of the sign-in, so logging that session out ends
+        this token too (tokens made without one end only with the epoch or their expiry)."""
+        extras: dict[str, Any] = {"adm": is_platform_admin, "sep": session_epoch}
+        if session_id is not None:
+            extras["sid"] = str(session_id)
         return self._jwt_auth.create_token(
-            identifier=str(user_id),
-            token_expiration=self.ttl,
-            token_issuer=ISSUER,
-            token_extras={"adm": is_platform_admin, "sep": session_epoch},
+            identifier=str(user_id), token_expiration=self.ttl, token_issuer=ISSUER, token_extras=extras
         )

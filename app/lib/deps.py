@@ -66,7 +66,10 @@ async def provide_db_session(
     user = current_user_of(request)
     context = (
         TenantContext(
-            user_id=user.id, is_platform_admin=user.is_platform_admin, session_epoch=user.session_epoch
+            user_id=user.id,
+            is_platform_admin=user.is_platform_admin,
+            session_epoch=user.session_epoch,
+            session_id=user.session_id,
         )
         if user
         else None
@@ -145,7 +148,11 @@ async def verify_team_access(
     session has ended is refused (401) by the same statement."""
     try:
         membership = await enter_team(
-            db_session, team_id=team_id, user_id=user.id, session_epoch=user.session_epoch
+            db_session,
+            team_id=team_id,
+            user_id=user.id,
+            session_epoch=user.session_epoch,
+            session_id=user.session_id,
         )
     except SessionNotLiveError:
         raise SessionEndedError(SESSION_ENDED) from None

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from uuid import UUID
 
 from litestar.exceptions import ImproperlyConfiguredException, NotAuthorizedException
 from litestar.security.jwt import Token
 
 from app.config import AuthSettings
-from app.lib.auth import ISSUER, AuthUser
+from app.lib.auth import ISSUER, AuthUser, user_from_claims
 
 SUBPROTOCOL = "campaign-platform"
 """Offer it with `bearer.<token>` in `Sec-WebSocket-Protocol`; the server selects it."""
@@ -24,9 +23,11 @@ def verify_token(settings: AuthSettings, token: str) -> tuple[AuthUser, datetime
     """The user the token proves and when it expires; `InvalidTokenError` when bad or expired."""
     try:
         decoded = Token.decode(token, settings.secret_key, "HS256", issuer=[ISSUER])
-        user = AuthUser(id=UUID(decoded.sub), is_platform_admin=bool(decoded.extras.get("adm", False)))
     except (NotAuthorizedException, ImproperlyConfiguredException, ValueError) as exc:
         raise InvalidTokenError(str(exc)) from None
+    user = user_from_claims(decoded.sub, decoded.extras)
+    if user is None:
+        raise InvalidTokenError("the token's claims are not ours")
     return user, decoded.exp
 
 

@@ -20,7 +20,7 @@ from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 
 from app.config import Settings
-from app.lib.errors import DomainError
+from app.lib.errors import DomainError, SessionEndedError
 from app.realtime.auth import InvalidTokenError, token_from_subprotocols, verify_token
 from app.realtime.frames import (
     AnyClientFrame,
@@ -181,6 +181,8 @@ async def _subscribe(hub: Hub, client: Client, topic: str) -> None:
         return
     try:
         await hub.subscribe(client, topic)
+    except SessionEndedError:
+        raise _ClosedError(CloseCode.UNAUTHENTICATED, "this session has ended; log in again") from None
     except DomainError as exc:
         client.send_frame(ErrorFrame(code=_error_code(exc), detail=exc.detail, topic=topic))
         return

@@ -18,7 +18,7 @@ import msgspec
 
 from app.db.engine import SessionMaker, tenant_session
 from app.db.tenancy import TenantContext
-from app.lib.auth import AuthUser
+from app.lib.auth import AuthUser, ensure_session_live
 from app.lib.errors import DomainError
 from app.realtime.frames import UnsubscribedFrame
 from app.realtime.publish import Recheck, Reference
@@ -111,8 +111,15 @@ class Hub:
                 del self.topics[subscription.grant.key]
 
     async def _authorize(self, user: AuthUser, topic: str) -> Grant:
-        context = TenantContext(user_id=user.id, is_platform_admin=user.is_platform_admin)
+        """Every topic first checks that the token's session is live, as every HTTP route does."""
+        context = TenantContext(
+            user_id=user.id,
+            is_platform_admin=user.is_platform_admin,
+            session_epoch=user.session_epoch,
+            session_id=user.session_id,
+        )
         async with tenant_session(self.session_maker, context) as session:
+            await ensure_session_live(session, user)
             return await authorize(session, user, topic)
 
     # --- delivery ---------------------------------------------------------------------------

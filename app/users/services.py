@@ -179,17 +179,21 @@ class RefreshTokenService(SQLAlchemyAsyncRepositoryService[RefreshToken]):
         family_id: UUID | None = None,
     ) -> TokenPair:
         token = new_token()
+        family_id = family_id or uuid7()
         await self.repository.add(
             RefreshToken(
                 user_id=user.id,
-                family_id=family_id or uuid7(),
+                family_id=family_id,
                 token_hash=token_digest(token),
                 expires_at=utcnow() + settings.refresh_token_ttl,
             )
         )
         return TokenPair(
             access_token=access_tokens.issue(
-                user.id, is_platform_admin=user.is_platform_admin, session_epoch=user.session_epoch
+                user.id,
+                is_platform_admin=user.is_platform_admin,
+                session_epoch=user.session_epoch,
+                session_id=family_id,
             ),
             refresh_token=token,
             expires_in=int(access_tokens.ttl.total_seconds()),
