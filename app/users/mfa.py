@@ -26,6 +26,7 @@ from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import OctKey
+from pyotp.totp import TOTP
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -60,7 +61,7 @@ def recovery_code_digest(code: str) -> str:
 
 def matching_step(secret: str, code: str, *, at: datetime) -> int | None:
     """The time step whose code is `code` (within the drift window), or None."""
-    totp = pyotp.TOTP(secret)
+    totp = TOTP(secret)
     code = "".join(code.split())
     current = totp.timecode(at)
     for step in range(current - DRIFT_STEPS, current + DRIFT_STEPS + 1):
@@ -143,7 +144,7 @@ class TwoFactorService(SQLAlchemyAsyncRepositoryService[TotpCredential]):
         else:
             credential.secret, credential.last_used_step = secret, None
             await self.repository.session.flush()
-        uri = pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=issuer)
+        uri = TOTP(secret).provisioning_uri(name=user.email, issuer_name=issuer)
         return secret, uri
 
     async def confirm(self, user_id: UUID, code: str) -> list[str]:

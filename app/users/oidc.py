@@ -195,7 +195,7 @@ async def verify_id_token(keys: ProviderKeys, id_token: str, *, nonce: str) -> G
     registry = jwt.JWTClaimsRegistry(
         leeway=CLOCK_SKEW_SECONDS,
         iss={"essential": True, "values": sorted(issuers)},
-        aud={"essential": True, "value": settings.google_client_id},
+        aud={"essential": True, "value": settings.google_client_id or ""},
         sub={"essential": True},
         exp={"essential": True},
         iat={"essential": True},
