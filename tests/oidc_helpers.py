@@ -134,9 +134,13 @@ class RogueProvider:
         self.claims: dict[str, Any] = {}
         self.signing_key: RSAKey = self.published_key
         self.token_status = 200
+        self.forged_token: str | None = None
+        """Served as the ID token as it is (an unsigned one, say) instead of a signed one."""
         self._server: ThreadingHTTPServer | None = None
 
-    def good_claims(self, nonce: str, **overrides: Any) -> dict[str, Any]:
+    def good_claims(self, expected_nonce: str, **overrides: Any) -> dict[str, Any]:
+        """A valid ID token's claims for a flow whose nonce is `expected_nonce`; an override of
+        None leaves that claim out."""
         now = int(time.time())
         claims = {
             "iss": self.issuer,
@@ -146,12 +150,14 @@ class RogueProvider:
             "email_verified": True,
             "iat": now,
             "exp": now + 600,
-            "nonce": nonce,
+            "nonce": expected_nonce,
             **overrides,
         }
         return {key: value for key, value in claims.items() if value is not None}
 
     def id_token(self) -> str:
+        if self.forged_token is not None:
+            return self.forged_token
         return jwt.encode({"alg": "RS256", "kid": self.signing_key.kid}, self.claims, self.signing_key)
 
     def start(self) -> RogueProvider:
