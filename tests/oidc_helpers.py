@@ -49,7 +49,7 @@ def _ensure_node_packages() -> str:
     if node is None or shutil.which("npm") is None:
         pytest.skip("node/npm not found: the OpenID provider for the sign-in tests needs Node.js >= 20.19")
     if not (PROVIDER_DIR / "node_modules" / "oidc-provider").is_dir():
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=PROVIDER_DIR, check=True)  # noqa: S607
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=PROVIDER_DIR, check=True)
     return node
 
 
@@ -95,7 +95,9 @@ class OidcProviderProcess:
     def log(self) -> str:
         return self.log_path.read_text() if self.log_path.exists() else ""
 
-    async def add_account(self, sub: str, *, email: str, email_verified: bool, name: str = "Ada Google") -> None:
+    async def add_account(
+        self, sub: str, *, email: str, email_verified: bool, name: str = "Ada Google"
+    ) -> None:
         async with httpx.AsyncClient() as client:
             response = await client.post(
                 f"{self.issuer}/test/accounts",
@@ -112,7 +114,9 @@ async def follow_to_redirect_uri(authorization_url: str) -> dict[str, str]:
         for _ in range(10):
             response = await browser.get(url)
             if response.status_code not in (302, 303):
-                raise AssertionError(f"the provider stopped at {url}: {response.status_code} {response.text[:500]}")
+                raise AssertionError(
+                    f"the provider stopped at {url}: {response.status_code} {response.text[:500]}"
+                )
             url = urljoin(str(response.url), response.headers["location"])
             if url.startswith(REDIRECT_URI):
                 return {key: values[0] for key, values in parse_qs(urlparse(url).query).items()}
@@ -164,7 +168,7 @@ class RogueProvider:
         provider = self
 
         class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base's name)
+            def log_message(self, format: str, *args: Any) -> None:
                 pass
 
             def _json(self, status: int, body: object) -> None:
@@ -175,7 +179,7 @@ class RogueProvider:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def do_GET(self) -> None:  # noqa: N802 (the base's name)
+            def do_GET(self) -> None:
                 if self.path == "/.well-known/openid-configuration":
                     self._json(
                         200,
@@ -191,14 +195,16 @@ class RogueProvider:
                 else:
                     self._json(404, {"error": "not_found"})
 
-            def do_POST(self) -> None:  # noqa: N802 (the base's name)
+            def do_POST(self) -> None:
                 length = int(self.headers.get("content-length", 0))
                 form = parse_qs(self.rfile.read(length).decode())
                 provider.token_requests.append(form)
                 if provider.token_status != 200:
                     self._json(provider.token_status, {"error": "server_error"})
                     return
-                self._json(200, {"access_token": "x", "token_type": "Bearer", "id_token": provider.id_token()})
+                self._json(
+                    200, {"access_token": "x", "token_type": "Bearer", "id_token": provider.id_token()}
+                )
 
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()

@@ -9,7 +9,7 @@ tests/test_oidc_tokens.py.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import asyncpg
@@ -31,16 +31,24 @@ from tests.test_totp import code_at
 
 
 @pytest.fixture(scope="module")
-def provider() -> AsyncIterator[OidcProviderProcess]:
+def provider() -> Iterator[OidcProviderProcess]:
     process = OidcProviderProcess().start()
-    yield process  # pyright: ignore[reportReturnType]
+    yield process
     process.stop()
 
 
 @pytest.fixture(scope="module")
-async def google(database: TestDatabase, provider: OidcProviderProcess, app: Any) -> AsyncIterator[httpx.AsyncClient]:
+async def google(
+    database: TestDatabase, provider: OidcProviderProcess, app: Any
+) -> AsyncIterator[httpx.AsyncClient]:
     async with sign_in_app(database, provider.issuer) as client:
         yield client
+
+
+async def fetch_row(connection: asyncpg.Connection, query: str, *args: Any) -> asyncpg.Record:
+    row = await connection.fetchrow(query, *args)
+    assert row is not None
+    return row
 
 
 async def start(client: httpx.AsyncClient, login_hint: str) -> dict[str, Any]:
@@ -76,7 +84,9 @@ async def test_the_authorization_url_carries_pkce_state_and_nonce(google: httpx.
     assert params["code_challenge_method"] == "S256"
     assert len(params["code_challenge"]) == 43
     assert set(params["scope"].split()) == {"openid", "email", "profile"}
-    assert params["state"] and params["nonce"] and params["state"] != params["nonce"]
+    assert params["state"]
+    assert params["nonce"]
+    assert params["state"] != params["nonce"]
     assert started["flow_token"] not in started["authorization_url"]
     assert started["expires_in"] == 600
 
@@ -93,7 +103,9 @@ async def test_a_new_google_user_is_created_and_signed_in(
     assert profile["email"] == "new.person@example.com"
     assert profile["email_verified"] is True
     assert profile["name"] == "Ada Google"
-    row = await owner_connection.fetchrow("SELECT google_subject, password_hash FROM users WHERE email = $1", profile["email"])
+    row = await fetch_row(
+        owner_connection, "SELECT google_subject, password_hash FROM users WHERE email = $1", profile["email"]
+    )
     assert row["google_subject"] == sub
     assert not row["password_hash"].startswith("$argon2")
 
@@ -118,8 +130,10 @@ async def test_an_existing_account_is_linked_by_its_verified_email(
     assert response.status_code == 200, response.text
     me = (await google.get("/api/me", headers=bearer(response.json()))).json()
     assert me["id"] == str(existing.id)
-    row = await owner_connection.fetchrow(
-        "SELECT google_subject, password_hash, email_verified_at, session_epoch FROM users WHERE id = $1", existing.id
+    row = await fetch_row(
+        owner_connection,
+        "SELECT google_subject, password_hash, email_verified_at, session_epoch FROM users WHERE id = $1",
+        existing.id,
     )
     assert row["google_subject"] == sub
     assert row["email_verified_at"] is not None
@@ -133,10 +147,12 @@ async def test_a_verified_account_keeps_its_password_when_linked(
 ) -> None:
     from datetime import UTC, datetime
 
-    existing = await UserFactory.create_async(email="kept@example.com", email_verified_at=datetime.now(tz=UTC))
+    existing = await UserFactory.create_async(
+        email="kept@example.com", email_verified_at=datetime.now(tz=UTC)
+    )
     response, _ = await sign_in(google, provider, email="kept@example.com")
     assert response.status_code == 200, response.text
-    row = await owner_connection.fetchrow("SELECT password_hash FROM users WHERE id = $1", existing.id)
+    row = await fetch_row(owner_connection, "SELECT password_hash FROM users WHERE id = $1", existing.id)
     assert row["password_hash"] == existing.password_hash
 
 
@@ -149,14 +165,21 @@ async def test_an_unverified_email_never_links_nor_creates(
     problem = response.json()
     assert problem["code"] == "email_not_verified"
     assert "verified" in problem["detail"]
-    assert await owner_connection.fetchval("SELECT google_subject FROM users WHERE id = $1", existing.id) is None
+    assert (
+        await owner_connection.fetchval("SELECT google_subject FROM users WHERE id = $1", existing.id) is None
+    )
 
     response, _ = await sign_in(google, provider, email="nobody-yet@example.com", verified=False)
     assert response.status_code == 403
-    assert await owner_connection.fetchval("SELECT count(*) FROM users WHERE email = 'nobody-yet@example.com'") == 0
+    assert (
+        await owner_connection.fetchval("SELECT count(*) FROM users WHERE email = 'nobody-yet@example.com'")
+        == 0
+    )
 
 
-async def test_a_wrong_state_or_flow_token_is_refused(google: httpx.AsyncClient, provider: OidcProviderProcess) -> None:
+async def test_a_wrong_state_or_flow_token_is_refused(
+    google: httpx.AsyncClient, provider: OidcProviderProcess
+) -> None:
     sub = "google-wrong-state"
     await provider.add_account(sub, email="state@example.com", email_verified=True)
     started = await start(google, sub)

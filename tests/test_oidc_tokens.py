@@ -4,7 +4,7 @@ each must be refused with 401 `sign_in_failed` (or 502 for an unusable answer), 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import asyncpg
@@ -17,9 +17,9 @@ from tests.oidc_helpers import CLIENT_ID, CLIENT_SECRET, RogueProvider, authoriz
 
 
 @pytest.fixture(scope="module")
-def rogue() -> AsyncIterator[RogueProvider]:
+def rogue() -> Iterator[RogueProvider]:
     provider = RogueProvider().start()
-    yield provider  # pyright: ignore[reportReturnType]
+    yield provider
     provider.stop()
 
 
@@ -37,7 +37,9 @@ def _reset(rogue: RogueProvider) -> None:
     rogue.token_requests.clear()
 
 
-async def callback_with(client: httpx.AsyncClient, rogue: RogueProvider, **claim_overrides: Any) -> httpx.Response:
+async def callback_with(
+    client: httpx.AsyncClient, rogue: RogueProvider, **claim_overrides: Any
+) -> httpx.Response:
     """Start a flow, have the rogue issue an ID token for its nonce (with overrides), call back."""
     started = (await client.post("/api/auth/oidc/google/start", json={})).json()
     params = authorization_params(started["authorization_url"])
@@ -98,7 +100,9 @@ async def test_another_audience_is_refused(client: httpx.AsyncClient, rogue: Rog
     assert "aud" in response.json()["detail"]
 
 
-async def test_several_audiences_need_us_as_authorized_party(client: httpx.AsyncClient, rogue: RogueProvider) -> None:
+async def test_several_audiences_need_us_as_authorized_party(
+    client: httpx.AsyncClient, rogue: RogueProvider
+) -> None:
     response = await callback_with(client, rogue, aud=[CLIENT_ID, "other"], azp="other")
     assert response.status_code == 401
     assert "azp" in response.json()["detail"]
@@ -123,7 +127,9 @@ async def test_a_key_not_in_the_jwks_is_refused(client: httpx.AsyncClient, rogue
     assert "signature" in response.json()["detail"]
 
 
-async def test_an_unsigned_or_symmetric_token_is_refused(client: httpx.AsyncClient, rogue: RogueProvider) -> None:
+async def test_an_unsigned_or_symmetric_token_is_refused(
+    client: httpx.AsyncClient, rogue: RogueProvider
+) -> None:
     """`alg: none`, and HS256 keyed with the client secret (an old trick), never pass."""
     import base64
     import json
@@ -165,7 +171,9 @@ async def test_a_refused_code_is_a_401(client: httpx.AsyncClient, rogue: RoguePr
     assert response.json()["code"] == "sign_in_failed"
 
 
-async def test_the_flow_is_spent_even_when_the_token_fails(client: httpx.AsyncClient, rogue: RogueProvider) -> None:
+async def test_the_flow_is_spent_even_when_the_token_fails(
+    client: httpx.AsyncClient, rogue: RogueProvider
+) -> None:
     started = (await client.post("/api/auth/oidc/google/start", json={})).json()
     params = authorization_params(started["authorization_url"])
     rogue.claims = rogue.good_claims("wrong-nonce")

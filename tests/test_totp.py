@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
 import asyncpg
-import pyotp
+from pyotp.totp import TOTP
 from sqlalchemy import text
 
 from app.db.tenancy import TenantContext, set_tenant
@@ -18,7 +18,7 @@ from tests.factories import DEFAULT_PASSWORD, UserFactory
 
 def code_at(secret: str, steps_ahead: int = 0) -> str:
     """The code of the current 30-second step, or of a later one (still within the drift window)."""
-    return pyotp.TOTP(secret).at(time.time() + 30 * steps_ahead)
+    return TOTP(secret).at(time.time() + 30 * steps_ahead)
 
 
 async def enable_totp(client: ApiClient) -> tuple[str, list[str]]:
@@ -70,7 +70,8 @@ async def test_confirmation_needs_the_right_code_and_returns_recovery_codes(clie
     response = await client.post("/api/me/two-factor/totp/confirm", json={"code": code_at(secret)})
     assert response.status_code == 200, response.text
     codes = response.json()["recovery_codes"]
-    assert len(codes) == 10 and len(set(codes)) == 10
+    assert len(codes) == 10
+    assert len(set(codes)) == 10
     status = (await client.get("/api/me/two-factor")).json()
     assert status == {"totp_enabled": True, "totp_pending": False, "recovery_codes_left": 10}
     assert (await client.post("/api/me/two-factor/totp")).status_code == 409  # already on
@@ -81,10 +82,12 @@ async def test_recovery_codes_and_secret_are_not_stored_in_the_clear_for_codes(
 ) -> None:
     user = await UserFactory.create_async()
     _, codes = await enable_totp(client_for(user))
-    stored = await owner_connection.fetch("SELECT code_hash FROM mfa_recovery_codes WHERE user_id = $1", user.id)
+    stored = await owner_connection.fetch(
+        "SELECT code_hash FROM mfa_recovery_codes WHERE user_id = $1", user.id
+    )
     hashes = {row["code_hash"] for row in stored}
     assert len(hashes) == 10
-    assert not hashes & {code for code in codes}
+    assert not hashes & set(codes)
     assert not any(code.replace("-", "") in h for code in codes for h in hashes)
 
 
@@ -120,7 +123,8 @@ async def test_login_asks_for_the_second_factor_and_each_code_works_once(
     assert ok.status_code == 200, ok.text
     tokens = ok.json()
     me = await test_client.get("/api/me", headers={"Authorization": f"Bearer {tokens['access_token']}"})
-    assert me.status_code == 200 and me.json()["id"] == str(user.id)
+    assert me.status_code == 200
+    assert me.json()["id"] == str(user.id)
     replay = await test_client.post(
         "/api/auth/login/second-factor", json={"challenge_token": challenge, "code": next_code}
     )
@@ -147,7 +151,11 @@ async def test_second_factor_input_is_checked(client_for: Any, test_client: ApiC
     challenge = (await password_login(test_client, user)).json()["challenge_token"]
     both = await test_client.post(
         "/api/auth/login/second-factor",
-        json={"challenge_token": challenge, "code": code_at(secret, 1), "recovery_code": "aaaa-bbbb-cccc-dddd"},
+        json={
+            "challenge_token": challenge,
+            "code": code_at(secret, 1),
+            "recovery_code": "aaaa-bbbb-cccc-dddd",
+        },
     )
     assert both.status_code == 400
     neither = await test_client.post("/api/auth/login/second-factor", json={"challenge_token": challenge})
@@ -171,6 +179,7 @@ async def test_wrong_codes_are_rate_limited_like_passwords(client_for: Any, test
     challenge = (await password_login(test_client, user)).json()["challenge_token"]
     wrong = str((int(code_at(secret, 1)) + 500_000) % 1_000_000).zfill(6)
     statuses = []
+    response = None
     for _ in range(6):
         response = await test_client.post(
             "/api/auth/login/second-factor", json={"challenge_token": challenge, "code": wrong}
@@ -178,6 +187,7 @@ async def test_wrong_codes_are_rate_limited_like_passwords(client_for: Any, test
         statuses.append(response.status_code)
     assert statuses[:5] == [401] * 5
     assert statuses[5] == 429
+    assert response is not None
     assert "Retry-After" in response.headers
     # Even the right code waits now.
     right = await test_client.post(
@@ -189,14 +199,18 @@ async def test_wrong_codes_are_rate_limited_like_passwords(client_for: Any, test
 async def test_disable_needs_proof(client_for: Any, test_client: ApiClient) -> None:
     user = await UserFactory.create_async()
     client = client_for(user)
-    assert (await client.post("/api/me/two-factor/disable", json={"password": DEFAULT_PASSWORD})).status_code == 409
+    assert (
+        await client.post("/api/me/two-factor/disable", json={"password": DEFAULT_PASSWORD})
+    ).status_code == 409
     await enable_totp(client)
     assert (await client.post("/api/me/two-factor/disable", json={})).status_code == 400
     wrong = await client.post("/api/me/two-factor/disable", json={"password": "not the password"})
     assert wrong.status_code == 401
     assert (await client.get("/api/me/two-factor")).json()["totp_enabled"] is True
 
-    assert (await client.post("/api/me/two-factor/disable", json={"password": DEFAULT_PASSWORD})).status_code == 204
+    assert (
+        await client.post("/api/me/two-factor/disable", json={"password": DEFAULT_PASSWORD})
+    ).status_code == 204
     assert (await client.get("/api/me/two-factor")).json() == {
         "totp_enabled": False,
         "totp_pending": False,
@@ -215,7 +229,9 @@ async def test_disable_with_a_code(client_for: Any) -> None:
 async def test_routes_need_a_token(test_client: ApiClient) -> None:
     assert (await test_client.get("/api/me/two-factor")).status_code == 401
     assert (await test_client.post("/api/me/two-factor/totp")).status_code == 401
-    assert (await test_client.post("/api/me/two-factor/totp/confirm", json={"code": "123456"})).status_code == 401
+    assert (
+        await test_client.post("/api/me/two-factor/totp/confirm", json={"code": "123456"})
+    ).status_code == 401
     assert (await test_client.post("/api/me/two-factor/disable", json={"code": "123456"})).status_code == 401
 
 
