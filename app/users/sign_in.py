@@ -44,12 +44,16 @@ from app.users.services import LoginFailureService, LoginThrottle, RefreshTokenS
 GOOGLE_KEYS_STATE = "google_provider_keys"
 
 
-def provide_google_keys(state: State, settings: NamedDependency[Settings]) -> ProviderKeys:
-    """The provider's cached discovery document and keys (one per app); 404 when not configured."""
+def require_google(settings: Settings) -> None:
+    """404 when not configured; called after the body is read, so a bad body is still a 400."""
     if not settings.sign_in.google_enabled:
         raise ResourceNotFoundError(
             "Sign in with Google is not configured on this server (GOOGLE_OAUTH2_CLIENT_ID is unset)."
         )
+
+
+def provide_google_keys(state: State, settings: NamedDependency[Settings]) -> ProviderKeys:
+    """The provider's cached discovery document and keys (one per app)."""
     keys = state.get(GOOGLE_KEYS_STATE)
     if not isinstance(keys, ProviderKeys):
         keys = ProviderKeys(settings=settings.sign_in)
@@ -141,6 +145,7 @@ class GoogleSignInController(Controller):
         sessionStorage). Google redirects to `GOOGLE_OAUTH2_REDIRECT_URI` (a frontend page) with
         `code` and `state`; post those with the flow token to `CompleteGoogleSignIn`. The sign-in
         must complete within `GOOGLE_OAUTH2_FLOW_TTL_SECONDS`, once."""
+        require_google(settings)
         started = await google_sign_in.start(google_keys, login_hint=data.login_hint)
         return GoogleAuthorization(
             authorization_url=started.authorization_url,
@@ -183,6 +188,7 @@ class GoogleSignInController(Controller):
 
         Linking to an account whose address was never verified here drops that account's
         password and ends its sessions (whoever registered it had not proven the address)."""
+        require_google(settings)
         flow = await google_sign_in.use_flow(state=data.state, flow_token=data.flow_token)
         await db_session.commit()  # spent now: a replay fails even if the rest below does
         answer = await google_keys.exchange_code(
