@@ -226,6 +226,31 @@ async def test_disable_with_a_code(client_for: Any) -> None:
     assert response.status_code == 204, response.text
 
 
+async def test_recovery_codes_can_be_replaced(client_for: Any, test_client: ApiClient) -> None:
+    user = await UserFactory.create_async()
+    client = client_for(user)
+    assert (
+        await client.post("/api/me/two-factor/recovery-codes", json={"code": "123456"})
+    ).status_code == 409
+    secret, old_codes = await enable_totp(client)
+    spent = await client.post("/api/me/two-factor/recovery-codes", json={"code": code_at(secret)})
+    assert spent.status_code == 401  # the confirmation's code, already used
+    response = await client.post("/api/me/two-factor/recovery-codes", json={"code": code_at(secret, 1)})
+    assert response.status_code == 200, response.text
+    new_codes = response.json()["recovery_codes"]
+    assert len(new_codes) == 10
+    assert not set(new_codes) & set(old_codes)
+    challenge = (await password_login(test_client, user)).json()["challenge_token"]
+    old = await test_client.post(
+        "/api/auth/login/second-factor", json={"challenge_token": challenge, "recovery_code": old_codes[0]}
+    )
+    assert old.status_code == 401
+    new = await test_client.post(
+        "/api/auth/login/second-factor", json={"challenge_token": challenge, "recovery_code": new_codes[0]}
+    )
+    assert new.status_code == 200, new.text
+
+
 async def test_routes_need_a_token(test_client: ApiClient) -> None:
     assert (await test_client.get("/api/me/two-factor")).status_code == 401
     assert (await test_client.post("/api/me/two-factor/totp")).status_code == 401
@@ -233,6 +258,9 @@ async def test_routes_need_a_token(test_client: ApiClient) -> None:
         await test_client.post("/api/me/two-factor/totp/confirm", json={"code": "123456"})
     ).status_code == 401
     assert (await test_client.post("/api/me/two-factor/disable", json={"code": "123456"})).status_code == 401
+    assert (
+        await test_client.post("/api/me/two-factor/recovery-codes", json={"code": "123456"})
+    ).status_code == 401
 
 
 async def test_another_users_second_factor_is_invisible(client_for: Any, db_session: Any) -> None:

@@ -186,6 +186,17 @@ class TwoFactorService(SQLAlchemyAsyncRepositoryService[TotpCredential]):
             )
         return False
 
+    async def regenerate_recovery_codes(self, user_id: UUID, *, code: str) -> list[str]:
+        """New recovery codes for a current code; the earlier ones stop working."""
+        if not await self.repository.is_confirmed(user_id):
+            raise ConflictError("Two-factor sign-in is not on.")
+        if not await self.verify(user_id, code=code, recovery_code=None):
+            raise AuthenticationError(
+                "The code is not correct (or was already used); enter the authenticator's current code.",
+                code=ErrorCode.INVALID_MFA_CODE,
+            )
+        return await self._new_recovery_codes(user_id)
+
     async def disable(
         self,
         user: User,

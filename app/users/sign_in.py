@@ -339,6 +339,25 @@ class TwoFactorController(Controller):
         return RecoveryCodes(recovery_codes=await two_factor.confirm(current_user.id, data.code))
 
     @post(
+        "/recovery-codes",
+        operation_id="RegenerateRecoveryCodes",
+        summary="Replace the recovery codes",
+        responses=problem_responses(400, 401, 409),
+        status_code=HTTP_200_OK,
+    )
+    async def regenerate_recovery_codes(
+        self,
+        data: JSONBody[TotpConfirmation],
+        current_user: NamedDependency[AuthUser],
+        two_factor: NamedDependency[TwoFactorService],
+    ) -> RecoveryCodes:
+        """Returns 10 new single-use recovery codes for a current authenticator `code` (shown only
+        now); every earlier recovery code stops working. 401 `invalid_mfa_code` for a wrong or
+        already used code; 409 when two-factor is not on."""
+        codes = await two_factor.regenerate_recovery_codes(current_user.id, code=data.code)
+        return RecoveryCodes(recovery_codes=codes)
+
+    @post(
         "/disable",
         operation_id="DisableTwoFactor",
         summary="Turn two-factor sign-in off",

@@ -3794,6 +3794,51 @@ export type EnrolTotpResponses = {
 
 export type EnrolTotpResponse = EnrolTotpResponses[keyof EnrolTotpResponses];
 
+export type RegenerateRecoveryCodesData = {
+    body: TotpConfirmation;
+    path?: never;
+    query?: never;
+    url: '/api/me/two-factor/recovery-codes';
+};
+
+export type RegenerateRecoveryCodesErrors = {
+    /**
+     * Malformed JSON, unknown fields or invalid values; `errors` names each field.
+     */
+    400: ProblemDetails;
+    /**
+     * Missing, invalid or expired credentials, or a session that has ended.
+     */
+    401: ProblemDetails;
+    /**
+     * A duplicate, a stale `version`, or a rule that the change would break.
+     */
+    409: ProblemDetails;
+    /**
+     * The request body is too large.
+     */
+    413: ProblemDetails;
+    /**
+     * The body is not `application/json`.
+     */
+    415: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
+};
+
+export type RegenerateRecoveryCodesError = RegenerateRecoveryCodesErrors[keyof RegenerateRecoveryCodesErrors];
+
+export type RegenerateRecoveryCodesResponses = {
+    /**
+     * Request fulfilled, document follows
+     */
+    200: RecoveryCodes;
+};
+
+export type RegenerateRecoveryCodesResponse = RegenerateRecoveryCodesResponses[keyof RegenerateRecoveryCodesResponses];
+
 export type GetTwoFactorStatusData = {
     body?: never;
     path?: never;
