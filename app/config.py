@@ -118,6 +118,29 @@ class MediaSettings(msgspec.Struct, frozen=True, kw_only=True):
     """Tests and demos only: hold each processing job this long first (0 in production)."""
 
 
+class SignInSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Sign in with Google (OpenID Connect) and TOTP two-factor (see app/users/oidc.py, mfa.py)."""
+
+    google_client_id: str | None
+    """Unset: the Google sign-in routes answer 404 (the feature is off)."""
+    google_client_secret: str | None
+    google_issuer: str
+    """The OpenID issuer; its `/.well-known/openid-configuration` names every endpoint."""
+    google_redirect_uri: str
+    """Where Google sends the browser back: the frontend page that posts code and state to us."""
+    flow_ttl: timedelta
+    """How long a started sign-in (state, nonce, PKCE verifier) may take to come back."""
+    provider_timeout_seconds: float
+    totp_issuer: str
+    """The name authenticator apps show next to the account."""
+    mfa_challenge_ttl: timedelta
+    """How long the challenge from a password (or Google) sign-in waits for the second factor."""
+
+    @property
+    def google_enabled(self) -> bool:
+        return self.google_client_id is not None
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     env: Environment
     host: str
@@ -130,6 +153,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     mail: MailSettings
     queue: QueueSettings
     media: MediaSettings
+    sign_in: SignInSettings
 
     @property
     def is_dev(self) -> bool:
@@ -295,6 +319,7 @@ def get_config(environ: Mapping[str, str] | None = None) -> Settings:
             digest_cron=env.get("NOTIFICATION_DIGEST_CRON", "") or "5 * * * *",
         ),
         media=_media_settings(env, port=port),
+        sign_in=_sign_in_settings(env, app_env=app_env),
     )
 
 
@@ -333,4 +358,47 @@ def _media_settings(env: Mapping[str, str], *, port: int) -> MediaSettings:
         download_ttl_seconds=_int(env, "MEDIA_DOWNLOAD_TTL_SECONDS", 300, minimum=5),
         sweep_cron=env.get("MEDIA_SWEEP_CRON", "") or "*/10 * * * *",
         processing_delay_seconds=max(delay, 0.0),
+    )
+
+
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+
+def _sign_in_settings(env: Mapping[str, str], *, app_env: str) -> SignInSettings:
+    client_id = env.get("GOOGLE_OAUTH2_CLIENT_ID") or None
+    client_secret = env.get("GOOGLE_OAUTH2_CLIENT_SECRET") or None
+    if (client_id is None) != (client_secret is None):
+        missing = "GOOGLE_OAUTH2_CLIENT_SECRET" if client_secret is None else "GOOGLE_OAUTH2_CLIENT_ID"
+        raise ConfigError(f"{missing} must be set too: Google sign-in needs both the client id and secret")
+    issuer = (env.get("GOOGLE_OAUTH2_ISSUER", "") or "https://accounts.google.com").rstrip("/")
+    host = issuer.partition("://")[2].split("/")[0].rsplit(":", 1)[0]
+    plain_http_ok = app_env != "production" and host in _LOOPBACK_HOSTS
+    if not (issuer.startswith("https://") or (issuer.startswith("http://") and plain_http_ok)):
+        raise ConfigError(
+            f"GOOGLE_OAUTH2_ISSUER must be an https:// URL (http:// only for a loopback test provider), got {issuer!r}"
+        )
+    base_url = (env.get("APP_BASE_URL", "") or "http://localhost:3000").rstrip("/")
+    redirect_uri = env.get("GOOGLE_OAUTH2_REDIRECT_URI", "") or f"{base_url}/auth/google/callback"
+    if not redirect_uri.startswith(("http://", "https://")):
+        raise ConfigError(f"GOOGLE_OAUTH2_REDIRECT_URI must be an http(s):// URL, got {redirect_uri!r}")
+    try:
+        timeout = float(env.get("GOOGLE_OAUTH2_TIMEOUT_SECONDS", "") or 10)
+    except ValueError:
+        raise ConfigError("GOOGLE_OAUTH2_TIMEOUT_SECONDS must be a number of seconds") from None
+    if timeout <= 0:
+        raise ConfigError(f"GOOGLE_OAUTH2_TIMEOUT_SECONDS must be positive, got {timeout}")
+    totp_issuer = env.get("TOTP_ISSUER", "") or "Campaign Platform"
+    if ":" in totp_issuer:
+        raise ConfigError(
+            f"TOTP_ISSUER must not contain ':' (authenticator apps split on it), got {totp_issuer!r}"
+        )
+    return SignInSettings(
+        google_client_id=client_id,
+        google_client_secret=client_secret,
+        google_issuer=issuer,
+        google_redirect_uri=redirect_uri,
+        flow_ttl=timedelta(seconds=_int(env, "GOOGLE_OAUTH2_FLOW_TTL_SECONDS", 600, minimum=30)),
+        provider_timeout_seconds=timeout,
+        totp_issuer=totp_issuer,
+        mfa_challenge_ttl=timedelta(seconds=_int(env, "MFA_CHALLENGE_TTL_SECONDS", 300, minimum=30)),
     )

@@ -58,6 +58,7 @@ from app.threads.controllers import ThreadController
 from app.todos import actions as todo_actions
 from app.todos.controllers import TodoController
 from app.users.controllers import AccountController, AuthController, CurrentUserController
+from app.users.sign_in import GoogleSignInController, SecondFactorController, TwoFactorController
 
 SWAGGER_ASSETS = "/schema/assets"
 
@@ -128,6 +129,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             TeamInvitationController,
             InvitationAcceptanceController,
             AccountController,
+            GoogleSignInController,
+            SecondFactorController,
+            TwoFactorController,
             BrandController,
             *([DevOutboxController] if settings.is_dev else []),
             EventController,

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# What `make test` needs beyond Python for the TypeScript client and browser tests:
-# the npm packages of clients/typescript (from its lock file) and Chromium (Debian's package).
+# What `make test` needs beyond Python for the TypeScript client, sign-in and browser tests:
+# the npm packages of clients/typescript and tests/oidc_provider (from their lock files) and
+# Chromium (Debian's package).
 # Node.js itself comes from the system; without it those tests skip with a message.
 # Set ENSURE_TEST_TOOLS=0 to skip this step.
 set -euo pipefail
@@ -13,8 +14,13 @@ if command -v npm >/dev/null 2>&1; then
     echo "installing the TypeScript client's npm packages (npm ci)"
     (cd "$client" && npm ci --no-audit --no-fund)
   fi
+  provider=tests/oidc_provider
+  if [ ! -f "$provider/node_modules/.package-lock.json" ] || [ "$provider/package-lock.json" -nt "$provider/node_modules/.package-lock.json" ]; then
+    echo "installing the test OpenID provider's npm packages (npm ci)"
+    (cd "$provider" && npm ci --no-audit --no-fund)
+  fi
 else
-  echo "node/npm not found: the TypeScript client tests will be skipped (install Node.js >= 20.19)" >&2
+  echo "node/npm not found: the TypeScript client and sign-in tests will be skipped (install Node.js >= 20.19)" >&2
 fi
 
 chromium="${CHROMIUM_PATH:-/usr/bin/chromium}"

@@ -79,6 +79,7 @@ class UserFactory(BaseFactory[User]):
     is_platform_admin = False
     email_verified_at = None
     session_epoch = 0
+    google_subject = None
 
 
 class TeamFactory(BaseFactory[Team]):

@@ -143,6 +143,10 @@ PUBLIC_OPERATIONS = {
     "ResetPassword",
     "VerifyEmail",
     "GetDevOutbox",
+    # Sign in with Google and the second sign-in step: the flow token and challenge are the credentials.
+    "StartGoogleSignIn",
+    "CompleteGoogleSignIn",
+    "LoginSecondFactor",
     # Local storage's stand-in for a bucket: the signed URL is the credential, as on S3.
     "UploadMediaObject",
     "DownloadMediaObject",

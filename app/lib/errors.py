@@ -68,6 +68,12 @@ class ErrorCode(StrEnum):
     UNKNOWN_REFERENCE = "unknown_reference"
     TOO_MANY_REQUESTS = "too_many_requests"
     SERVICE_UNAVAILABLE = "service_unavailable"
+    MFA_REQUIRED = "mfa_required"
+    INVALID_MFA_CODE = "invalid_mfa_code"
+    SIGN_IN_FAILED = "sign_in_failed"
+    EMAIL_NOT_VERIFIED = "email_not_verified"
+    IDENTITY_PROVIDER_ERROR = "identity_provider_error"
+    IDENTITY_PROVIDER_UNAVAILABLE = "identity_provider_unavailable"
     INTERNAL_ERROR = "internal_error"
 
 
@@ -83,6 +89,7 @@ _CODE_BY_STATUS = {
     415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
     422: ErrorCode.UNKNOWN_REFERENCE,
     429: ErrorCode.TOO_MANY_REQUESTS,
+    502: ErrorCode.IDENTITY_PROVIDER_ERROR,
     503: ErrorCode.SERVICE_UNAVAILABLE,
 }
 
@@ -165,6 +172,20 @@ class UnsupportedMediaTypeError(DomainError):
 class TooManyRequestsError(DomainError):
     status_code = 429
     code = ErrorCode.TOO_MANY_REQUESTS
+
+
+class BadGatewayError(DomainError):
+    """A service we depend on (an identity provider) answered, but not usably."""
+
+    status_code = 502
+    code = ErrorCode.IDENTITY_PROVIDER_ERROR
+
+
+class UpstreamUnavailableError(DomainError):
+    """A service we depend on (an identity provider) cannot be reached right now."""
+
+    status_code = 503
+    code = ErrorCode.IDENTITY_PROVIDER_UNAVAILABLE
 
 
 def invalid_fields(
@@ -411,6 +432,7 @@ exception_handlers: ExceptionHandlersMap = {
 __all__ = [
     "PROBLEM_JSON",
     "AuthenticationError",
+    "BadGatewayError",
     "BadRequestError",
     "ConflictError",
     "DomainError",
@@ -423,6 +445,7 @@ __all__ = [
     "TooManyRequestsError",
     "UnprocessableError",
     "UnsupportedMediaTypeError",
+    "UpstreamUnavailableError",
     "exception_handlers",
     "field_error",
     "invalid_field",
@@ -458,6 +481,10 @@ class ProblemDetails(msgspec.Struct):
     """On an illegal status move (409): where the object may move from its current status."""
     campaign_status: str | None = None
     """On a 409 for a finished campaign: its status."""
+    challenge_token: str | None = None
+    """On a 401 `mfa_required`: send it with a code to `LoginSecondFactor`."""
+    challenge_expires_in: int | None = None
+    """On a 401 `mfa_required`: seconds the challenge stays valid."""
 
 
 _DESCRIPTIONS = {
@@ -471,6 +498,7 @@ _DESCRIPTIONS = {
     415: "The body is not `application/json`.",
     422: "Well-formed, but refers to something that does not exist.",
     429: "Too many attempts; see Retry-After.",
+    502: "The identity provider answered, but not usably; try again later.",
     503: "The database is briefly unreachable; retry after Retry-After seconds.",
 }
 

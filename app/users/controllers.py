@@ -18,6 +18,7 @@ from app.lib.errors import AuthenticationError, ErrorCode, problem_responses
 from app.lib.schema import normalize_email
 from app.queue.deps import queue_dependencies
 from app.users.accounts import AccountEmails
+from app.users.mfa import MfaChallenges, TwoFactorService, enter_user_context
 from app.users.models import User
 from app.users.schemas import (
     Accepted,
@@ -123,7 +124,8 @@ class AuthController(Controller):
         """Exchange email and password for an access token and a refresh token.
 
         Failed attempts are limited per account and per client address (429 with Retry-After);
-        the answer never reveals whether the email has an account.
+        the answer never reveals whether the email has an account. An account with two-factor
+        sign-in answers 401 `mfa_required` with a `challenge_token` for `LoginSecondFactor`.
         """
         email = normalize_email(data.email)
         address = request.client.host if request.client else "unknown"
@@ -139,6 +141,13 @@ class AuthController(Controller):
         if user is None or not valid or not user.is_active:
             raise AuthenticationError(INVALID_CREDENTIALS, code=ErrorCode.INVALID_CREDENTIALS)
         await failures.release(attempt)
+        await enter_user_context(db_session, user.id)
+        if await TwoFactorService(session=db_session).is_enabled(user.id):
+            required = MfaChallenges(settings.auth.secret_key, settings.sign_in.mfa_challenge_ttl).required(
+                user, first_factor="password"
+            )
+            await db_session.commit()  # the password was right: its attempt stays released
+            raise required
         return await refresh_tokens.issue(user, access_tokens=access_tokens, settings=settings.auth)
 
     @post(

@@ -4,10 +4,14 @@ from datetime import datetime
 from uuid import UUID
 
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db.base import AuditBase
+from app.db.base import AuditBase, RowLevelSecured
+from app.db.rls import CURRENT_USER_ID, RlsPolicy
+
+OWN_ROWS_POLICY = RlsPolicy(name="own_rows", using=f"user_id = {CURRENT_USER_ID}")
+"""The row's user only; sign-in sets that context once the first factor is proven."""
 
 
 class User(AuditBase):
@@ -23,6 +27,8 @@ class User(AuditBase):
     session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     """Carried in every access token (`sep`); bumping it ends every session at once (logout
     everywhere, password change or reset). Requests compare it in a statement they make anyway."""
+    google_subject: Mapped[str | None] = mapped_column(String(255), unique=True, default=None)
+    """The Google account (`sub` of its ID token) linked to this user, if any."""
 
 
 class RefreshToken(AuditBase):
@@ -62,4 +68,49 @@ class ActionToken(AuditBase):
     purpose: Mapped[str] = mapped_column(String(32))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+
+
+class OidcLoginFlow(AuditBase):
+    """A started "Sign in with Google": what the callback must match, single-use, short-lived.
+
+    Only digests of `state` and of the browser's `flow_token` are stored; the row belongs to no
+    user yet (like `login_failures`), so it has no row-level policy.
+    """
+
+    __tablename__ = "oidc_login_flows"
+    __table_args__ = (Index("ix_oidc_login_flows_expires_at", "expires_at"),)
+
+    provider: Mapped[str] = mapped_column(String(20))
+    state_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    flow_token_hash: Mapped[str] = mapped_column(String(64))
+    nonce: Mapped[str] = mapped_column(String(128))
+    code_verifier: Mapped[str] = mapped_column(String(128))
+    redirect_uri: Mapped[str] = mapped_column(String(500))
+    expires_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+
+
+class TotpCredential(RowLevelSecured, AuditBase):
+    """A user's authenticator secret (RFC 6238); pending until confirmed with a first code."""
+
+    __tablename__ = "totp_credentials"
+    __rls_policy__ = OWN_ROWS_POLICY
+
+    user_id: Mapped[UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    secret: Mapped[str] = mapped_column(String(64))
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    last_used_step: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    """The time step of the last accepted code: a code is accepted once (no replay)."""
+
+
+class RecoveryCode(RowLevelSecured, AuditBase):
+    """A single-use second factor for a lost authenticator; only its SHA-256 digest is stored."""
+
+    __tablename__ = "mfa_recovery_codes"
+    __rls_policy__ = OWN_ROWS_POLICY
+    __table_args__ = (UniqueConstraint("user_id", "code_hash", name="uq_mfa_recovery_codes_user_code"),)
+
+    user_id: Mapped[UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
     used_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)

@@ -2,7 +2,7 @@
 
 import type { Client, Options as Options2, TDataShape } from './client';
 import { client } from './client.gen';
-import type { AcceptTeamInvitationData, AcceptTeamInvitationErrors, AcceptTeamInvitationResponses, AddTeamMemberData, AddTeamMemberErrors, AddTeamMemberResponses, ChangePasswordData, ChangePasswordErrors, ChangePasswordResponses, CompleteUploadData, CompleteUploadErrors, CompleteUploadResponses, CreateBrandData, CreateBrandErrors, CreateBrandResponses, CreateCampaignCreatorData, CreateCampaignCreatorErrors, CreateCampaignCreatorResponses, CreateCampaignData, CreateCampaignErrors, CreateCampaignResponses, CreateCreatorData, CreateCreatorErrors, CreateCreatorResponses, CreatePostData, CreatePostErrors, CreatePostResponses, CreateTeamData, CreateTeamErrors, CreateTeamInvitationData, CreateTeamInvitationErrors, CreateTeamInvitationResponses, CreateTeamResponses, CreateTodoData, CreateTodoErrors, CreateTodoResponses, CreateUploadData, CreateUploadErrors, CreateUploadResponses, DeleteBrandData, DeleteBrandErrors, DeleteBrandResponses, DeleteCampaignCreatorData, DeleteCampaignCreatorErrors, DeleteCampaignCreatorResponses, DeleteCampaignData, DeleteCampaignErrors, DeleteCampaignResponses, DeleteCreatorData, DeleteCreatorErrors, DeleteCreatorResponses, DeleteMediaData, DeleteMediaErrors, DeleteMediaResponses, DeletePostData, DeletePostErrors, DeletePostResponses, DeleteTeamData, DeleteTeamErrors, DeleteTeamResponses, DeleteThreadMessageData, DeleteThreadMessageErrors, DeleteThreadMessageResponses, DeleteTodoData, DeleteTodoErrors, DeleteTodoResponses, DownloadMediaObjectData, DownloadMediaObjectErrors, DownloadMediaObjectResponses, ExecuteBulkActionData, ExecuteBulkActionErrors, ExecuteBulkActionResponses, ExecuteObjectActionData, ExecuteObjectActionErrors, ExecuteObjectActionResponses, GetBrandData, GetBrandErrors, GetBrandResponses, GetCampaignCreatorData, GetCampaignCreatorErrors, GetCampaignCreatorResponses, GetCampaignData, GetCampaignErrors, GetCampaignResponses, GetCreatorData, GetCreatorErrors, GetCreatorResponses, GetCurrentUserData, GetCurrentUserErrors, GetCurrentUserResponses, GetMediaData, GetMediaErrors, GetMediaResponses, GetNotificationPreferencesData, GetNotificationPreferencesErrors, GetNotificationPreferencesResponses, GetNotificationSummaryData, GetNotificationSummaryErrors, GetNotificationSummaryResponses, GetPostData, GetPostErrors, GetPostMediaData, GetPostMediaErrors, GetPostMediaResponses, GetPostResponses, GetRealtimeProtocolData, GetRealtimeProtocolErrors, GetRealtimeProtocolResponses, GetTeamDashboardData, GetTeamDashboardErrors, GetTeamDashboardResponses, GetTeamData, GetTeamErrors, GetTeamResponses, GetTeamStorageUsageData, GetTeamStorageUsageErrors, GetTeamStorageUsageResponses, GetThreadData, GetThreadErrors, GetThreadResponses, GetTodoData, GetTodoErrors, GetTodoResponses, GrantCampaignGuestData, GrantCampaignGuestErrors, GrantCampaignGuestResponses, HealthData, HealthErrors, HealthResponses, ListBrandsData, ListBrandsErrors, ListBrandsResponses, ListCampaignCreatorsData, ListCampaignCreatorsErrors, ListCampaignCreatorsResponses, ListCampaignGuestsData, ListCampaignGuestsErrors, ListCampaignGuestsResponses, ListCampaignsData, ListCampaignsErrors, ListCampaignsResponses, ListCreatorsData, ListCreatorsErrors, ListCreatorsResponses, ListMediaData, ListMediaErrors, ListMediaResponses, ListNotificationsData, ListNotificationsErrors, ListNotificationsResponses, ListObjectActionsData, ListObjectActionsErrors, ListObjectActionsResponses, ListObjectEventsData, ListObjectEventsErrors, ListObjectEventsResponses, ListPostsData, ListPostsErrors, ListPostsResponses, ListTeamEventsData, ListTeamEventsErrors, ListTeamEventsResponses, ListTeamInvitationsData, ListTeamInvitationsErrors, ListTeamInvitationsResponses, ListTeamMembersData, ListTeamMembersErrors, ListTeamMembersResponses, ListTeamsData, ListTeamsErrors, ListTeamsResponses, ListThreadMessagesData, ListThreadMessagesErrors, ListThreadMessagesResponses, ListTodosData, ListTodosErrors, ListTodosResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, MarkAllNotificationsReadData, MarkAllNotificationsReadErrors, MarkAllNotificationsReadResponses, MarkNotificationReadData, MarkNotificationReadErrors, MarkNotificationReadResponses, MarkThreadReadData, MarkThreadReadErrors, MarkThreadReadResponses, PostThreadMessageData, PostThreadMessageErrors, PostThreadMessageResponses, RefreshTokenData, RefreshTokenErrors, RefreshTokenResponses, RegisterData, RegisterErrors, RegisterResponses, RemoveTeamMemberData, RemoveTeamMemberErrors, RemoveTeamMemberResponses, ReorderPostMediaData, ReorderPostMediaErrors, ReorderPostMediaResponses, RequestPasswordResetData, RequestPasswordResetErrors, RequestPasswordResetResponses, ResendVerificationData, ResendVerificationErrors, ResendVerificationResponses, ResetPasswordData, ResetPasswordErrors, ResetPasswordResponses, RevokeCampaignGuestData, RevokeCampaignGuestErrors, RevokeCampaignGuestResponses, RevokeTeamInvitationData, RevokeTeamInvitationErrors, RevokeTeamInvitationResponses, UpdateBrandData, UpdateBrandErrors, UpdateBrandResponses, UpdateCampaignCreatorData, UpdateCampaignCreatorErrors, UpdateCampaignCreatorResponses, UpdateCampaignData, UpdateCampaignErrors, UpdateCampaignResponses, UpdateCreatorData, UpdateCreatorErrors, UpdateCreatorResponses, UpdateCurrentUserData, UpdateCurrentUserErrors, UpdateCurrentUserResponses, UpdateNotificationPreferencesData, UpdateNotificationPreferencesErrors, UpdateNotificationPreferencesResponses, UpdatePostData, UpdatePostErrors, UpdatePostResponses, UpdateTeamData, UpdateTeamErrors, UpdateTeamMemberData, UpdateTeamMemberErrors, UpdateTeamMemberResponses, UpdateTeamResponses, UpdateThreadMessageData, UpdateThreadMessageErrors, UpdateThreadMessageResponses, UpdateTodoData, UpdateTodoErrors, UpdateTodoResponses, UploadMediaObjectData, UploadMediaObjectErrors, UploadMediaObjectResponses, VerifyEmailData, VerifyEmailErrors, VerifyEmailResponses } from './types.gen';
+import type { AcceptTeamInvitationData, AcceptTeamInvitationErrors, AcceptTeamInvitationResponses, AddTeamMemberData, AddTeamMemberErrors, AddTeamMemberResponses, ChangePasswordData, ChangePasswordErrors, ChangePasswordResponses, CompleteGoogleSignInData, CompleteGoogleSignInErrors, CompleteGoogleSignInResponses, CompleteUploadData, CompleteUploadErrors, CompleteUploadResponses, ConfirmTotpData, ConfirmTotpErrors, ConfirmTotpResponses, CreateBrandData, CreateBrandErrors, CreateBrandResponses, CreateCampaignCreatorData, CreateCampaignCreatorErrors, CreateCampaignCreatorResponses, CreateCampaignData, CreateCampaignErrors, CreateCampaignResponses, CreateCreatorData, CreateCreatorErrors, CreateCreatorResponses, CreatePostData, CreatePostErrors, CreatePostResponses, CreateTeamData, CreateTeamErrors, CreateTeamInvitationData, CreateTeamInvitationErrors, CreateTeamInvitationResponses, CreateTeamResponses, CreateTodoData, CreateTodoErrors, CreateTodoResponses, CreateUploadData, CreateUploadErrors, CreateUploadResponses, DeleteBrandData, DeleteBrandErrors, DeleteBrandResponses, DeleteCampaignCreatorData, DeleteCampaignCreatorErrors, DeleteCampaignCreatorResponses, DeleteCampaignData, DeleteCampaignErrors, DeleteCampaignResponses, DeleteCreatorData, DeleteCreatorErrors, DeleteCreatorResponses, DeleteMediaData, DeleteMediaErrors, DeleteMediaResponses, DeletePostData, DeletePostErrors, DeletePostResponses, DeleteTeamData, DeleteTeamErrors, DeleteTeamResponses, DeleteThreadMessageData, DeleteThreadMessageErrors, DeleteThreadMessageResponses, DeleteTodoData, DeleteTodoErrors, DeleteTodoResponses, DisableTwoFactorData, DisableTwoFactorErrors, DisableTwoFactorResponses, DownloadMediaObjectData, DownloadMediaObjectErrors, DownloadMediaObjectResponses, EnrolTotpData, EnrolTotpErrors, EnrolTotpResponses, ExecuteBulkActionData, ExecuteBulkActionErrors, ExecuteBulkActionResponses, ExecuteObjectActionData, ExecuteObjectActionErrors, ExecuteObjectActionResponses, GetBrandData, GetBrandErrors, GetBrandResponses, GetCampaignCreatorData, GetCampaignCreatorErrors, GetCampaignCreatorResponses, GetCampaignData, GetCampaignErrors, GetCampaignResponses, GetCreatorData, GetCreatorErrors, GetCreatorResponses, GetCurrentUserData, GetCurrentUserErrors, GetCurrentUserResponses, GetMediaData, GetMediaErrors, GetMediaResponses, GetNotificationPreferencesData, GetNotificationPreferencesErrors, GetNotificationPreferencesResponses, GetNotificationSummaryData, GetNotificationSummaryErrors, GetNotificationSummaryResponses, GetPostData, GetPostErrors, GetPostMediaData, GetPostMediaErrors, GetPostMediaResponses, GetPostResponses, GetRealtimeProtocolData, GetRealtimeProtocolErrors, GetRealtimeProtocolResponses, GetTeamDashboardData, GetTeamDashboardErrors, GetTeamDashboardResponses, GetTeamData, GetTeamErrors, GetTeamResponses, GetTeamStorageUsageData, GetTeamStorageUsageErrors, GetTeamStorageUsageResponses, GetThreadData, GetThreadErrors, GetThreadResponses, GetTodoData, GetTodoErrors, GetTodoResponses, GetTwoFactorStatusData, GetTwoFactorStatusErrors, GetTwoFactorStatusResponses, GrantCampaignGuestData, GrantCampaignGuestErrors, GrantCampaignGuestResponses, HealthData, HealthErrors, HealthResponses, ListBrandsData, ListBrandsErrors, ListBrandsResponses, ListCampaignCreatorsData, ListCampaignCreatorsErrors, ListCampaignCreatorsResponses, ListCampaignGuestsData, ListCampaignGuestsErrors, ListCampaignGuestsResponses, ListCampaignsData, ListCampaignsErrors, ListCampaignsResponses, ListCreatorsData, ListCreatorsErrors, ListCreatorsResponses, ListMediaData, ListMediaErrors, ListMediaResponses, ListNotificationsData, ListNotificationsErrors, ListNotificationsResponses, ListObjectActionsData, ListObjectActionsErrors, ListObjectActionsResponses, ListObjectEventsData, ListObjectEventsErrors, ListObjectEventsResponses, ListPostsData, ListPostsErrors, ListPostsResponses, ListTeamEventsData, ListTeamEventsErrors, ListTeamEventsResponses, ListTeamInvitationsData, ListTeamInvitationsErrors, ListTeamInvitationsResponses, ListTeamMembersData, ListTeamMembersErrors, ListTeamMembersResponses, ListTeamsData, ListTeamsErrors, ListTeamsResponses, ListThreadMessagesData, ListThreadMessagesErrors, ListThreadMessagesResponses, ListTodosData, ListTodosErrors, ListTodosResponses, LoginData, LoginErrors, LoginResponses, LoginSecondFactorData, LoginSecondFactorErrors, LoginSecondFactorResponses, LogoutData, LogoutErrors, LogoutResponses, MarkAllNotificationsReadData, MarkAllNotificationsReadErrors, MarkAllNotificationsReadResponses, MarkNotificationReadData, MarkNotificationReadErrors, MarkNotificationReadResponses, MarkThreadReadData, MarkThreadReadErrors, MarkThreadReadResponses, PostThreadMessageData, PostThreadMessageErrors, PostThreadMessageResponses, RefreshTokenData, RefreshTokenErrors, RefreshTokenResponses, RegenerateRecoveryCodesData, RegenerateRecoveryCodesErrors, RegenerateRecoveryCodesResponses, RegisterData, RegisterErrors, RegisterResponses, RemoveTeamMemberData, RemoveTeamMemberErrors, RemoveTeamMemberResponses, ReorderPostMediaData, ReorderPostMediaErrors, ReorderPostMediaResponses, RequestPasswordResetData, RequestPasswordResetErrors, RequestPasswordResetResponses, ResendVerificationData, ResendVerificationErrors, ResendVerificationResponses, ResetPasswordData, ResetPasswordErrors, ResetPasswordResponses, RevokeCampaignGuestData, RevokeCampaignGuestErrors, RevokeCampaignGuestResponses, RevokeTeamInvitationData, RevokeTeamInvitationErrors, RevokeTeamInvitationResponses, StartGoogleSignInData, StartGoogleSignInErrors, StartGoogleSignInResponses, UpdateBrandData, UpdateBrandErrors, UpdateBrandResponses, UpdateCampaignCreatorData, UpdateCampaignCreatorErrors, UpdateCampaignCreatorResponses, UpdateCampaignData, UpdateCampaignErrors, UpdateCampaignResponses, UpdateCreatorData, UpdateCreatorErrors, UpdateCreatorResponses, UpdateCurrentUserData, UpdateCurrentUserErrors, UpdateCurrentUserResponses, UpdateNotificationPreferencesData, UpdateNotificationPreferencesErrors, UpdateNotificationPreferencesResponses, UpdatePostData, UpdatePostErrors, UpdatePostResponses, UpdateTeamData, UpdateTeamErrors, UpdateTeamMemberData, UpdateTeamMemberErrors, UpdateTeamMemberResponses, UpdateTeamResponses, UpdateThreadMessageData, UpdateThreadMessageErrors, UpdateThreadMessageResponses, UpdateTodoData, UpdateTodoErrors, UpdateTodoResponses, UploadMediaObjectData, UploadMediaObjectErrors, UploadMediaObjectResponses, VerifyEmailData, VerifyEmailErrors, VerifyEmailResponses } from './types.gen';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -31,7 +31,8 @@ export const health = <ThrowOnError extends boolean = false>(options?: Options<H
  * Exchange email and password for an access token and a refresh token.
  *
  * Failed attempts are limited per account and per client address (429 with Retry-After);
- * the answer never reveals whether the email has an account.
+ * the answer never reveals whether the email has an account. An account with two-factor
+ * sign-in answers 401 `mfa_required` with a `challenge_token` for `LoginSecondFactor`.
  */
 export const login = <ThrowOnError extends boolean = false>(options: Options<LoginData, ThrowOnError>) => (options.client ?? client).post<LoginResponses, LoginErrors, ThrowOnError>({
     url: '/api/auth/login',
@@ -350,6 +351,139 @@ export const verifyEmail = <ThrowOnError extends boolean = false>(options: Optio
         'Content-Type': 'application/json',
         ...options.headers
     }
+});
+
+/**
+ * Complete signing in with Google
+ *
+ * Exchanges Google's `code` (with the PKCE verifier), verifies the ID token against
+ * Google's keys (signature, issuer, audience, expiry, nonce) and signs in: the account
+ * linked to this Google account, else the one with the same address if Google verified
+ * it, else a new account. Returns our usual token pair, or 401 `mfa_required` (with a
+ * `challenge_token`) when the account uses two-factor sign-in.
+ *
+ * Linking to an account whose address was never verified here drops that account's
+ * password and ends its sessions (whoever registered it had not proven the address).
+ */
+export const completeGoogleSignIn = <ThrowOnError extends boolean = false>(options: Options<CompleteGoogleSignInData, ThrowOnError>) => (options.client ?? client).post<CompleteGoogleSignInResponses, CompleteGoogleSignInErrors, ThrowOnError>({
+    url: '/api/auth/oidc/google/callback',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Start signing in with Google
+ *
+ * Returns Google's authorization URL (state, nonce and an S256 PKCE challenge in it) and a
+ * `flow_token`. Send the browser to the URL and keep the flow token in this browser (e.g.
+ * sessionStorage). Google redirects to `GOOGLE_OAUTH2_REDIRECT_URI` (a frontend page) with
+ * `code` and `state`; post those with the flow token to `CompleteGoogleSignIn`. The sign-in
+ * must complete within `GOOGLE_OAUTH2_FLOW_TTL_SECONDS`, once.
+ */
+export const startGoogleSignIn = <ThrowOnError extends boolean = false>(options: Options<StartGoogleSignInData, ThrowOnError>) => (options.client ?? client).post<StartGoogleSignInResponses, StartGoogleSignInErrors, ThrowOnError>({
+    url: '/api/auth/oidc/google/start',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Finish signing in with a second factor
+ *
+ * Trade the `challenge_token` of a 401 `mfa_required` (from `Login` or
+ * `CompleteGoogleSignIn`) and the authenticator's current `code` — or one unused
+ * `recovery_code` — for the token pair. Each code works once. Wrong codes count as failed
+ * logins of the account (429 with Retry-After past the limit).
+ */
+export const loginSecondFactor = <ThrowOnError extends boolean = false>(options: Options<LoginSecondFactorData, ThrowOnError>) => (options.client ?? client).post<LoginSecondFactorResponses, LoginSecondFactorErrors, ThrowOnError>({
+    url: '/api/auth/login/second-factor',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Turn two-factor sign-in on
+ *
+ * Confirms the pending authenticator with its current code: from now on every sign-in
+ * (password or Google) asks for a code. Returns 10 single-use recovery codes, shown only
+ * now (only their digests are kept). 400 `invalid_mfa_code` for a wrong code; 409 when
+ * nothing is pending.
+ */
+export const confirmTotp = <ThrowOnError extends boolean = false>(options: Options<ConfirmTotpData, ThrowOnError>) => (options.client ?? client).post<ConfirmTotpResponses, ConfirmTotpErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/me/two-factor/totp/confirm',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Turn two-factor sign-in off
+ *
+ * Removes the authenticator and every recovery code. Needs proof: a current `code`, a
+ * `recovery_code` or the account's `password` (401 `invalid_mfa_code` when wrong); 409 when
+ * two-factor is not on.
+ */
+export const disableTwoFactor = <ThrowOnError extends boolean = false>(options: Options<DisableTwoFactorData, ThrowOnError>) => (options.client ?? client).post<DisableTwoFactorResponses, DisableTwoFactorErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/me/two-factor/disable',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Enrol an authenticator app
+ *
+ * Creates a pending TOTP secret (RFC 6238: 6 digits, 30 s) and its `otpauth://` URI to
+ * show as a QR code; an earlier pending one is replaced. Nothing changes at sign-in until
+ * `ConfirmTotp` accepts a first code. 409 when two-factor is already on.
+ */
+export const enrolTotp = <ThrowOnError extends boolean = false>(options?: Options<EnrolTotpData, ThrowOnError>) => (options?.client ?? client).post<EnrolTotpResponses, EnrolTotpErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/me/two-factor/totp',
+    ...options
+});
+
+/**
+ * Replace the recovery codes
+ *
+ * Returns 10 new single-use recovery codes for a current authenticator `code` (shown only
+ * now); every earlier recovery code stops working. 401 `invalid_mfa_code` for a wrong or
+ * already used code; 409 when two-factor is not on.
+ */
+export const regenerateRecoveryCodes = <ThrowOnError extends boolean = false>(options: Options<RegenerateRecoveryCodesData, ThrowOnError>) => (options.client ?? client).post<RegenerateRecoveryCodesResponses, RegenerateRecoveryCodesErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/me/two-factor/recovery-codes',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Two-factor sign-in status
+ *
+ * Whether an authenticator is confirmed (sign-in asks for codes) or pending, and how
+ * many recovery codes are left unused.
+ */
+export const getTwoFactorStatus = <ThrowOnError extends boolean = false>(options?: Options<GetTwoFactorStatusData, ThrowOnError>) => (options?.client ?? client).get<GetTwoFactorStatusResponses, GetTwoFactorStatusErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/me/two-factor',
+    ...options
 });
 
 /**

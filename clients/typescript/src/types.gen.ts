@@ -864,6 +864,34 @@ export type FieldError = {
 };
 
 /**
+ * GoogleAuthorization
+ */
+export type GoogleAuthorization = {
+    authorization_url: string;
+    flow_token: string;
+    expires_in: number;
+};
+
+/**
+ * GoogleCallback
+ */
+export type GoogleCallback = {
+    code: string;
+    state: string;
+    flow_token: string;
+};
+
+/**
+ * GoogleSignInStart
+ */
+export type GoogleSignInStart = {
+    /**
+     * Optional: the Google account (email) to preselect.
+     */
+    login_hint?: string | null;
+};
+
+/**
  * HealthRead
  */
 export type HealthRead = {
@@ -1489,6 +1517,8 @@ export type ProblemDetails = {
     current_version?: number | null;
     allowed_statuses?: Array<string> | null;
     campaign_status?: string | null;
+    challenge_token?: string | null;
+    challenge_expires_in?: number | null;
 };
 
 /**
@@ -1517,6 +1547,13 @@ export type RealtimeProtocol = {
 };
 
 /**
+ * RecoveryCodes
+ */
+export type RecoveryCodes = {
+    recovery_codes: Array<string>;
+};
+
+/**
  * RefreshRequest
  */
 export type RefreshRequest = {
@@ -1536,6 +1573,24 @@ export type Register = {
      */
     password: string;
     name: string;
+};
+
+/**
+ * SecondFactorLogin
+ */
+export type SecondFactorLogin = {
+    /**
+     * `challenge_token` from the 401 `mfa_required` answer.
+     */
+    challenge_token: string;
+    /**
+     * The 6-digit code the authenticator app shows now.
+     */
+    code?: string | null;
+    /**
+     * One of the recovery codes shown when two-factor was turned on (each works once).
+     */
+    recovery_code?: string | null;
 };
 
 /**
@@ -2096,6 +2151,48 @@ export type TokenPair = {
 };
 
 /**
+ * TotpConfirmation
+ */
+export type TotpConfirmation = {
+    /**
+     * The 6-digit code the authenticator app shows now.
+     */
+    code: string;
+};
+
+/**
+ * TotpEnrolment
+ */
+export type TotpEnrolment = {
+    secret: string;
+    otpauth_uri: string;
+};
+
+/**
+ * TwoFactorDisable
+ */
+export type TwoFactorDisable = {
+    /**
+     * The 6-digit code the authenticator app shows now.
+     */
+    code?: string | null;
+    /**
+     * One of the recovery codes shown when two-factor was turned on (each works once).
+     */
+    recovery_code?: string | null;
+    password?: string | null;
+};
+
+/**
+ * TwoFactorStatus
+ */
+export type TwoFactorStatus = {
+    totp_enabled: boolean;
+    totp_pending: boolean;
+    recovery_codes_left: number;
+};
+
+/**
  * UnsubscribeFrame
  */
 export type UnsubscribeFrame = {
@@ -2200,6 +2297,12 @@ export const LibErrorsErrorCode = {
     UNKNOWN_REFERENCE: 'unknown_reference',
     TOO_MANY_REQUESTS: 'too_many_requests',
     SERVICE_UNAVAILABLE: 'service_unavailable',
+    MFA_REQUIRED: 'mfa_required',
+    INVALID_MFA_CODE: 'invalid_mfa_code',
+    SIGN_IN_FAILED: 'sign_in_failed',
+    EMAIL_NOT_VERIFIED: 'email_not_verified',
+    IDENTITY_PROVIDER_ERROR: 'identity_provider_error',
+    IDENTITY_PROVIDER_UNAVAILABLE: 'identity_provider_unavailable',
     INTERNAL_ERROR: 'internal_error'
 } as const;
 
@@ -3420,6 +3523,350 @@ export type VerifyEmailResponses = {
 };
 
 export type VerifyEmailResponse = VerifyEmailResponses[keyof VerifyEmailResponses];
+
+export type CompleteGoogleSignInData = {
+    body: GoogleCallback;
+    path?: never;
+    query?: never;
+    url: '/api/auth/oidc/google/callback';
+};
+
+export type CompleteGoogleSignInErrors = {
+    /**
+     * Malformed JSON, unknown fields or invalid values; `errors` names each field.
+     */
+    400: ProblemDetails;
+    /**
+     * `mfa_required`: the account uses two-factor sign-in; `challenge_token` goes to `LoginSecondFactor` with a code. Otherwise `sign_in_failed` (the code, ID token or challenge was refused) or `invalid_mfa_code`.
+     */
+    401: ProblemDetails;
+    /**
+     * `email_not_verified`: Google has not verified the address, so it neither links to an account nor creates one; or the account is linked to another Google account.
+     */
+    403: ProblemDetails;
+    /**
+     * Sign in with Google is not configured on this server.
+     */
+    404: ProblemDetails;
+    /**
+     * A duplicate, a stale `version`, or a rule that the change would break.
+     */
+    409: ProblemDetails;
+    /**
+     * The request body is too large.
+     */
+    413: ProblemDetails;
+    /**
+     * The body is not `application/json`.
+     */
+    415: ProblemDetails;
+    /**
+     * The identity provider answered, but not usably; try again later.
+     */
+    502: ProblemDetails;
+    /**
+     * `identity_provider_unavailable`: Google cannot be reached (retry after Retry-After), or the database is briefly unreachable.
+     */
+    503: ProblemDetails;
+};
+
+export type CompleteGoogleSignInError = CompleteGoogleSignInErrors[keyof CompleteGoogleSignInErrors];
+
+export type CompleteGoogleSignInResponses = {
+    /**
+     * Request fulfilled, document follows
+     */
+    200: TokenPair;
+};
+
+export type CompleteGoogleSignInResponse = CompleteGoogleSignInResponses[keyof CompleteGoogleSignInResponses];
+
+export type StartGoogleSignInData = {
+    body: GoogleSignInStart;
+    path?: never;
+    query?: never;
+    url: '/api/auth/oidc/google/start';
+};
+
+export type StartGoogleSignInErrors = {
+    /**
+     * Malformed JSON, unknown fields or invalid values; `errors` names each field.
+     */
+    400: ProblemDetails;
+    /**
+     * Sign in with Google is not configured on this server.
+     */
+    404: ProblemDetails;
+    /**
+     * The request body is too large.
+     */
+    413: ProblemDetails;
+    /**
+     * The body is not `application/json`.
+     */
+    415: ProblemDetails;
+    /**
+     * The identity provider answered, but not usably; try again later.
+     */
+    502: ProblemDetails;
+    /**
+     * `identity_provider_unavailable`: Google cannot be reached (retry after Retry-After), or the database is briefly unreachable.
+     */
+    503: ProblemDetails;
+};
+
+export type StartGoogleSignInError = StartGoogleSignInErrors[keyof StartGoogleSignInErrors];
+
+export type StartGoogleSignInResponses = {
+    /**
+     * Request fulfilled, document follows
+     */
+    200: GoogleAuthorization;
+};
+
+export type StartGoogleSignInResponse = StartGoogleSignInResponses[keyof StartGoogleSignInResponses];
+
+export type LoginSecondFactorData = {
+    body: SecondFactorLogin;
+    path?: never;
+    query?: never;
+    url: '/api/auth/login/second-factor';
+};
+
+export type LoginSecondFactorErrors = {
+    /**
+     * Malformed JSON, unknown fields or invalid values; `errors` names each field.
+     */
+    400: ProblemDetails;
+    /**
+     * `mfa_required`: the account uses two-factor sign-in; `challenge_token` goes to `LoginSecondFactor` with a code. Otherwise `sign_in_failed` (the code, ID token or challenge was refused) or `invalid_mfa_code`.
+     */
+    401: ProblemDetails;
+    /**
+     * The request body is too large.
+     */
+    413: ProblemDetails;
+    /**
+     * The body is not `application/json`.
+     */
+    415: ProblemDetails;
+    /**
+     * Too many attempts; see Retry-After.
+     */
+    429: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
+};
+
+export type LoginSecondFactorError = LoginSecondFactorErrors[keyof LoginSecondFactorErrors];
+
+export type LoginSecondFactorResponses = {
+    /**
+     * Request fulfilled, document follows
+     */
+    200: TokenPair;
+};
+
+export type LoginSecondFactorResponse = LoginSecondFactorResponses[keyof LoginSecondFactorResponses];
+
+export type ConfirmTotpData = {
+    body: TotpConfirmation;
+    path?: never;
+    query?: never;
+    url: '/api/me/two-factor/totp/confirm';
+};
+
+export type ConfirmTotpErrors = {
+    /**
+     * Malformed JSON, unknown fields or invalid values; `errors` names each field.
+     */
+    400: ProblemDetails;
+    /**
+     * Missing, invalid or expired credentials, or a session that has ended.
+     */
+    401: ProblemDetails;
+    /**
+     * A duplicate, a stale `version`, or a rule that the change would break.
+     */
+    409: ProblemDetails;
+    /**
+     * The request body is too large.
+     */
+    413: ProblemDetails;
+    /**
+     * The body is not `application/json`.
+     */
+    415: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
+};
+
+export type ConfirmTotpError = ConfirmTotpErrors[keyof ConfirmTotpErrors];
+
+export type ConfirmTotpResponses = {
+    /**
+     * Request fulfilled, document follows
+     */
+    200: RecoveryCodes;
+};
+
+export type ConfirmTotpResponse = ConfirmTotpResponses[keyof ConfirmTotpResponses];
+
+export type DisableTwoFactorData = {
+    body: TwoFactorDisable;
+    path?: never;
+    query?: never;
+    url: '/api/me/two-factor/disable';
+};
+
+export type DisableTwoFactorErrors = {
+    /**
+     * Malformed JSON, unknown fields or invalid values; `errors` names each field.
+     */
+    400: ProblemDetails;
+    /**
+     * Missing, invalid or expired credentials, or a session that has ended.
+     */
+    401: ProblemDetails;
+    /**
+     * A duplicate, a stale `version`, or a rule that the change would break.
+     */
+    409: ProblemDetails;
+    /**
+     * The request body is too large.
+     */
+    413: ProblemDetails;
+    /**
+     * The body is not `application/json`.
+     */
+    415: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
+};
+
+export type DisableTwoFactorError = DisableTwoFactorErrors[keyof DisableTwoFactorErrors];
+
+export type DisableTwoFactorResponses = {
+    /**
+     * Request fulfilled, nothing follows
+     */
+    204: void;
+};
+
+export type DisableTwoFactorResponse = DisableTwoFactorResponses[keyof DisableTwoFactorResponses];
+
+export type EnrolTotpData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/me/two-factor/totp';
+};
+
+export type EnrolTotpErrors = {
+    /**
+     * Missing, invalid or expired credentials, or a session that has ended.
+     */
+    401: ProblemDetails;
+    /**
+     * A duplicate, a stale `version`, or a rule that the change would break.
+     */
+    409: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
+};
+
+export type EnrolTotpError = EnrolTotpErrors[keyof EnrolTotpErrors];
+
+export type EnrolTotpResponses = {
+    /**
+     * Document created, URL follows
+     */
+    201: TotpEnrolment;
+};
+
+export type EnrolTotpResponse = EnrolTotpResponses[keyof EnrolTotpResponses];
+
+export type RegenerateRecoveryCodesData = {
+    body: TotpConfirmation;
+    path?: never;
+    query?: never;
+    url: '/api/me/two-factor/recovery-codes';
+};
+
+export type RegenerateRecoveryCodesErrors = {
+    /**
+     * Malformed JSON, unknown fields or invalid values; `errors` names each field.
+     */
+    400: ProblemDetails;
+    /**
+     * Missing, invalid or expired credentials, or a session that has ended.
+     */
+    401: ProblemDetails;
+    /**
+     * A duplicate, a stale `version`, or a rule that the change would break.
+     */
+    409: ProblemDetails;
+    /**
+     * The request body is too large.
+     */
+    413: ProblemDetails;
+    /**
+     * The body is not `application/json`.
+     */
+    415: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
+};
+
+export type RegenerateRecoveryCodesError = RegenerateRecoveryCodesErrors[keyof RegenerateRecoveryCodesErrors];
+
+export type RegenerateRecoveryCodesResponses = {
+    /**
+     * Request fulfilled, document follows
+     */
+    200: RecoveryCodes;
+};
+
+export type RegenerateRecoveryCodesResponse = RegenerateRecoveryCodesResponses[keyof RegenerateRecoveryCodesResponses];
+
+export type GetTwoFactorStatusData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/me/two-factor';
+};
+
+export type GetTwoFactorStatusErrors = {
+    /**
+     * Missing, invalid or expired credentials, or a session that has ended.
+     */
+    401: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
+};
+
+export type GetTwoFactorStatusError = GetTwoFactorStatusErrors[keyof GetTwoFactorStatusErrors];
+
+export type GetTwoFactorStatusResponses = {
+    /**
+     * Request fulfilled, document follows
+     */
+    200: TwoFactorStatus;
+};
+
+export type GetTwoFactorStatusResponse = GetTwoFactorStatusResponses[keyof GetTwoFactorStatusResponses];
 
 export type ListBrandsData = {
     body?: never;
