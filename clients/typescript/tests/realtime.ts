@@ -87,7 +87,7 @@ export class RealtimeSocket {
       };
       const timer = setTimeout(() => {
         this.waiters.splice(this.waiters.indexOf(waiter), 1);
-        reject(new Error(`no ${what} within ${FRAME_CEILING_MS} ms; received meanwhile: ${JSON.stringify(this.pending)}`));
+        reject(new Error(`waited ${FRAME_CEILING_MS} ms for ${what}; received meanwhile: ${JSON.stringify(this.pending)}`));
       }, FRAME_CEILING_MS);
       this.waiters.push(waiter);
     });
