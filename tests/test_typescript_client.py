@@ -194,7 +194,7 @@ def _node_test(compiled: subprocess.CompletedProcess[str], server: ApiProcess, t
     assert result.returncode == 0, (
         f"node --test {test_file}:\n{result.stdout}\n{result.stderr}\n--- API log ---\n{server.log()[-4000:]}"
     )
-    print(result.stdout)  # the steps node ran (`pytest -rP` shows them)
+    sys.stdout.write(result.stdout)  # the steps node ran (`pytest -rP` shows them)
 
 
 def test_typescript_end_to_end_through_the_generated_sdk(
