@@ -26,7 +26,6 @@ from app.dashboard.controllers import DashboardController
 from app.db.engine import create_engine, create_session_maker
 from app.db.setup import resolve_owner_url
 from app.events.controllers import EventController
-from app.lib import openapi_enforced
 from app.lib.auth import AccessTokens, build_jwt_auth
 from app.lib.availability import DatabaseAvailability
 from app.lib.boundary import DecodingBoundaryMiddleware
@@ -119,7 +118,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await app.state.saq_queue.disconnect()
             await engine.dispose()
 
-    application = Litestar(
+    return Litestar(
         route_handlers=[
             SystemController,
             AuthController,
@@ -169,8 +168,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=False,
         state=_initial_state(settings, jwt_auth),
     )
-    openapi_enforced.install(application)
-    return application
 
 
 def freeze_startup_heap() -> None:

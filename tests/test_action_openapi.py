@@ -1,4 +1,4 @@
-"""The action routes' OpenAPI: a named schema per action input, bodies discriminated on `action`."""
+"""The action routes' OpenAPI: a named schema per action input, bodies named unions discriminated on `action`."""
 
 from __future__ import annotations
 
@@ -13,6 +13,12 @@ async def _schema(client: ApiClient) -> dict:
     return response.json()
 
 
+def _named(schema: dict, body: dict, name: str) -> dict:
+    """The named component a body refers to (generated clients then name the union type too)."""
+    assert body == {"$ref": f"#/components/schemas/{name}"}
+    return schema["components"]["schemas"][name]
+
+
 def _operation(schema: dict, operation_id: str) -> dict:
     for methods in schema["paths"].values():
         for operation in methods.values():
@@ -24,8 +30,12 @@ def _operation(schema: dict, operation_id: str) -> dict:
 async def test_execute_bodies_are_a_union_discriminated_on_action(test_client: ApiClient) -> None:
     schema = await _schema(test_client)
     components = schema["components"]["schemas"]
-    for operation_id, suffix in (("ExecuteObjectAction", "Request"), ("ExecuteBulkAction", "BulkRequest")):
-        body = _operation(schema, operation_id)["requestBody"]["content"]["application/json"]["schema"]
+    for operation_id, suffix, union in (
+        ("ExecuteObjectAction", "Request", "ActionRequest"),
+        ("ExecuteBulkAction", "BulkRequest", "BulkActionRequest"),
+    ):
+        content = _operation(schema, operation_id)["requestBody"]["content"]["application/json"]
+        body = _named(schema, content["schema"], union)
         actions = action_registry.all_actions()
         assert body["discriminator"]["propertyName"] == "action"
         mapping = body["discriminator"]["mapping"]
@@ -53,8 +63,13 @@ async def test_execute_responses_are_one_named_type_per_object_type(test_client:
         ("ExecuteBulkAction", "BulkActionResult"),
     ):
         content = _operation(schema, operation_id)["responses"]["200"]["content"]["application/json"]
-        refs = {ref["$ref"].rsplit("/", 1)[-1] for ref in content["schema"]["oneOf"]}
+        union = _named(schema, content["schema"], suffix)
+        refs = {ref["$ref"].rsplit("/", 1)[-1] for ref in union["oneOf"]}
         assert refs == {f"{prefix}{suffix}" for prefix in types}
+        assert union["discriminator"]["propertyName"] == "object_type"
+        assert union["discriminator"]["mapping"] == {
+            prefix.lower(): f"#/components/schemas/{prefix}{suffix}" for prefix in types
+        }
         for prefix in types:
             properties = components[f"{prefix}{suffix}"]["properties"]
             assert properties["object_type"]["const"] == prefix.lower()

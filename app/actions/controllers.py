@@ -5,8 +5,8 @@ types are the registry's. Any member of the team reaches these routes; each acti
 declares the role it needs (a guest sees and runs only the actions open to guests).
 """
 
-# No `from __future__ import annotations` here: the handlers' annotations are the registry's
-# types, local to `build_action_routes`, and Litestar must see them as objects.
+# No `from __future__ import annotations` here: the handlers live inside `build_action_routes`,
+# and Litestar must see their annotations as objects.
 
 from typing import Annotated, Any
 from uuid import UUID
@@ -22,7 +22,9 @@ from app.actions.base import ActionContext
 from app.actions.openapi import (
     ActionBodySchemaPlugin,
     ActionRequestBody,
+    ActionResultBody,
     BulkActionRequestBody,
+    BulkActionResultBody,
     action_body_decoders,
 )
 from app.actions.registry import ActionRegistry
@@ -77,8 +79,6 @@ async def _respond_idempotently(
 def build_action_routes(registry: ActionRegistry) -> tuple[type[Controller], ActionBodySchemaPlugin]:
     """The routes and the OpenAPI plugin documenting their bodies, for the registry as it is now."""
     schemas: ActionSchemas = build_action_schemas(registry)
-    result_type = schemas.result_union
-    bulk_result_type = schemas.bulk_result_union
 
     def service_for(session: AsyncSession, access: TeamAccess) -> ActionService:
         return ActionService(ActionContext(session=session, access=access), registry, schemas)
@@ -123,7 +123,7 @@ def build_action_routes(registry: ActionRegistry) -> tuple[type[Controller], Act
             team_access: NamedDependency[TeamAccess],
             db_session: NamedDependency[AsyncSession],
             idempotency_key: IdempotencyKeyHeader = None,
-        ) -> Response[result_type]:  # pyright: ignore[reportInvalidTypeForm]
+        ) -> Response[ActionResultBody]:
             """Run one action on the object: `{"action": "post.approve", "input": {...}, "version": N}`.
             400 names every bad field of `input`; 409 when `version` is stale (`current_version`) or
             the action is unavailable (the reason); returns the object as its `GetX` route would,
@@ -153,7 +153,7 @@ def build_action_routes(registry: ActionRegistry) -> tuple[type[Controller], Act
             team_access: NamedDependency[TeamAccess],
             db_session: NamedDependency[AsyncSession],
             idempotency_key: IdempotencyKeyHeader = None,
-        ) -> Response[bulk_result_type]:  # pyright: ignore[reportInvalidTypeForm]
+        ) -> Response[BulkActionResultBody]:
             """Run one action on up to 100 objects of one type:
             `{"action": "post.approve", "objects": [{"id": ..., "version": N}], "input": {...}}`.
             Mode `all` (default): all or nothing, the first failure is the response. Mode `each`:
@@ -167,5 +167,5 @@ def build_action_routes(registry: ActionRegistry) -> tuple[type[Controller], Act
                 request, db_session, team_access, idempotency_key, data.raw, run
             )
 
-    plugin = ActionBodySchemaPlugin(schemas.execute_requests, schemas.bulk_requests)
+    plugin = ActionBodySchemaPlugin(schemas)
     return ActionController, plugin

@@ -3,15 +3,15 @@
 The static part (listing, envelopes) is declared here. The typed part is built from the
 registry at start-up (`build_action_schemas`): one named request Struct per action, tagged by
 its `action` key (`"post.approve"`), whose `input` is the action's own `InputSchema`; their
-union is what the OpenAPI documents for the execute bodies (a `oneOf` with a discriminator on
-`action`), so a generated client gets one type per action and per input.
+union is what the OpenAPI documents for the execute bodies (`ActionRequest`, a `oneOf` with a
+discriminator on `action`), so a generated client gets one type per action and per input.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Any, Union
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
@@ -87,12 +87,6 @@ def type_prefix(action: BaseAction[Any]) -> str:
     return _pascal(action.object_type) + _pascal(action.name)
 
 
-def _union(types: list[Any]) -> Any:
-    if not types:
-        return None
-    return Union[tuple(types)]  # noqa: UP007  (built at run time from the registry)
-
-
 def _request_struct(action: BaseAction[Any], *, bulk: bool) -> type[msgspec.Struct]:
     fields: list[tuple[str, Any] | tuple[str, Any, Any]] = []
     if action.InputSchema is not None:
@@ -128,14 +122,6 @@ class ActionSchemas:
     result_types: dict[str, type[msgspec.Struct]]
     bulk_item_types: dict[str, type[msgspec.Struct]]
     bulk_result_types: dict[str, type[msgspec.Struct]]
-
-    @property
-    def result_union(self) -> Any:
-        return _union(list(self.result_types.values()))
-
-    @property
-    def bulk_result_union(self) -> Any:
-        return _union(list(self.bulk_result_types.values()))
 
 
 def _result_field(actions: list[BaseAction[Any]]) -> Any:

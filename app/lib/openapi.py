@@ -3,6 +3,9 @@
 Litestar generates the document from the routes; `finish_document` then applies what must hold
 for every operation, so a new route gets it without repeating it in its controller:
 
+- what the server enforces and Litestar's generator leaves out: request and response bodies
+  reject unknown fields (`forbid_unknown_fields` -> `additionalProperties: false`), and every
+  body may be refused by the decoding boundary (400, 413, 415);
 - a human summary (`List team members`) where the route gave none but its handler's name;
 - every tag declared at the top with a description;
 - the documented errors any route may answer (401 when it needs a token, 400 when it reads
@@ -11,8 +14,9 @@ for every operation, so a new route gets it without repeating it in its controll
 - every inline enum lifted into a named schema (`HealthReadStatus`), so clients name it too;
 - the bearer scheme as OpenAPI defines it (an `http` scheme has no `name`).
 
-`ContractOpenAPIConfig` hooks this into Litestar, so `/schema/openapi.json`, Swagger UI and
-`python -m app.cli openapi` (what `make codegen` runs) all serve the same finished document.
+`ContractOpenAPIConfig` hooks this into Litestar (the one post-processing step), so
+`/schema/openapi.json`, Swagger UI and `python -m app.cli openapi` (what `make codegen` runs)
+all serve the same finished document.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
+import msgspec
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import OpenAPI, Schema
 from litestar.openapi.spec.enums import OpenAPIType
@@ -55,6 +60,13 @@ DEFAULT_ERRORS = {
     404: "Not found, or not visible to you.",
     413: "The request body is too large.",
 }
+
+BODY_ERRORS = {
+    400: "Malformed JSON (bad encoding, too deep), unknown fields or invalid values; `errors` names each field.",
+    413: "The request body is too large.",
+    415: "The body is not `application/json`.",
+}
+"""What the decoding boundary (`app.lib.boundary`) may answer to any request with a body."""
 
 MONEY_OUT_PATTERN = r"^-?\d{1,12}\.\d{2}$"
 MONEY_IN_PATTERN = r"^\d{1,12}(\.\d{1,2})?$"
@@ -118,6 +130,7 @@ def finish_document(document: dict[str, Any]) -> dict[str, Any]:
     """The contract's rules applied to a generated document (returns a new one)."""
     document = copy.deepcopy(document)
     schemas: dict[str, Any] = document.setdefault("components", {}).setdefault("schemas", {})
+    _forbid_unknown_fields(schemas)
     _name_inline_enums(schemas)
     for scheme in document["components"].get("securitySchemes", {}).values():
         if scheme.get("type") == "http":
@@ -125,11 +138,44 @@ def finish_document(document: dict[str, Any]) -> dict[str, Any]:
             scheme["scheme"] = str(scheme.get("scheme", "bearer")).lower()
     for path, operation in _operations(document):
         _summarise(operation)
+        _document_body_errors(operation)
         _document_errors(path, operation, secured_by_default=bool(document.get("security")))
         _add_body_example(operation, schemas)
     document["tags"] = _tags(document)
     document["components"]["schemas"] = dict(sorted(schemas.items()))
     return document
+
+
+def _strict_struct_names() -> set[str]:
+    names: set[str] = set()
+    pending: list[type[Any]] = [msgspec.Struct]
+    while pending:
+        cls = pending.pop()
+        for sub in cls.__subclasses__():
+            pending.append(sub)
+            config = getattr(sub, "__struct_config__", None)
+            if config is not None and config.forbid_unknown_fields:
+                names.add(sub.__name__)
+    return names
+
+
+def _forbid_unknown_fields(schemas: dict[str, Any]) -> None:
+    """A Struct with `forbid_unknown_fields` refuses (in) and never sends (out) other fields."""
+    for name in _strict_struct_names() & schemas.keys():
+        if "properties" in schemas[name]:
+            schemas[name]["additionalProperties"] = False
+
+
+def _document_body_errors(operation: dict[str, Any]) -> None:
+    """The decoding boundary's answers, shaped like the route's own first documented 4xx."""
+    responses: dict[str, Any] = operation.get("responses", {})
+    if "requestBody" not in operation:
+        return
+    template = next((r for code, r in responses.items() if code.startswith("4")), None)
+    if template is None:
+        return
+    for status, description in BODY_ERRORS.items():
+        responses.setdefault(str(status), {**copy.deepcopy(template), "description": description})
 
 
 def _operations(document: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:

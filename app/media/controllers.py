@@ -12,7 +12,7 @@ import time
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, delete, get, post, put
+from litestar import Controller, MediaType, Request, Response, delete, get, post, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.openapi import ResponseSpec
@@ -220,6 +220,7 @@ def _verify(
         raise PermissionDeniedError(str(refused)) from None
 
 
+OCTET_STREAM = "application/octet-stream"
 SignedQuery = Annotated[str, Parameter(max_length=200, description="From the signed URL.")]
 
 
@@ -237,7 +238,12 @@ class LocalMediaObjectController(Controller):
         security=[{}],
         request_max_body_size=None,
         status_code=HTTP_201_CREATED,
-        responses={**problem_responses(400, 403, 404, 413), **MEDIA_TYPE_ERRORS},
+        responses={
+            # no body, like an S3 presigned PUT: documented as a response without content
+            HTTP_201_CREATED: ResponseSpec(None, description="Stored; now call CompleteUpload."),
+            **problem_responses(400, 403, 404, 413),
+            **MEDIA_TYPE_ERRORS,
+        },
     )
     async def upload_media_object(
         self,
@@ -264,13 +270,14 @@ class LocalMediaObjectController(Controller):
             raise TooLargeError(
                 f"This upload takes at most {exc.max_bytes} bytes (the size declared)."
             ) from None
-        return Response(None, status_code=HTTP_201_CREATED)
+        return Response(None, status_code=HTTP_201_CREATED, media_type=MediaType.TEXT)
 
     @get(
         "/{key:path}",
         operation_id="DownloadMediaObject",
         exclude_from_auth=True,
         security=[{}],
+        media_type=OCTET_STREAM,
         responses=problem_responses(400, 403, 404),
     )
     async def download_media_object(
@@ -291,6 +298,6 @@ class LocalMediaObjectController(Controller):
         return File(
             path,
             filename=name,
-            media_type="application/octet-stream",
+            media_type=OCTET_STREAM,
             headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=60"},
         )

@@ -49,6 +49,68 @@ export type ActionRead = {
 };
 
 /**
+ * ActionRequest
+ *
+ * The body of ExecuteObjectAction: one type per action, `action` names it.
+ */
+export type ActionRequest = ({
+    action: 'campaign.launch';
+} & CampaignLaunchRequest) | ({
+    action: 'campaign.pause';
+} & CampaignPauseRequest) | ({
+    action: 'campaign.resume';
+} & CampaignResumeRequest) | ({
+    action: 'campaign.complete';
+} & CampaignCompleteRequest) | ({
+    action: 'campaign.archive';
+} & CampaignArchiveRequest) | ({
+    action: 'campaign.duplicate';
+} & CampaignDuplicateRequest) | ({
+    action: 'post.submit_for_review';
+} & PostSubmitForReviewRequest) | ({
+    action: 'post.request_changes';
+} & PostRequestChangesRequest) | ({
+    action: 'post.approve';
+} & PostApproveRequest) | ({
+    action: 'post.schedule';
+} & PostScheduleRequest) | ({
+    action: 'post.publish';
+} & PostPublishRequest) | ({
+    action: 'post.unschedule';
+} & PostUnscheduleRequest) | ({
+    action: 'creator.archive';
+} & CreatorArchiveRequest) | ({
+    action: 'creator.restore';
+} & CreatorRestoreRequest) | ({
+    action: 'creator.add_tag';
+} & CreatorAddTagRequest) | ({
+    action: 'creator.remove_tag';
+} & CreatorRemoveTagRequest) | ({
+    action: 'todo.complete';
+} & TodoCompleteRequest) | ({
+    action: 'todo.reopen';
+} & TodoReopenRequest) | ({
+    action: 'todo.assign_to_me';
+} & TodoAssignToMeRequest) | ({
+    action: 'todo.assign';
+} & TodoAssignRequest);
+
+/**
+ * ActionResult
+ *
+ * What ExecuteObjectAction returns: one type per object type, `object_type` names it.
+ */
+export type ActionResult = ({
+    object_type: 'campaign';
+} & CampaignActionResult) | ({
+    object_type: 'post';
+} & PostActionResult) | ({
+    object_type: 'creator';
+} & CreatorActionResult) | ({
+    object_type: 'todo';
+} & TodoActionResult);
+
+/**
  * AuthFrame
  */
 export type AuthFrame = {
@@ -119,6 +181,68 @@ export type BrandUpdate = {
      */
     version: number;
 };
+
+/**
+ * BulkActionRequest
+ *
+ * The body of ExecuteBulkAction: one type per action, `action` names it.
+ */
+export type BulkActionRequest = ({
+    action: 'campaign.launch';
+} & CampaignLaunchBulkRequest) | ({
+    action: 'campaign.pause';
+} & CampaignPauseBulkRequest) | ({
+    action: 'campaign.resume';
+} & CampaignResumeBulkRequest) | ({
+    action: 'campaign.complete';
+} & CampaignCompleteBulkRequest) | ({
+    action: 'campaign.archive';
+} & CampaignArchiveBulkRequest) | ({
+    action: 'campaign.duplicate';
+} & CampaignDuplicateBulkRequest) | ({
+    action: 'post.submit_for_review';
+} & PostSubmitForReviewBulkRequest) | ({
+    action: 'post.request_changes';
+} & PostRequestChangesBulkRequest) | ({
+    action: 'post.approve';
+} & PostApproveBulkRequest) | ({
+    action: 'post.schedule';
+} & PostScheduleBulkRequest) | ({
+    action: 'post.publish';
+} & PostPublishBulkRequest) | ({
+    action: 'post.unschedule';
+} & PostUnscheduleBulkRequest) | ({
+    action: 'creator.archive';
+} & CreatorArchiveBulkRequest) | ({
+    action: 'creator.restore';
+} & CreatorRestoreBulkRequest) | ({
+    action: 'creator.add_tag';
+} & CreatorAddTagBulkRequest) | ({
+    action: 'creator.remove_tag';
+} & CreatorRemoveTagBulkRequest) | ({
+    action: 'todo.complete';
+} & TodoCompleteBulkRequest) | ({
+    action: 'todo.reopen';
+} & TodoReopenBulkRequest) | ({
+    action: 'todo.assign_to_me';
+} & TodoAssignToMeBulkRequest) | ({
+    action: 'todo.assign';
+} & TodoAssignBulkRequest);
+
+/**
+ * BulkActionResult
+ *
+ * What ExecuteBulkAction returns: one type per object type, `object_type` names it.
+ */
+export type BulkActionResult = ({
+    object_type: 'campaign';
+} & CampaignBulkActionResult) | ({
+    object_type: 'post';
+} & PostBulkActionResult) | ({
+    object_type: 'creator';
+} & CreatorBulkActionResult) | ({
+    object_type: 'todo';
+} & TodoBulkActionResult);
 
 /**
  * BulkMode
@@ -6790,47 +6914,7 @@ export type GetRealtimeProtocolResponses = {
 export type GetRealtimeProtocolResponse = GetRealtimeProtocolResponses[keyof GetRealtimeProtocolResponses];
 
 export type ExecuteBulkActionData = {
-    body: ({
-        action: 'campaign.launch';
-    } & CampaignLaunchBulkRequest) | ({
-        action: 'campaign.pause';
-    } & CampaignPauseBulkRequest) | ({
-        action: 'campaign.resume';
-    } & CampaignResumeBulkRequest) | ({
-        action: 'campaign.complete';
-    } & CampaignCompleteBulkRequest) | ({
-        action: 'campaign.archive';
-    } & CampaignArchiveBulkRequest) | ({
-        action: 'campaign.duplicate';
-    } & CampaignDuplicateBulkRequest) | ({
-        action: 'post.submit_for_review';
-    } & PostSubmitForReviewBulkRequest) | ({
-        action: 'post.request_changes';
-    } & PostRequestChangesBulkRequest) | ({
-        action: 'post.approve';
-    } & PostApproveBulkRequest) | ({
-        action: 'post.schedule';
-    } & PostScheduleBulkRequest) | ({
-        action: 'post.publish';
-    } & PostPublishBulkRequest) | ({
-        action: 'post.unschedule';
-    } & PostUnscheduleBulkRequest) | ({
-        action: 'creator.archive';
-    } & CreatorArchiveBulkRequest) | ({
-        action: 'creator.restore';
-    } & CreatorRestoreBulkRequest) | ({
-        action: 'creator.add_tag';
-    } & CreatorAddTagBulkRequest) | ({
-        action: 'creator.remove_tag';
-    } & CreatorRemoveTagBulkRequest) | ({
-        action: 'todo.complete';
-    } & TodoCompleteBulkRequest) | ({
-        action: 'todo.reopen';
-    } & TodoReopenBulkRequest) | ({
-        action: 'todo.assign_to_me';
-    } & TodoAssignToMeBulkRequest) | ({
-        action: 'todo.assign';
-    } & TodoAssignBulkRequest);
+    body: BulkActionRequest;
     headers?: {
         /**
          * Makes a retry safe: the same key (per user, kept 24 h) returns the first response instead of running the action again; the same key with another body is 422.
@@ -6891,53 +6975,13 @@ export type ExecuteBulkActionResponses = {
     /**
      * Request fulfilled, document follows
      */
-    200: CampaignBulkActionResult | PostBulkActionResult | CreatorBulkActionResult | TodoBulkActionResult;
+    200: BulkActionResult;
 };
 
 export type ExecuteBulkActionResponse = ExecuteBulkActionResponses[keyof ExecuteBulkActionResponses];
 
 export type ExecuteObjectActionData = {
-    body: ({
-        action: 'campaign.launch';
-    } & CampaignLaunchRequest) | ({
-        action: 'campaign.pause';
-    } & CampaignPauseRequest) | ({
-        action: 'campaign.resume';
-    } & CampaignResumeRequest) | ({
-        action: 'campaign.complete';
-    } & CampaignCompleteRequest) | ({
-        action: 'campaign.archive';
-    } & CampaignArchiveRequest) | ({
-        action: 'campaign.duplicate';
-    } & CampaignDuplicateRequest) | ({
-        action: 'post.submit_for_review';
-    } & PostSubmitForReviewRequest) | ({
-        action: 'post.request_changes';
-    } & PostRequestChangesRequest) | ({
-        action: 'post.approve';
-    } & PostApproveRequest) | ({
-        action: 'post.schedule';
-    } & PostScheduleRequest) | ({
-        action: 'post.publish';
-    } & PostPublishRequest) | ({
-        action: 'post.unschedule';
-    } & PostUnscheduleRequest) | ({
-        action: 'creator.archive';
-    } & CreatorArchiveRequest) | ({
-        action: 'creator.restore';
-    } & CreatorRestoreRequest) | ({
-        action: 'creator.add_tag';
-    } & CreatorAddTagRequest) | ({
-        action: 'creator.remove_tag';
-    } & CreatorRemoveTagRequest) | ({
-        action: 'todo.complete';
-    } & TodoCompleteRequest) | ({
-        action: 'todo.reopen';
-    } & TodoReopenRequest) | ({
-        action: 'todo.assign_to_me';
-    } & TodoAssignToMeRequest) | ({
-        action: 'todo.assign';
-    } & TodoAssignRequest);
+    body: ActionRequest;
     headers?: {
         /**
          * Makes a retry safe: the same key (per user, kept 24 h) returns the first response instead of running the action again; the same key with another body is 422.
@@ -6999,7 +7043,7 @@ export type ExecuteObjectActionResponses = {
     /**
      * Request fulfilled, document follows
      */
-    200: CampaignActionResult | PostActionResult | CreatorActionResult | TodoActionResult;
+    200: ActionResult;
 };
 
 export type ExecuteObjectActionResponse = ExecuteObjectActionResponses[keyof ExecuteObjectActionResponses];
@@ -7624,9 +7668,7 @@ export type UploadMediaObjectError = UploadMediaObjectErrors[keyof UploadMediaOb
 
 export type UploadMediaObjectResponses = {
     /**
-     * Document created, URL follows
+     * Stored; now call CompleteUpload.
      */
-    201: null;
+    201: unknown;
 };
-
-export type UploadMediaObjectResponse = UploadMediaObjectResponses[keyof UploadMediaObjectResponses];

@@ -2,10 +2,11 @@
  * The frontend's journey through the generated SDK only, against a live API process.
  *
  * One `describe`, steps in order, sharing what earlier steps created (`state`). New features
- * (actions, threads, sockets) add their steps at the end, reusing the team and campaign here.
+ * add their steps at the end, reusing the team, the campaign and the posts made here (the
+ * actions and the thread-over-the-socket steps are the latest).
  */
 import assert from "node:assert/strict";
-import { before, describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 
 import {
   type BrandRead,
@@ -25,15 +26,19 @@ import {
   createPost,
   createTeam,
   createTodo,
+  executeObjectAction,
   getCurrentUser,
   getTeamDashboard,
+  listObjectActions,
   listPosts,
   login,
+  postThreadMessage,
   refreshToken,
   register,
   updateCampaign,
   updatePost,
 } from "../src";
+import { RealtimeSocket, type ServerFrame } from "./realtime";
 import { configureClient, ok, signIn, uniqueEmail } from "./support";
 
 const state: {
@@ -45,8 +50,11 @@ const state: {
   creators: CreatorRead[];
   campaign?: CampaignRead;
   bookings: CampaignCreatorRead[];
+  accessToken?: string;
   post?: PostRead;
+  draftPost?: PostRead;
   todo?: TodoRead;
+  socket?: RealtimeSocket;
 } = { email: uniqueEmail("ts-e2e"), password: "correct-horse-battery", creators: [], bookings: [] };
 
 function need<T>(value: T | undefined, what: string): T {
@@ -85,6 +93,7 @@ function postUpdate(post: PostRead, changes: Partial<PostUpdate>): PostUpdate {
 
 describe("a frontend runs a campaign through the generated client", () => {
   before(configureClient);
+  after(() => state.socket?.close());
 
   it("Register", async () => {
     const user = ok(
@@ -114,6 +123,7 @@ describe("a frontend runs a campaign through the generated client", () => {
     // the reuse revoked the family: sign in again to carry on
     const fresh = ok(await login({ body: { email: state.email, password: state.password } }));
     signIn(fresh.access_token);
+    state.accessToken = fresh.access_token;
   });
 
   it("CreateTeam", async () => {
@@ -183,7 +193,10 @@ describe("a frontend runs a campaign through the generated client", () => {
       201,
     );
     assert.equal(state.post.status, "draft");
-    ok(await createPost({ path: campaignPath(), body: { creator_id: need(bob, "Bob").id, platform: "instagram" } }), 201);
+    state.draftPost = ok(
+      await createPost({ path: campaignPath(), body: { creator_id: need(bob, "Bob").id, platform: "instagram" } }),
+      201,
+    );
   });
 
   it("UpdatePost: through review to published", async () => {
@@ -264,5 +277,73 @@ describe("a frontend runs a campaign through the generated client", () => {
     assert.equal(eur.committed, "2400.50");
     assert.equal(eur.spent, "1500.00");
     assert.equal(eur.remaining, "2599.50");
+  });
+
+  it("ListObjectActions, then ExecuteObjectAction by name: a typed result, and a typed 409 when stale", async () => {
+    const draft = need(state.draftPost, "the draft post");
+    const path = { ...teamPath(), object_type: "post", object_id: draft.id };
+    const actions = ok(await listObjectActions({ path }));
+    const submit = actions.items.find((action) => action.name === "submit_for_review");
+    assert.ok(submit, `a draft post offers submit_for_review (offered: ${actions.items.map((a) => a.name)})`);
+    assert.equal(submit.available, true);
+    assert.equal(submit.unavailable_reason, null);
+    const approve = actions.items.find((action) => action.name === "approve");
+    assert.ok(approve, "a post has an approve action");
+    assert.equal(approve.available, false, "a draft cannot be approved yet");
+    assert.equal(typeof approve.unavailable_reason, "string");
+
+    const executed = ok(
+      await executeObjectAction({
+        path: { ...path, action_name: submit.name },
+        body: { action: "post.submit_for_review", version: draft.version },
+      }),
+    );
+    assert.equal(executed.object_type, "post");
+    assert.equal(executed.action, submit.action);
+    if (executed.object_type !== "post") return; // narrows the result union to PostActionResult
+    const submitted: PostRead = executed.object;
+    assert.equal(submitted.id, draft.id);
+    assert.equal(submitted.status, "submitted");
+    assert.equal(submitted.version, draft.version + 1);
+
+    const stale = await executeObjectAction({
+      path: { ...path, action_name: "approve" },
+      body: { action: "post.approve", version: draft.version },
+    });
+    assert.equal(stale.response.status, 409);
+    const problem: ProblemDetails | undefined = stale.error;
+    assert.ok(problem, "the 409 carries problem details");
+    assert.equal(problem.status, 409);
+    assert.equal(problem.current_version, submitted.version);
+    assert.equal(stale.response.headers.get("content-type"), "application/problem+json");
+
+    const listed = ok(await listObjectActions({ path }));
+    assert.equal(listed.items.find((action) => action.name === "approve")?.available, true);
+    state.draftPost = submitted;
+  });
+
+  it("a thread message arrives over the WebSocket", async () => {
+    const post = need(state.draftPost, "the submitted post");
+    const socket = await RealtimeSocket.open(need(state.accessToken, "the access token"));
+    state.socket = socket;
+    const topic = `thread:${teamPath().team_id}:post:${post.id}`;
+    const answer = await socket.subscribe(topic);
+    assert.equal(answer.type, "subscribed", `subscribing to ${topic}: ${JSON.stringify(answer)}`);
+
+    const body = `Looks good, @Bob: ${uniqueEmail("note")}`;
+    const posted = ok(
+      await postThreadMessage({ path: { ...teamPath(), object_type: "post", object_id: post.id }, body: { body } }),
+      201,
+    );
+    assert.equal(posted.body, body);
+    const frame = await socket.next(
+      (f: ServerFrame) => f.type === "message" && f.message.id === posted.id,
+      `the message frame of ${posted.id} on ${topic}`,
+    );
+    assert.ok(frame.type === "message");
+    assert.equal(frame.topic, topic);
+    assert.equal(frame.action, "created");
+    assert.equal(frame.message.body, body);
+    assert.equal(frame.message.kind, posted.kind);
   });
 });
