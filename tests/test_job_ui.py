@@ -60,6 +60,8 @@ async def test_job_ui_is_for_platform_admins_outside_development(database: TestD
             assert "job-ui-session" in refused.text  # says how to get in
             assert (await client.get(path, headers=bearer(application, member))).status_code == 403
             assert (await client.get(path, headers=bearer(application, admin))).status_code == 200
+            garbage = await client.get(path, headers={"Authorization": "Bearer not.a.jwt"})
+            assert garbage.status_code == 401
 
 
 async def test_an_admin_opens_the_job_ui_in_a_browser_with_a_short_lived_cookie(
