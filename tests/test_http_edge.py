@@ -4,7 +4,10 @@ trusted proxies (and the login limit keyed on the client they reveal), /metrics 
 from __future__ import annotations
 
 import logging
+import os
 import re
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from html.parser import HTMLParser
@@ -18,11 +21,11 @@ from litestar import Litestar
 from app.config import ConfigError, get_config
 from app.lib.http_edge import TrustedProxies, accepted_request_id
 from app.main import create_app
-from tests.background import WorkerProcess
+from tests.background import ROOT, WorkerProcess
 from tests.conftest import ApiClient, MultiTeamSetup, make_settings
 from tests.database import TestDatabase
 from tests.factories import UserFactory
-from tests.waiting import wait_until_async
+from tests.waiting import CEILING, wait_until_async
 
 SECRET = "x" * 40
 GENERATED_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -428,3 +431,19 @@ async def test_ready_refuses_a_schema_behind_the_code(
     assert behind.status_code == 503
     assert behind.json()["schema"] == "behind"
     assert (await test_client.get("/ready")).json()["schema"] == "at_head"
+
+
+def test_a_bad_edge_setting_stops_start_up_with_one_line_and_exit_2() -> None:
+    env = {**os.environ, "APP_ENV": "production", "SECRET_KEY": SECRET, "TRUSTED_PROXIES": "10.0.0.0/33"}
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", "worker"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=CEILING,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "configuration error: TRUSTED_PROXIES must be comma-separated IP addresses or CIDRs, got '10.0.0.0/33'"
+    ]
