@@ -126,6 +126,7 @@ class AuthController(Controller):
         the answer never reveals whether the email has an account.
         """
         email = normalize_email(data.email)
+        # Behind TRUSTED_PROXIES this is the forwarded client, not the proxy (app.lib.http_edge).
         address = request.client.host if request.client else "unknown"
         failures = LoginFailureService(session=db_session)
         throttle = LoginThrottle(
