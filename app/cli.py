@@ -86,10 +86,13 @@ def cmd_serve(settings: Settings) -> None:
 def granian_options(settings: Settings) -> dict[str, Any]:
     """How the API is served (`make dev`, the Docker image, `make bench`).
 
-    One event loop thread per worker (`runtime_mode=st`) and asyncio tasks; access logs only
-    in development, where someone reads them.
+    One event loop thread per worker (`runtime_mode=st`) and asyncio tasks. Granian's own access
+    log is off: the application writes one (app.lib.http_edge); Granian's other lines follow
+    `LOG_FORMAT` (app.lib.logs.granian_log_dictconfig).
     """
     from granian.constants import Interfaces, RuntimeModes
+
+    from app.lib.logs import granian_log_dictconfig
 
     return {
         "address": settings.host,
@@ -97,7 +100,8 @@ def granian_options(settings: Settings) -> dict[str, Any]:
         "interface": Interfaces.ASGI,
         "workers": int(os.environ.get("WEB_WORKERS", "1")),
         "runtime_mode": RuntimeModes.st,
-        "log_access": settings.env == "dev",
+        "log_access": False,
+        "log_dictconfig": granian_log_dictconfig(settings),
     }
 
 

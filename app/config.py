@@ -7,8 +7,10 @@ build apps with their own settings instead of monkeypatching module globals.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from datetime import timedelta
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Literal
 
@@ -141,6 +143,25 @@ class SignInSettings(msgspec.Struct, frozen=True, kw_only=True):
         return self.google_client_id is not None
 
 
+class EdgeSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Browsers, proxies and operators' probes (see the README's Production section)."""
+
+    cors_origins: tuple[str, ...]
+    """Origins whose browsers may call the API; empty: no CORS headers at all."""
+    cors_allow_credentials: bool
+    trusted_proxies: tuple[str, ...]
+    """CIDRs of peers whose X-Forwarded-For/-Proto are believed; empty: the socket peer is the client."""
+    metrics_token: str | None
+    """Bearer token for /metrics; required outside development (without it /metrics is not served)."""
+    worker_metrics_host: str
+    worker_metrics_port: int | None
+    """The worker's own Prometheus port (job metrics); unset: the worker serves no metrics."""
+    job_ui_session_seconds: int
+    """How long the browser cookie for /saq (from `CreateJobUiSession`) lasts."""
+    ready_heartbeat_seconds: int
+    """/ready wants a worker heartbeat younger than this."""
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     env: Environment
     host: str
@@ -154,6 +175,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     queue: QueueSettings
     media: MediaSettings
     sign_in: SignInSettings
+    edge: EdgeSettings
 
     @property
     def is_dev(self) -> bool:
@@ -320,6 +342,7 @@ def get_config(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         media=_media_settings(env, port=port),
         sign_in=_sign_in_settings(env, app_env=app_env),
+        edge=_edge_settings(env, app_env=app_env),
     )
 
 
@@ -401,4 +424,48 @@ def _sign_in_settings(env: Mapping[str, str], *, app_env: str) -> SignInSettings
         provider_timeout_seconds=timeout,
         totp_issuer=totp_issuer,
         mfa_challenge_ttl=timedelta(seconds=_int(env, "MFA_CHALLENGE_TTL_SECONDS", 300, minimum=30)),
+    )
+
+
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
+
+
+def _edge_settings(env: Mapping[str, str], *, app_env: str) -> EdgeSettings:
+    raw_origins = env.get("CORS_ORIGINS")
+    if raw_origins is None:
+        raw_origins = "*" if app_env == "dev" else ""
+    origins = tuple(origin.strip().rstrip("/") for origin in raw_origins.split(",") if origin.strip())
+    for origin in origins:
+        if origin != "*" and not _ORIGIN.match(origin):
+            raise ConfigError(
+                f"CORS_ORIGINS must list origins like https://app.example.com (scheme, host, port; no path), got {origin!r}"
+            )
+    allow_credentials = _bool(env, "CORS_ALLOW_CREDENTIALS", default=False)
+    if allow_credentials and "*" in origins:
+        raise ConfigError("CORS_ALLOW_CREDENTIALS=true needs explicit CORS_ORIGINS, not *")
+    proxies = []
+    for cidr in (env.get("TRUSTED_PROXIES", "") or "").split(","):
+        if not cidr.strip():
+            continue
+        try:
+            proxies.append(str(ip_network(cidr.strip(), strict=False)))
+        except ValueError:
+            raise ConfigError(
+                f"TRUSTED_PROXIES must be comma-separated IP addresses or CIDRs, got {cidr.strip()!r}"
+            ) from None
+    metrics_token = env.get("METRICS_TOKEN") or None
+    if metrics_token is not None and len(metrics_token) < 16:
+        raise ConfigError("METRICS_TOKEN must be at least 16 characters long")
+    worker_metrics_port = _int(env, "WORKER_METRICS_PORT", 0, minimum=0) or None
+    if worker_metrics_port is not None and worker_metrics_port > 65535:
+        raise ConfigError(f"WORKER_METRICS_PORT must be a TCP port (1-65535), got {worker_metrics_port}")
+    return EdgeSettings(
+        cors_origins=origins,
+        cors_allow_credentials=allow_credentials,
+        trusted_proxies=tuple(proxies),
+        metrics_token=metrics_token,
+        worker_metrics_host=env.get("WORKER_METRICS_HOST", "") or "127.0.0.1",
+        worker_metrics_port=worker_metrics_port,
+        job_ui_session_seconds=_int(env, "JOB_UI_SESSION_SECONDS", 600, minimum=30),
+        ready_heartbeat_seconds=_int(env, "READY_HEARTBEAT_SECONDS", 60, minimum=15),
     )

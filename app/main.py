@@ -32,7 +32,9 @@ from app.lib.boundary import DecodingBoundaryMiddleware
 from app.lib.crypto import Passwords
 from app.lib.deps import SessionCleanupMiddleware, app_dependencies
 from app.lib.errors import exception_handlers
+from app.lib.http_edge import REQUEST_ID_HEADER, HttpEdge, TrustedProxies
 from app.lib.logs import logging_config
+from app.lib.observability import metrics_routes, prometheus_config
 from app.lib.openapi import ContractOpenAPIConfig, MoneySchemaPlugin
 from app.mail.controllers import DevOutboxController
 from app.media.controllers import LocalMediaObjectController, MediaController
@@ -92,7 +94,7 @@ def _openapi_config() -> ContractOpenAPIConfig:
 def create_app(settings: Settings | None = None) -> Litestar:
     """Build the application. Settings come from the environment unless given."""
     settings = settings or get_config()
-    jwt_auth = build_jwt_auth(settings.auth, open_job_ui=settings.is_dev)
+    jwt_auth = build_jwt_auth(settings.auth, open_job_ui=True)
     owner_url = resolve_owner_url(settings.database)  # starts the embedded server if there is no DATABASE_URL
     saq_config = build_saq_config(settings, owner_url)
     install_listeners()
@@ -118,7 +120,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await app.state.saq_queue.disconnect()
             await engine.dispose()
 
-    return Litestar(
+    application = Litestar(
         route_handlers=[
             SystemController,
             AuthController,
@@ -146,6 +148,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             realtime_socket,
             get_realtime_protocol,
             action_controller,
+            *metrics_routes(settings),
             MediaController,
             LocalMediaObjectController,
             create_static_files_router(
@@ -156,7 +159,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ),
         ],
         dependencies=app_dependencies,
-        middleware=[SessionCleanupMiddleware(), DecodingBoundaryMiddleware()],
+        middleware=[prometheus_config().middleware, SessionCleanupMiddleware(), DecodingBoundaryMiddleware()],
         lifespan=[database],
         on_app_init=[jwt_auth.on_app_init],
         plugins=[*queue_plugins(saq_config), action_bodies, MoneySchemaPlugin()],
@@ -164,9 +167,27 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers=exception_handlers,
         request_max_body_size=settings.max_request_body_bytes,
         logging_config=logging_config(settings),
-        cors_config=CORSConfig(allow_origins=["*"]) if settings.env == "dev" else None,
+        cors_config=_cors_config(settings),
         debug=False,
         state=_initial_state(settings, jwt_auth),
+    )
+    # Outermost, around routing itself: every response, even a 404 for an unknown path or a CORS
+    # preflight, gets the security headers and the request id, and every request a log line.
+    application.asgi_handler = HttpEdge(
+        application.asgi_handler,
+        proxies=TrustedProxies(settings.edge.trusted_proxies),
+        hsts=not settings.is_dev,
+    )
+    return application
+
+
+def _cors_config(settings: Settings) -> CORSConfig | None:
+    if not settings.edge.cors_origins:
+        return None
+    return CORSConfig(
+        allow_origins=list(settings.edge.cors_origins),
+        allow_credentials=settings.edge.cors_allow_credentials,
+        expose_headers=[REQUEST_ID_HEADER, "Retry-After"],
     )
 
 

@@ -154,8 +154,11 @@ class WorkerProcess:
 class ApiProcess:
     """The API served by Granian (`app.main:app`) on a free port, as a real OS process."""
 
-    def __init__(self, database: TestDatabase, *, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, database: TestDatabase, *, env: dict[str, str] | None = None, granian_args: tuple[str, ...] = ()
+    ) -> None:
         self.port = free_port()
+        self.granian_args = granian_args
         self.env = {
             **os.environ,
             "APP_ENV": "test",
@@ -193,6 +196,7 @@ class ApiProcess:
                 str(self.port),
                 "--workers",
                 "1",
+                *self.granian_args,
                 "app.main:app",
             ],
             cwd=ROOT,

@@ -1,4 +1,5 @@
-"""Production logs are one JSON object per line."""
+"""Production logs are one JSON object per line, from every logger (ours, SAQ's, Granian's), and
+carry the request id — into the jobs a request enqueued, too."""
 
 from __future__ import annotations
 
@@ -9,8 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
+
+from app.cli import granian_options
 from app.config import get_config
-from app.lib.logs import JsonFormatter
+from app.lib.logs import JsonFormatter, granian_log_dictconfig
+from tests.background import ApiProcess, WorkerProcess, free_port
 from tests.waiting import CEILING, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,3 +99,101 @@ def test_the_production_worker_logs_json(database, tmp_path) -> None:
     assert any(entry["logger"] == "saq" and "Worker starting" in entry["message"] for entry in entries), (
         log_path.read_text()
     )
+
+
+PRODUCTION_JSON = {"APP_ENV": "production", "SECRET_KEY": "x" * 40, "LOG_FORMAT": "json"}
+
+
+def json_lines(text: str) -> list[dict]:
+    """Every line must be one JSON object: a plain-text line anywhere fails the test."""
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def test_granian_and_the_app_log_json_with_request_ids(database, tmp_path) -> None:
+    """A real Granian server given the dictconfig `serve` passes: its own lines are JSON too,
+    and the access line names the route, status and the caller's request id."""
+    log_config = tmp_path / "granian-logging.json"
+    log_config.write_text(json.dumps(granian_log_dictconfig(get_config(PRODUCTION_JSON))))
+    api = ApiProcess(database, env=PRODUCTION_JSON, granian_args=("--log-config", str(log_config)))
+    try:
+        api.start()
+        response = httpx.get(f"{api.base_url}/health", headers={"X-Request-ID": "probe-7"}, timeout=CEILING)
+        assert response.headers["x-request-id"] == "probe-7"
+        wait_until(lambda: '"probe-7"' in api.log(), what="the access line of probe-7", seen=api.log)
+    finally:
+        api.stop()
+    entries = json_lines(api.log())
+    assert any(entry["logger"] == "_granian" and "Starting granian" in entry["message"] for entry in entries)
+    access = next(entry for entry in entries if entry.get("request_id") == "probe-7")
+    assert {
+        "logger": "app.access",
+        "method": "GET",
+        "path": "/health",
+        "status": 200,
+    }.items() <= access.items()
+    assert access["duration_ms"] > 0
+
+
+def test_granian_logs_stay_plain_text_by_default() -> None:
+    assert granian_log_dictconfig(get_config({})) is None
+    assert granian_options(get_config(PRODUCTION_JSON))["log_dictconfig"]["loggers"]["_granian"][
+        "handlers"
+    ] == ["json"]
+
+
+async def test_a_job_logs_the_request_id_of_the_request_that_enqueued_it(
+    database, smtp_sink, test_client, tmp_path
+) -> None:
+    """Through a real worker: the id of the request that registered a user is on the worker's
+    log line for the email job, and the worker's own metrics port counts the job."""
+    metrics_port = free_port()
+    worker = WorkerProcess(
+        database, smtp_port=smtp_sink.port, env={**PRODUCTION_JSON, "WORKER_METRICS_PORT": str(metrics_port)}
+    ).start()
+    try:
+        registered = await test_client.post(
+            "/api/auth/register",
+            json={"email": "traced@example.com", "password": "correct horse battery", "name": "Traced"},
+            headers={"X-Request-ID": "signup-trace-1"},
+        )
+        assert registered.status_code == 201, registered.text
+        smtp_sink.wait_for("traced@example.com")
+
+        def job_metrics() -> str | None:
+            text = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=CEILING).text
+            counted = 'campaign_platform_jobs_total{outcome="complete",task="send_email"} 1.0' in text
+            return text if counted else None
+
+        text = wait_until(job_metrics, what="the worker's metrics counting send_email", seen=worker.log)
+        assert 'campaign_platform_job_duration_seconds_count{task="send_email"} 1.0' in text
+        wait_until(lambda: "signup-trace-1" in worker.log(), what="the job's log line", seen=worker.log)
+    finally:
+        worker.stop()
+    entries = [json.loads(line) for line in worker.log().splitlines() if line.startswith("{")]
+    processing = [entry for entry in entries if entry["logger"] == "saq" and "Processing" in entry["message"]]
+    assert processing, worker.log()
+    assert processing[0]["request_id"] == "signup-trace-1"
+    assert "send_email" in processing[0]["message"]
+
+
+async def test_the_worker_counts_failed_jobs_by_task(database, test_client) -> None:
+    closed_port = free_port()  # nothing listens there: every delivery attempt raises
+    metrics_port = free_port()
+    worker = WorkerProcess(
+        database, smtp_port=closed_port, env={**PRODUCTION_JSON, "WORKER_METRICS_PORT": str(metrics_port)}
+    ).start()
+    try:
+        registered = await test_client.post(
+            "/api/auth/register",
+            json={"email": "bounced@example.com", "password": "correct horse battery", "name": "Bounced"},
+        )
+        assert registered.status_code == 201
+
+        def failures() -> str | None:
+            text = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=CEILING).text
+            return text if 'campaign_platform_job_failures_total{task="send_email"} 1.0' in text else None
+
+        text = wait_until(failures, what="a counted send_email failure", seen=worker.log)
+        assert 'campaign_platform_jobs_total{outcome="retried",task="send_email"} 1.0' in text
+    finally:
+        worker.stop()

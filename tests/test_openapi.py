@@ -136,6 +136,7 @@ async def test_swagger_ui_is_served_with_local_assets(test_client: ApiClient) ->
 
 PUBLIC_OPERATIONS = {
     "Health",
+    "Ready",
     "Register",
     "Login",
     "RefreshToken",

@@ -93,7 +93,7 @@ async def ensure_session_live(session: AsyncSession, user: AuthUser) -> None:
 
 
 def build_jwt_auth(settings: AuthSettings, *, open_job_ui: bool = False) -> JWTAuth[AuthUser, Token]:
-    """`open_job_ui`: serve the SAQ UI at /saq without a token (development only)."""
+    """`open_job_ui`: leave /saq to the job UI's own guard (app/queue/job_ui.py: cookie or token)."""
     exclude = ["^/schema", "^/health$", *(["^/saq"] if open_job_ui else [])]
     return JWTAuth[AuthUser, Token](
         retrieve_user_handler=_user_from_token,

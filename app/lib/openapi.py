@@ -39,7 +39,7 @@ PROBLEM_REF = {"$ref": "#/components/schemas/ProblemDetails"}
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 
 TAG_DESCRIPTIONS = {
-    "System": "Liveness and the application's version.",
+    "System": "Liveness, readiness, the application's version and the job UI's browser session.",
     "Auth": "Registration, login, token refresh, logout, password reset and email verification.",
     "Users": "The signed-in user's own account.",
     "Teams": "Teams (the tenants), their members and invitations.",

@@ -5,15 +5,15 @@ A domain with background work adds a `tasks.py` and one import line below.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from litestar import Controller
 from litestar.config.app import AppConfig
-from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
-from litestar.handlers import BaseRouteHandler
 from litestar.plugins import InitPluginProtocol
 from litestar_saq import CronJob, QueueConfig, SAQConfig, SAQPlugin
 from litestar_saq.base import Worker
+from prometheus_client import start_http_server
 from psycopg import AsyncConnection
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool
@@ -27,11 +27,17 @@ import app.notifications.tasks
 import app.system.tasks  # noqa: F401  (each domain's tasks register themselves on import)
 from app.config import Settings
 from app.db.engine import create_engine, create_session_maker, libpq_dsn
-from app.lib.auth import AuthUser
+from app.lib.logs import current_request_id
+from app.lib.observability import record_job
 from app.mail.sender import Mailer
 from app.queue.backend import ApplicationQueue
 from app.queue.deps import QUEUE_NAME
+from app.queue.enqueue import REQUEST_ID_META
+from app.queue.job_ui import job_ui_guard, redirect_bare_job_ui_path
 from app.queue.registry import RESOURCES_KEY, WorkerResources, scheduled_specs, task_specs
+
+logger = logging.getLogger(__name__)
+_REQUEST_ID_TOKEN = "campaign_platform_request_id_token"
 
 
 def build_queue(app_url: URL, *, max_connections: int) -> ApplicationQueue:
@@ -65,6 +71,7 @@ def worker_lifecycle(settings: Settings, owner_url: URL) -> tuple[Any, Any]:
         from app.realtime.lifecycle import install_listeners
 
         install_listeners()
+        start_worker_metrics(settings)
         engine = create_engine(
             settings.database.app_url_from(owner_url), pool_size=settings.queue.concurrency
         )
@@ -84,16 +91,28 @@ def worker_lifecycle(settings: Settings, owner_url: URL) -> tuple[Any, Any]:
     return startup, shutdown
 
 
-def saq_web_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """The job UI is open in development; elsewhere only platform admins get it."""
-    settings: Settings = connection.app.state.settings
-    if settings.is_dev:
+async def carry_request_id(ctx: Context) -> None:
+    """`before_process`: the job's log lines carry the id of the request that enqueued it."""
+    job = ctx.get("job")
+    request_id = job.meta.get(REQUEST_ID_META) if job is not None else None
+    ctx[_REQUEST_ID_TOKEN] = current_request_id.set(request_id if isinstance(request_id, str) else None)  # pyright: ignore[reportGeneralTypeIssues]
+
+
+async def finish_job_observation(ctx: Context) -> None:
+    """`after_process`: record the attempt's metrics, then forget its request id."""
+    record_job(ctx)
+    token = ctx.pop(_REQUEST_ID_TOKEN, None)  # pyright: ignore[reportCallIssue, reportArgumentType]
+    if token is not None:
+        current_request_id.reset(token)  # pyright: ignore[reportArgumentType]
+
+
+def start_worker_metrics(settings: Settings) -> None:
+    """The worker's job metrics on their own port (the API's /metrics is another process)."""
+    port = settings.edge.worker_metrics_port
+    if port is None:
         return
-    user = connection.scope.get("user")
-    if not isinstance(user, AuthUser):
-        raise NotAuthorizedException("Sign in as a platform admin to see the job queue.")
-    if not user.is_platform_admin:
-        raise PermissionDeniedException("Only platform admins can see the job queue.")
+    start_http_server(port, addr=settings.edge.worker_metrics_host)
+    logger.info("worker metrics on http://%s:%s/metrics", settings.edge.worker_metrics_host, port)
 
 
 def build_saq_config(settings: Settings, owner_url: URL) -> SAQConfig:
@@ -108,6 +127,8 @@ def build_saq_config(settings: Settings, owner_url: URL) -> SAQConfig:
         scheduled_tasks=cron_jobs(settings),
         startup=startup,
         shutdown=shutdown,
+        before_process=carry_request_id,
+        after_process=finish_job_observation,
         concurrency=settings.queue.concurrency,
         timers=PartialTimersDict(sweep=settings.queue.sweep_seconds, schedule=1, abort=1),  # pyright: ignore[reportCallIssue]
         separate_process=True,
@@ -118,7 +139,7 @@ def build_saq_config(settings: Settings, owner_url: URL) -> SAQConfig:
         queue_instances={QUEUE_NAME: queue},
         web_enabled=True,
         web_path="/saq",
-        web_guards=[saq_web_guard],
+        web_guards=[job_ui_guard],
         use_server_lifespan=False,
     )
 
@@ -126,6 +147,7 @@ def build_saq_config(settings: Settings, owner_url: URL) -> SAQConfig:
 class WorkersRunElsewhere(InitPluginProtocol):
     """Strips litestar-saq's in-process worker hooks from the API: workers always run as their
     own process (`make dev-worker` / `litestar workers run`); the API enqueues and serves /saq.
+    Also sends `/saq` to `/saq/` (the UI's client-side router shows "404" at the bare path).
     Register it after `SAQPlugin` (whose exact type `litestar workers run` looks up)."""
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
@@ -134,6 +156,13 @@ class WorkersRunElsewhere(InitPluginProtocol):
 
         app_config.on_startup = [hook for hook in app_config.on_startup if not in_process_worker_hook(hook)]
         app_config.on_shutdown = [hook for hook in app_config.on_shutdown if not in_process_worker_hook(hook)]
+        for handler in app_config.route_handlers:
+            if (
+                isinstance(handler, type)
+                and issubclass(handler, Controller)
+                and handler.__name__ == "SAQController"
+            ):
+                handler.before_request = redirect_bare_job_ui_path  # pyright: ignore[reportAttributeAccessIssue]
         return app_config
 
 

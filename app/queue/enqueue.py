@@ -18,7 +18,11 @@ from saq.utils import now, now_seconds
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.lib.logs import current_request_id
 from app.queue.registry import spec_of
+
+REQUEST_ID_META = "request_id"
+"""Job `meta` key: the request that enqueued the job, so the worker's log lines carry its id."""
 
 _INSERT_JOB = text(
     """
@@ -56,6 +60,8 @@ async def enqueue(
     )
     if key is not None:
         job.key = key
+    if (request_id := current_request_id.get()) is not None:
+        job.meta[REQUEST_ID_META] = request_id
     job.queued = now()
     job.status = Status.QUEUED
     job.scheduled = int(now_seconds()) + delay_seconds if delay_seconds else 0

@@ -128,6 +128,7 @@ class AuthController(Controller):
         sign-in answers 401 `mfa_required` with a `challenge_token` for `LoginSecondFactor`.
         """
         email = normalize_email(data.email)
+        # Behind TRUSTED_PROXIES this is the forwarded client, not the proxy (app.lib.http_edge).
         address = request.client.host if request.client else "unknown"
         failures = LoginFailureService(session=db_session)
         throttle = LoginThrottle(

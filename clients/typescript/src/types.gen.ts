@@ -1067,6 +1067,14 @@ export const InvitationStatus = {
 export type InvitationStatus = typeof InvitationStatus[keyof typeof InvitationStatus];
 
 /**
+ * JobUiSessionRead
+ */
+export type JobUiSessionRead = {
+    url: string;
+    expires_at: string;
+};
+
+/**
  * Login
  */
 export type Login = {
@@ -1653,6 +1661,51 @@ export type ReadyFrame = {
     expires_at: string;
     type: 'ready';
 };
+
+/**
+ * ReadyRead
+ */
+export type ReadyRead = {
+    status: ReadyReadStatus;
+    database: ReadyReadDatabase;
+    schema: ReadyReadSchema;
+    workers: number;
+    version: string;
+};
+
+/**
+ * ReadyReadDatabase
+ */
+export const ReadyReadDatabase = { OK: 'ok', UNREACHABLE: 'unreachable' } as const;
+
+/**
+ * ReadyReadDatabase
+ */
+export type ReadyReadDatabase = typeof ReadyReadDatabase[keyof typeof ReadyReadDatabase];
+
+/**
+ * ReadyReadSchema
+ */
+export const ReadyReadSchema = {
+    AT_HEAD: 'at_head',
+    BEHIND: 'behind',
+    UNKNOWN: 'unknown'
+} as const;
+
+/**
+ * ReadyReadSchema
+ */
+export type ReadyReadSchema = typeof ReadyReadSchema[keyof typeof ReadyReadSchema];
+
+/**
+ * ReadyReadStatus
+ */
+export const ReadyReadStatus = { READY: 'ready', NOT_READY: 'not_ready' } as const;
+
+/**
+ * ReadyReadStatus
+ */
+export type ReadyReadStatus = typeof ReadyReadStatus[keyof typeof ReadyReadStatus];
 
 /**
  * RealtimeProtocol
@@ -2453,6 +2506,39 @@ export const RealtimeFramesErrorCode = {
  */
 export type RealtimeFramesErrorCode = typeof RealtimeFramesErrorCode[keyof typeof RealtimeFramesErrorCode];
 
+export type CreateJobUiSessionData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/admin/job-ui-session';
+};
+
+export type CreateJobUiSessionErrors = {
+    /**
+     * Missing, invalid or expired credentials, or a session that has ended.
+     */
+    401: ProblemDetails;
+    /**
+     * Your role in this team does not allow this.
+     */
+    403: ProblemDetails;
+    /**
+     * The database is briefly unreachable; retry after Retry-After seconds.
+     */
+    503: ProblemDetails;
+};
+
+export type CreateJobUiSessionError = CreateJobUiSessionErrors[keyof CreateJobUiSessionErrors];
+
+export type CreateJobUiSessionResponses = {
+    /**
+     * Document created, URL follows
+     */
+    201: JobUiSessionRead;
+};
+
+export type CreateJobUiSessionResponse = CreateJobUiSessionResponses[keyof CreateJobUiSessionResponses];
+
 export type HealthData = {
     body?: never;
     path?: never;
@@ -2477,6 +2563,31 @@ export type HealthResponses = {
 };
 
 export type HealthResponse = HealthResponses[keyof HealthResponses];
+
+export type ReadyData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/ready';
+};
+
+export type ReadyErrors = {
+    /**
+     * Not ready: the database is unreachable, its schema is not at head, or no worker is alive.
+     */
+    503: ReadyRead;
+};
+
+export type ReadyError = ReadyErrors[keyof ReadyErrors];
+
+export type ReadyResponses = {
+    /**
+     * Request fulfilled, document follows
+     */
+    200: ReadyRead;
+};
+
+export type ReadyResponse = ReadyResponses[keyof ReadyResponses];
 
 export type LoginData = {
     body: Login;
