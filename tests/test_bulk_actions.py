@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import asyncpg
-import pytest
 
+from app.lib.roles import TeamRole
 from tests.actions_helpers import booked_campaign, bulk_url
 from tests.conftest import ApiClient, QueryCounter
-from app.lib.roles import TeamRole
 from tests.factories import CampaignFactory, PostFactory, TeamMemberFactory, TodoFactory, UserFactory
 
 
