@@ -23,7 +23,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import URL
 
-from app.config import get_config
+from app.config import ConfigError, get_config
 from tests.background import ROOT, ApiProcess, SmtpSink, WorkerProcess, free_port, start_smtp_sink
 from tests.database import TestDatabase
 from tests.waiting import CEILING, wait_until
@@ -256,3 +256,41 @@ def _teams_stay_apart_whichever_api_and_server_connection_serves_them(apis: list
                 f"{api.base_url}/api/teams/{teams[other]}/brands", headers=headers, timeout=CEILING
             )
             assert foreign.status_code == 404, foreign.text
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DATABASE_POOLER": "session"}, "DATABASE_POOLER must be none or transaction"),
+        ({"DATABASE_POOLER": "transaction"}, "DATABASE_POOLER_URL must name the pooler"),
+        ({"DATABASE_POOLER_URL": "postgresql://127.0.0.1:6432/db"}, "set DATABASE_POOLER=transaction"),
+        (
+            {"DATABASE_POOLER": "transaction", "DATABASE_POOLER_URL": "mysql://127.0.0.1/db"},
+            "DATABASE_POOLER_URL must be a postgresql:// URL",
+        ),
+    ],
+)
+def test_pooler_settings_are_checked(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        get_config({"DATABASE_URL": "postgresql://owner@127.0.0.1:5432/app", **env})
+
+
+def test_only_the_app_roles_engine_goes_through_the_pooler() -> None:
+    settings = get_config(
+        {
+            "DATABASE_URL": "postgresql://owner:secret@db.internal:5432/app",
+            "DATABASE_APP_PASSWORD": "app-secret",
+            "DATABASE_POOLER": "transaction",
+            "DATABASE_POOLER_URL": "postgresql://ignored@pgbouncer:6432/app",
+        }
+    ).database
+    assert settings.owner_url is not None
+    through = settings.engine_url_from(settings.owner_url)
+    assert (through.host, through.port, through.username, through.password) == (
+        "pgbouncer",
+        6432,
+        "campaign_app",
+        "app-secret",
+    )
+    direct = settings.app_url_from(settings.owner_url)  # LISTEN and SAQ's queue use this one
+    assert (direct.host, direct.port) == ("db.internal", 5432)
