@@ -52,10 +52,23 @@ class DatabaseSettings(msgspec.Struct, frozen=True, kw_only=True):
     embedded_data_dir: Path
     pool_size: int
     echo: bool
+    pooler: Literal["none", "transaction"] = "none"
+    """`transaction`: the application role's engines reach PostgreSQL through a transaction-mode
+    pooler (PgBouncer) at `pooler_url`, so they keep no prepared statements on a server connection."""
+    pooler_url: URL | None = None
+    """The pooler's host, port and database; the application role's credentials are used with it.
+    Everything else stays on `owner_url`'s server directly: migrations, the system role, the
+    realtime `LISTEN` and SAQ's queue (session-level connections a transaction pooler cannot keep)."""
 
     @property
     def is_embedded(self) -> bool:
         return self.owner_url is None
+
+    def engine_url_from(self, owner_url: URL) -> URL:
+        """Where the application role's request and job engines connect: the pooler, if any."""
+        if self.pooler_url is None:
+            return self.app_url_from(owner_url)
+        return self.pooler_url.set(username=self.app_user, password=self.app_password)
 
     def app_url_from(self, owner_url: URL) -> URL:
         return owner_url.set(username=self.app_user, password=self.app_password)
@@ -277,6 +290,25 @@ def get_config(environ: Mapping[str, str] | None = None) -> Settings:
             f"DATABASE_SYSTEM_USER must be letters, digits and underscores, got {system_user!r}"
         )
 
+    pooler = (env.get("DATABASE_POOLER", "") or "none").strip().lower()
+    if pooler not in {"none", "transaction"}:
+        raise ConfigError(f"DATABASE_POOLER must be none or transaction, got {pooler!r}")
+    raw_pooler_url = env.get("DATABASE_POOLER_URL", "")
+    if pooler == "transaction" and not raw_pooler_url:
+        raise ConfigError(
+            "DATABASE_POOLER_URL must name the pooler (e.g. postgresql://pgbouncer:6432/dbname) "
+            "when DATABASE_POOLER=transaction"
+        )
+    if pooler == "none" and raw_pooler_url:
+        raise ConfigError(
+            "DATABASE_POOLER_URL is set but DATABASE_POOLER is not; set DATABASE_POOLER=transaction"
+        )
+    if pooler != "none" and owner_url is None:
+        raise ConfigError("DATABASE_POOLER needs DATABASE_URL: the embedded database has no pooler in front")
+    pooler_url = (
+        parse_database_url(raw_pooler_url, variable="DATABASE_POOLER_URL") if raw_pooler_url else None
+    )
+
     smtp_tls = (env.get("SMTP_TLS", "") or "none").lower()
     if smtp_tls in {"true", "1", "yes"}:
         smtp_tls = "starttls"
@@ -307,6 +339,8 @@ def get_config(environ: Mapping[str, str] | None = None) -> Settings:
             embedded_data_dir=data_dir.resolve(),
             pool_size=_int(env, "DATABASE_POOL_SIZE", 10, minimum=1),
             echo=_bool(env, "DATABASE_ECHO", default=False),
+            pooler=pooler,  # pyright: ignore[reportArgumentType]
+            pooler_url=pooler_url,
         ),
         auth=AuthSettings(
             secret_key=secret_key,

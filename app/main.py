@@ -23,7 +23,7 @@ from app.campaigns import actions as campaign_actions
 from app.campaigns.controllers import CampaignController, CampaignCreatorController, CampaignGuestController
 from app.config import ConfigError, Settings, get_config, load_dotenv
 from app.dashboard.controllers import DashboardController
-from app.db.engine import create_engine, create_session_maker
+from app.db.engine import create_app_engine, create_session_maker
 from app.db.setup import resolve_owner_url
 from app.events.controllers import EventController
 from app.lib.auth import AccessTokens, build_jwt_auth
@@ -102,11 +102,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncIterator[None]:
-        engine = create_engine(
-            settings.database.app_url_from(owner_url),
-            pool_size=settings.database.pool_size,
-            echo=settings.database.echo,
-        )
+        engine = create_app_engine(settings.database, owner_url, pool_size=settings.database.pool_size)
         app.state.engine = engine
         app.state.db_availability = DatabaseAvailability()
         app.state.db_availability.watch(engine)

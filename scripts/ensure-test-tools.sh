@@ -33,3 +33,16 @@ if [ ! -x "$chromium" ]; then
     echo "no Chromium at $chromium: the browser test will be skipped (apt-get install chromium)" >&2
   fi
 fi
+
+# PgBouncer (Debian's) for tests/test_pgbouncer.py: transaction pooling in front of the test database.
+if ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing PgBouncer for the pooler test (apt-get install pgbouncer)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq pgbouncer >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq pgbouncer >/dev/null; }
+    # The package starts a system service on its default port; the test runs its own.
+    (command -v systemctl >/dev/null 2>&1 && systemctl disable --now pgbouncer >/dev/null 2>&1) || true
+  else
+    echo "no pgbouncer: the pooler test will be skipped (apt-get install pgbouncer)" >&2
+  fi
+fi

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -41,9 +42,19 @@ def make_settings(database: TestDatabase, **overrides: str) -> Settings:
         "ARGON2_TIME_COST": "1",
         "ARGON2_MEMORY_KIB": "8192",
         "MEDIA_ROOT": str(TEST_MEDIA_ROOT),
+        **_through_pooler(database),
         **overrides,
     }
     return get_config(env)
+
+
+def _through_pooler(database: TestDatabase) -> dict[str, str]:
+    """`tests/test_pgbouncer.py` runs suites with `TEST_DATABASE_POOLER_URL` naming a PgBouncer
+    in front of the server: the app's engine (requests, factories, `db_session`) goes through it."""
+    pooler = os.environ.get("TEST_DATABASE_POOLER_URL")
+    if not pooler:
+        return {}
+    return {"DATABASE_POOLER": "transaction", "DATABASE_POOLER_URL": pooler.rstrip("/") + "/" + database.name}
 
 
 @pytest.fixture(scope="session")

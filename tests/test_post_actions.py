@@ -147,6 +147,47 @@ async def test_submit_request_changes_with_a_comment_then_resubmit(
     assert again.json()["object"]["status"] == "submitted"
 
 
+async def test_the_change_request_comment_is_the_requesters_message_in_the_posts_thread(
+    authenticated_client: ApiClient, team, user
+) -> None:
+    """The reviewer's words arrive in the thread as their own message (editable, replyable, with
+    their name), right after the system message of the status change that carries it too."""
+    _, booking = await booked_campaign(team.id)
+    post = await PostFactory.for_booking(booking, status="submitted")
+    response = await authenticated_client.post(
+        actions_url(team.id, "post", post.id, "request_changes"),
+        json=body("post", "request_changes", 1, {"comment": "  Show the logo first.  "}),
+    )
+    assert response.status_code == 200, response.text
+    thread = f"/api/teams/{team.id}/threads/post/{post.id}/messages"
+    listed = await authenticated_client.get(thread)
+    assert listed.status_code == 200, listed.text
+    newest_first = listed.json()["items"]
+    said = [m for m in newest_first if m["kind"] == "user"]
+    assert [(m["author_id"], m["author_name"], m["body"]) for m in said] == [
+        (str(user.id), user.name, "Show the logo first.")
+    ]
+    system = [m for m in newest_first if m["kind"] == "system" and m["event_type"] == "status_changed"]
+    assert len(system) == 1
+    assert system[0]["changes"]["comment"]["new"] == "Show the logo first."
+    assert newest_first.index(said[0]) < newest_first.index(system[0])  # after it, in the thread's order
+
+    edited = await authenticated_client.put(
+        f"{thread}/{said[0]['id']}",
+        json={"body": "Show the logo first, then the product.", "mentions": [], "version": 1},
+    )
+    assert edited.status_code == 200, edited.text
+
+    approve = await PostFactory.for_booking(booking, status="submitted")
+    await authenticated_client.post(
+        actions_url(team.id, "post", approve.id, "approve"), json=body("post", "approve", 1)
+    )
+    quiet = (
+        await authenticated_client.get(f"/api/teams/{team.id}/threads/post/{approve.id}/messages")
+    ).json()
+    assert [m["kind"] for m in quiet["items"]] == ["system", "system"]  # no comment, no message
+
+
 async def test_publish_records_url_and_metrics_and_unschedule_clears_the_time(
     authenticated_client: ApiClient, team
 ) -> None:

@@ -155,4 +155,4 @@ async def test_creating_a_brand_does_not_read_it_back(
     assert not any(
         call.startswith("bind_execute: SELECT brands.id, brands.team_id") for call in round_trips.calls
     )
-    assert round_trips.steady_count == 13, repr(round_trips)
+    assert round_trips.steady_count == 11, repr(round_trips)

@@ -9,11 +9,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+from uuid import uuid4
 
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from app.db.tenancy import TenantContext, TenantSession, tenant_info
+
+if TYPE_CHECKING:
+    from app.config import DatabaseSettings
 
 SessionMaker = async_sessionmaker[AsyncSession]
 
@@ -23,14 +28,40 @@ def libpq_dsn(url: URL) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def create_engine(url: URL, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
+def create_engine(
+    url: URL, *, pool_size: int = 10, echo: bool = False, transaction_pooler: bool = False
+) -> AsyncEngine:
+    """An asyncpg engine. Behind a transaction-mode pooler (`transaction_pooler`), statements are
+    not kept prepared: PgBouncer 1.18 hands each transaction any server connection, where a
+    statement prepared on another one does not exist. asyncpg then prepares unnamed statements
+    (one more Parse per statement, measured in `bench/pooler_read.py`) and SQLAlchemy names each
+    one uniquely, so no two clients' names clash on a shared server connection."""
+    connect_args: dict[str, Any] = {"server_settings": {"application_name": "campaign-platform"}}
+    if transaction_pooler:
+        connect_args["statement_cache_size"] = 0  # asyncpg's own cache (the fast read path)
+        connect_args["prepared_statement_cache_size"] = 0  # SQLAlchemy's adapter's cache
+        connect_args["prepared_statement_name_func"] = _unique_statement_name
     return create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=False,
         echo=echo,
-        connect_args={"server_settings": {"application_name": "campaign-platform"}},
+        connect_args=connect_args,
+    )
+
+
+def _unique_statement_name() -> str:
+    return f"__asyncpg_{uuid4().hex}__"
+
+
+def create_app_engine(settings: DatabaseSettings, owner_url: URL, *, pool_size: int) -> AsyncEngine:
+    """The application role's engine for requests and jobs: through the pooler when one is set."""
+    return create_engine(
+        settings.engine_url_from(owner_url),
+        pool_size=pool_size,
+        echo=settings.echo,
+        transaction_pooler=settings.pooler == "transaction",
     )
 
 

@@ -7,18 +7,20 @@ row is also published to its recipient's live topic.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import any_, or_, select
+import msgspec
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection
 from uuid_utils.compat import uuid7
 
 from app.notifications.models import Notification, NotificationPreference
 from app.notifications.schemas import NotificationFrame, NotificationKind, NotificationRead
-from app.realtime.publish import publish, user_topic
+from app.realtime.publish import Publication, publish_many, user_topic
 from app.users.models import User
 
 MUTABLE_KINDS = frozenset({NotificationKind.REPLY, NotificationKind.STATUS_CHANGED})
@@ -31,20 +33,113 @@ def actor_name(connection: Connection, actor_id: UUID | None) -> str:
     return connection.execute(select(User.name).where(User.id == actor_id)).scalar() or "Someone"
 
 
-def _muted(
-    connection: Connection, recipients: set[UUID], *, thread_id: UUID | None, campaign_id: UUID | None
-) -> set[UUID]:
-    conditions = []
-    if thread_id is not None:
-        conditions.append(any_(NotificationPreference.muted_thread_ids) == thread_id)  # pyright: ignore[reportAttributeAccessIssue]
-    if campaign_id is not None:
-        conditions.append(any_(NotificationPreference.muted_campaign_ids) == campaign_id)  # pyright: ignore[reportAttributeAccessIssue]
-    if not conditions or not recipients:
-        return set()
-    statement = select(NotificationPreference.user_id).where(
-        NotificationPreference.user_id.in_(recipients), or_(*conditions)
-    )
-    return set(connection.execute(statement).scalars())
+def actor_names(connection: Connection, actor_ids: Iterable[UUID | None]) -> dict[UUID | None, str]:
+    """`actor_name` for many actors in one query (`None`, the system, needs none)."""
+    wanted = {actor_id for actor_id in actor_ids if actor_id is not None}
+    names: dict[UUID | None, str] = {None: "The system"}
+    if wanted:
+        rows = connection.execute(select(User.id, User.name).where(User.id.in_(wanted)))
+        names.update({user_id: name or "Someone" for user_id, name in rows})
+    return names
+
+
+class NotificationDraft(msgspec.Struct, frozen=True, kw_only=True):
+    """One cause's notification, before mutes and the actor are taken out of its recipients."""
+
+    recipients: frozenset[UUID]
+    kind: NotificationKind
+    team_id: UUID
+    object_type: str
+    object_id: UUID
+    campaign_id: UUID | None
+    actor_id: UUID | None
+    cause_id: UUID
+    text: str
+    thread_id: UUID | None = None
+
+    def targets(self) -> set[UUID]:
+        return set(self.recipients) - {self.actor_id} if self.actor_id else set(self.recipients)
+
+
+class _Mutes(msgspec.Struct, frozen=True):
+    threads: frozenset[UUID]
+    campaigns: frozenset[UUID]
+
+    def silence(self, draft: NotificationDraft) -> bool:
+        return draft.thread_id in self.threads or draft.campaign_id in self.campaigns
+
+
+def _mutes_of(connection: Connection, users: set[UUID]) -> dict[UUID, _Mutes]:
+    if not users:
+        return {}
+    statement = select(
+        NotificationPreference.user_id,
+        NotificationPreference.muted_thread_ids,
+        NotificationPreference.muted_campaign_ids,
+    ).where(NotificationPreference.user_id.in_(users))
+    return {
+        user_id: _Mutes(frozenset(threads or ()), frozenset(campaigns or ()))
+        for user_id, threads, campaigns in connection.execute(statement)
+    }
+
+
+def notify_all(connection: Connection, drafts: Sequence[NotificationDraft]) -> list[list[UUID]]:
+    """Write every draft's notifications (one per recipient, the actor excluded, mutes honoured
+    for `reply` and `status_changed`) and publish each to its recipient: at most three statements
+    (mutes, insert, `pg_notify`) whatever the number of drafts. Returns who was notified, per draft."""
+    targets = [draft.targets() for draft in drafts]
+    mutable = set().union(*(t for d, t in zip(drafts, targets, strict=True) if d.kind in MUTABLE_KINDS))
+    mutes = _mutes_of(connection, mutable)
+    now = datetime.now(tz=UTC)
+    values: list[dict[str, Any]] = []
+    publications: list[Publication] = []
+    notified: list[list[UUID]] = []
+    for draft, recipients in zip(drafts, targets, strict=True):
+        chosen = sorted(
+            user_id
+            for user_id in recipients
+            if draft.kind not in MUTABLE_KINDS or user_id not in mutes or not mutes[user_id].silence(draft)
+        )
+        notified.append(chosen)
+        for user_id in chosen:
+            row = NotificationRead(
+                id=uuid7(),
+                team_id=draft.team_id,
+                kind=draft.kind,
+                object_type=draft.object_type,
+                object_id=draft.object_id,
+                campaign_id=draft.campaign_id,
+                actor_id=draft.actor_id,
+                text=draft.text[:TEXT_LIMIT],
+                created_at=now,
+                read_at=None,
+            )
+            values.append(
+                {
+                    "id": row.id,
+                    "user_id": user_id,
+                    "team_id": draft.team_id,
+                    "kind": draft.kind.value,
+                    "object_type": draft.object_type,
+                    "object_id": draft.object_id,
+                    "campaign_id": draft.campaign_id,
+                    "actor_id": draft.actor_id,
+                    "cause_id": draft.cause_id,
+                    "text": row.text,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+            publications.append(
+                Publication(user_topic(user_id), NotificationFrame(topic="notifications", notification=row))
+            )
+    if values:
+        # No RETURNING: the writer may not read other people's notifications (that is the policy).
+        # No conflict target on purpose: with one, PostgreSQL applies the SELECT policy to the
+        # new rows (and refuses other people's); without, any duplicate is skipped as well.
+        connection.execute(insert(Notification).values(values).on_conflict_do_nothing())
+        publish_many(connection, publications)
+    return notified
 
 
 def notify(
@@ -62,54 +157,17 @@ def notify(
     thread_id: UUID | None = None,
 ) -> list[UUID]:
     """Write one notification per recipient (the actor excluded); returns who was notified."""
-    targets = {recipient for recipient in recipients if recipient is not None and recipient != actor_id}
-    if kind in MUTABLE_KINDS:
-        targets -= _muted(connection, targets, thread_id=thread_id, campaign_id=campaign_id)
-    if not targets:
-        return []
-    now = datetime.now(tz=UTC)
-    rows = [
-        NotificationRead(
-            id=uuid7(),
-            team_id=team_id,
-            kind=kind,
-            object_type=object_type,
-            object_id=object_id,
-            campaign_id=campaign_id,
-            actor_id=actor_id,
-            text=text[:TEXT_LIMIT],
-            created_at=now,
-            read_at=None,
-        )
-        for _ in sorted(targets)
-    ]
-    recipients_in_order = sorted(targets)
-    # No RETURNING: the writer may not read other people's notifications (that is the policy).
-    connection.execute(
-        insert(Notification)
-        .values(
-            [
-                {
-                    "id": row.id,
-                    "user_id": user_id,
-                    "team_id": team_id,
-                    "kind": kind.value,
-                    "object_type": object_type,
-                    "object_id": object_id,
-                    "campaign_id": campaign_id,
-                    "actor_id": actor_id,
-                    "cause_id": cause_id,
-                    "text": row.text,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for user_id, row in zip(recipients_in_order, rows, strict=True)
-            ]
-        )
-        # No conflict target on purpose: with one, PostgreSQL applies the SELECT policy to the
-        # new rows (and refuses other people's); without, any duplicate is skipped as well.
-        .on_conflict_do_nothing()
+    draft = NotificationDraft(
+        recipients=frozenset(recipient for recipient in recipients if recipient is not None),
+        kind=kind,
+        team_id=team_id,
+        object_type=object_type,
+        object_id=object_id,
+        campaign_id=campaign_id,
+        actor_id=actor_id,
+        cause_id=cause_id,
+        text=text,
+        thread_id=thread_id,
     )
-    for user_id, row in zip(recipients_in_order, rows, strict=True):
-        publish(connection, user_topic(user_id), NotificationFrame(topic="notifications", notification=row))
-    return recipients_in_order
+    [notified] = notify_all(connection, [draft])
+    return notified

@@ -90,7 +90,7 @@ class SubmitPostForReview(PostMove):
 
 class PostRequestChangesInput(Schema):
     comment: Comment
-    """What to change; it is recorded with the status change (and shown in the post's thread)."""
+    """What to change; recorded with the status change and said in the post's thread as your message."""
 
 
 @action_registry.register("post")

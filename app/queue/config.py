@@ -26,7 +26,7 @@ import app.media.tasks
 import app.notifications.tasks
 import app.system.tasks  # noqa: F401  (each domain's tasks register themselves on import)
 from app.config import Settings
-from app.db.engine import create_engine, create_session_maker, libpq_dsn
+from app.db.engine import create_app_engine, create_engine, create_session_maker, libpq_dsn
 from app.lib.logs import current_request_id
 from app.lib.observability import record_job
 from app.mail.sender import Mailer
@@ -72,9 +72,7 @@ def worker_lifecycle(settings: Settings, owner_url: URL) -> tuple[Any, Any]:
 
         install_listeners()
         start_worker_metrics(settings)
-        engine = create_engine(
-            settings.database.app_url_from(owner_url), pool_size=settings.queue.concurrency
-        )
+        engine = create_app_engine(settings.database, owner_url, pool_size=settings.queue.concurrency)
         system_engine = create_engine(settings.database.system_url_from(owner_url), pool_size=1)
         ctx[RESOURCES_KEY] = WorkerResources(  # pyright: ignore[reportGeneralTypeIssues]
             settings=settings,

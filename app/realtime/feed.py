@@ -24,7 +24,14 @@ from app.lib.deps import verify_team_access
 from app.lib.errors import BadRequestError
 from app.lib.roles import TeamRole
 from app.realtime.frames import EventFrame
-from app.realtime.publish import Reference, publish, publish_recheck, team_topic, user_topic
+from app.realtime.publish import (
+    Publication,
+    Reference,
+    publish_many,
+    recheck_payload,
+    team_topic,
+    user_topic,
+)
 from app.realtime.topics import Grant, parse_uuid, register_resolver, register_topic
 
 MEMBERSHIP_OBJECT_TYPES = frozenset({"team_member", "campaign_guest"})
@@ -55,17 +62,20 @@ def _member_of(event: Event) -> UUID | None:
 
 
 def publish_events(session: Session, events: Sequence[Event]) -> None:
-    connection = session.connection()
+    """All the flush's events (and re-checks, each ahead of its event) in one `pg_notify` statement."""
+    publications: list[Publication | str] = []
     for event in events:
         if event.object_type in MEMBERSHIP_OBJECT_TYPES and (user_id := _member_of(event)) is not None:
-            publish_recheck(connection, team_id=event.team_id, user_id=user_id)
+            publications.append(recheck_payload(team_id=event.team_id, user_id=user_id))
         topic = team_topic(event.team_id)
-        publish(
-            connection,
-            topic,
-            EventFrame(topic=topic, event=event_read(event)),
-            reference=Reference(kind="event", id=event.id, action="created"),
+        publications.append(
+            Publication(
+                topic,
+                EventFrame(topic=topic, event=event_read(event)),
+                Reference(kind="event", id=event.id, action="created"),
+            )
         )
+    publish_many(session.connection(), publications)
 
 
 async def _authorize_team(session: AsyncSession, user: AuthUser, parts: list[str]) -> Grant:

@@ -8,6 +8,7 @@ context); `C<control JSON>` for membership changes that re-check live subscripti
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -20,6 +21,8 @@ MAX_PAYLOAD_BYTES = 7_900
 """Below PostgreSQL's 8,000-byte NOTIFY limit, with room for the prefix and topic."""
 
 _NOTIFY = text("SELECT pg_notify(:channel, :payload)")
+# A function scan yields the array's elements in order, so the notifications keep it too.
+_NOTIFY_MANY = text("SELECT pg_notify(:channel, payload) FROM unnest(CAST(:payloads AS text[])) AS payload")
 
 
 class Reference(msgspec.Struct, frozen=True, kw_only=True):
@@ -68,6 +71,25 @@ def publish(connection: Connection, topic: str, frame: Any, *, reference: Refere
     )
 
 
-def publish_recheck(connection: Connection, *, team_id: UUID, user_id: UUID) -> None:
-    payload = "C" + msgspec.json.encode(Recheck(team_id=team_id, user_id=user_id)).decode()
-    connection.execute(_NOTIFY, {"channel": CHANNEL, "payload": payload})
+class Publication(msgspec.Struct, frozen=True):
+    """One frame for one topic, for `publish_many`."""
+
+    topic: str
+    frame: Any
+    reference: Reference | None = None
+
+    def payload(self) -> str:
+        return frame_payload(self.topic, self.frame, reference=self.reference)
+
+
+def publish_many(connection: Connection, publications: Sequence[Publication | str]) -> None:
+    """Queue every frame (or ready payload, e.g. `recheck_payload`) with one statement, in order:
+    one round trip however many there are."""
+    if not publications:
+        return
+    payloads = [item if isinstance(item, str) else item.payload() for item in publications]
+    connection.execute(_NOTIFY_MANY, {"channel": CHANNEL, "payloads": payloads})
+
+
+def recheck_payload(*, team_id: UUID, user_id: UUID) -> str:
+    return "C" + msgspec.json.encode(Recheck(team_id=team_id, user_id=user_id)).decode()

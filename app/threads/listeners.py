@@ -8,12 +8,13 @@ campaign's threads are gone with it).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from typing import Any
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -25,81 +26,119 @@ from app.lib.auth import AuthUser
 from app.lib.deps import verify_team_access
 from app.lib.errors import BadRequestError
 from app.lib.roles import TeamRole
-from app.realtime.publish import Reference, thread_topic
+from app.realtime.publish import Reference, publish_many, thread_topic
 from app.realtime.topics import Grant, parse_uuid, register_resolver, register_topic
-from app.threads.models import Thread, ThreadMessage
+from app.threads.models import ThreadMessage
 from app.threads.objects import visible_object
 from app.threads.schemas import MessageKind, ThreadMessageFrame, ThreadMessageRead
 from app.threads.store import (
     MESSAGE_REFERENCE,
-    add_message,
-    ensure_thread,
+    ObjectKey,
+    add_messages,
+    message_publication,
     message_statement,
-    publish_message,
-    read_message,
+    threads_of,
 )
 
 
-def _campaign_of(session: Session, model: Any, object_id: UUID) -> tuple[bool, UUID | None]:
-    """(found, campaign id) of the object, from the session when it is there."""
-    key = model.__thread_campaign_key__
-    instance = session.identity_map.get(inspect(model).identity_key_from_primary_key((object_id,)))
-    if instance is not None:
-        return True, getattr(instance, key) if key else None
-    column = getattr(model, key) if key else model.id
-    row = session.connection().execute(select(column).where(model.id == object_id)).first()
-    if row is None:
-        return False, None
-    return True, row[0] if key else None
+def _campaigns_of(session: Session, keys: Iterable[ObjectKey]) -> dict[ObjectKey, UUID | None]:
+    """The campaign of each object that still exists (absent: gone), from the session where it
+    is loaded, otherwise with one query per object type (a bulk action expires what it moved)."""
+    models = threadable_models()
+    found: dict[ObjectKey, UUID | None] = {}
+    unloaded: dict[str, list[UUID]] = defaultdict(list)
+    for object_type, object_id in keys:
+        model = models[object_type]
+        key = model.__thread_campaign_key__
+        instance = session.identity_map.get(inspect(model).identity_key_from_primary_key((object_id,)))
+        if instance is not None and (key is None or key in inspect(instance).dict):
+            found[(object_type, object_id)] = getattr(instance, key) if key else None
+        else:
+            unloaded[object_type].append(object_id)
+    connection = session.connection()
+    for object_type, object_ids in unloaded.items():
+        model = models[object_type]
+        key = model.__thread_campaign_key__
+        campaign = getattr(model, key) if key else literal(None)
+        for object_id, campaign_id in connection.execute(
+            select(model.id, campaign).where(model.id.in_(object_ids))
+        ):
+            found[(object_type, object_id)] = campaign_id
+    return found
+
+
+def _comment_of(event: Event) -> str | None:
+    """The comment a status change carries (e.g. "request changes"), said in the thread by its author."""
+    if event.event_type != "status_changed" or event.actor_id is None:
+        return None
+    comment = ((event.changes or {}).get("comment") or {}).get("new")
+    return comment if isinstance(comment, str) and comment.strip() else None
 
 
 def write_system_messages(session: Session, events: Sequence[Event]) -> None:
+    """One system message per event on a threadable object, plus the author's message for a
+    status change that carries a comment. Whatever the number of events: at most one query for
+    the objects' campaigns, one for the threads (found or created), one insert of the messages
+    (read back in it) and one `pg_notify`."""
     models = threadable_models()
+    relevant = [event for event in events if event.object_type in models]
+    if not relevant:
+        return
+    keys = {(event.object_type, event.object_id) for event in relevant}
+    alive = {(e.object_type, e.object_id) for e in relevant if e.event_type != "deleted"}
+    campaigns = _campaigns_of(session, alive)
+    team_of = {(event.object_type, event.object_id): event.team_id for event in relevant}
     connection = session.connection()
-    for event in events:
-        model = models.get(event.object_type)
-        if model is None:
+    # A deleted object gets no new thread; an object gone by now gets none either.
+    threads = threads_of(
+        connection, keys, create={key: (team_of[key], campaign) for key, campaign in campaigns.items()}
+    )
+    rows: list[dict[str, Any]] = []
+    for event in relevant:
+        key = (event.object_type, event.object_id)
+        thread = threads.get(key)
+        if thread is None or (event.event_type != "deleted" and key not in campaigns):
             continue
-        if event.event_type == "deleted":
-            thread = connection.execute(
-                select(Thread.id, Thread.campaign_id).where(
-                    Thread.object_type == event.object_type, Thread.object_id == event.object_id
-                )
-            ).first()
-            if thread is None:
-                continue
-            thread_id, campaign_id = thread
-        else:
-            found, campaign_id = _campaign_of(session, model, event.object_id)
-            if not found:
-                continue
-            thread_id = ensure_thread(
-                connection,
-                team_id=event.team_id,
-                campaign_id=campaign_id,
-                object_type=event.object_type,
-                object_id=event.object_id,
+        common = {"thread_id": thread.id, "team_id": event.team_id, "campaign_id": thread.campaign_id}
+        rows.append(
+            {
+                **common,
+                "kind": MessageKind.SYSTEM.value,
+                "author_id": event.actor_id,
+                "body": "",
+                "event_id": event.id,
+                "event_type": event.event_type,
+                "changes": event.changes,
+            }
+        )
+        comment = _comment_of(event)
+        if comment is not None:
+            rows.append(
+                {
+                    **common,
+                    "kind": MessageKind.USER.value,
+                    "author_id": event.actor_id,
+                    "body": comment.strip(),
+                    "event_id": None,
+                    "event_type": None,
+                    "changes": None,
+                }
             )
-        message_id = add_message(
-            connection,
-            thread_id=thread_id,
-            team_id=event.team_id,
-            campaign_id=campaign_id,
-            kind=MessageKind.SYSTEM.value,
-            author_id=event.actor_id,
-            body="",
-            event_id=event.id,
-            event_type=event.event_type,
-            changes=event.changes,
-        )
-        publish_message(
-            connection,
-            team_id=event.team_id,
-            object_type=event.object_type,
-            object_id=event.object_id,
-            message=read_message(connection, message_id),
-            action="created",
-        )
+    messages = add_messages(connection, rows)
+    object_of = {thread.id: key for key, thread in threads.items()}
+    publish_many(
+        connection,
+        [
+            message_publication(
+                team_id=row["team_id"],
+                object_type=object_of[message.thread_id][0],
+                object_id=object_of[message.thread_id][1],
+                message=message,
+                action="created",
+            )
+            for row, message in zip(rows, messages, strict=True)
+        ],
+    )
 
 
 async def _authorize_thread(session: AsyncSession, user: AuthUser, parts: list[str]) -> Grant:

@@ -6,16 +6,18 @@ so there is one implementation of "the thread of this object, created on first u
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, tuple_, union_all
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection
+from uuid_utils.compat import uuid7
 
-from app.realtime.publish import Reference, publish, thread_topic
+from app.realtime.publish import Publication, Reference, publish, thread_topic
 from app.threads.models import Thread, ThreadMessage
 from app.threads.schemas import ThreadMessageFrame, ThreadMessageRead
 from app.users.models import User
@@ -121,3 +123,96 @@ def publish_message(
 
 def count_messages(thread_id: UUID) -> Select[Any]:  # pyright: ignore[reportInvalidTypeArguments]
     return select(func.count()).where(ThreadMessage.thread_id == thread_id)  # pyright: ignore[reportReturnType]
+
+
+# Batched forms, for the event listener: one statement per kind of write, whatever the number of
+# events in the flush (a bulk action's 20 posts cost what one costs).
+
+ObjectKey = tuple[str, UUID]
+"""(object type, object id)."""
+
+
+class ThreadRow(msgspec.Struct, frozen=True):
+    id: UUID
+    campaign_id: UUID | None
+
+
+def threads_of(
+    connection: Connection,
+    keys: Iterable[ObjectKey],
+    *,
+    create: Mapping[ObjectKey, tuple[UUID, UUID | None]],
+) -> dict[ObjectKey, ThreadRow]:
+    """The threads of `keys` that exist, and of every object in `create` ((team id, campaign id)
+    by key), created where missing; one statement, plus one more only after losing a race (a
+    concurrent first message's insert: ours waits for it, then reads its row, as `ensure_thread`)."""
+    wanted = sorted(set(keys) | set(create))
+    if not wanted:
+        return {}
+    existing = select(Thread.id, Thread.campaign_id, Thread.object_type, Thread.object_id).where(
+        tuple_(Thread.object_type, Thread.object_id).in_(wanted)
+    )
+    statement: Any = existing
+    if create:
+        now = datetime.now(tz=UTC)
+        inserted = (
+            insert(Thread)
+            .values(
+                [
+                    {
+                        "id": uuid7(),
+                        "team_id": team_id,
+                        "campaign_id": campaign_id,
+                        "object_type": object_type,
+                        "object_id": object_id,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for (object_type, object_id), (team_id, campaign_id) in sorted(create.items())
+                ]
+            )
+            .on_conflict_do_nothing(index_elements=["object_type", "object_id"])
+            .returning(Thread.id, Thread.campaign_id, Thread.object_type, Thread.object_id)
+            .cte("inserted_threads")
+        )
+        # The statement's snapshot does not see its own CTE's rows: the union has both, once each.
+        statement = union_all(select(inserted), existing)
+    found = {
+        (row.object_type, row.object_id): ThreadRow(row.id, row.campaign_id)
+        for row in connection.execute(statement)
+    }
+    late = [key for key in create if key not in found]
+    if late:
+        for row in connection.execute(existing.where(tuple_(Thread.object_type, Thread.object_id).in_(late))):
+            found[(row.object_type, row.object_id)] = ThreadRow(row.id, row.campaign_id)
+    return found
+
+
+def add_messages(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> list[ThreadMessageRead]:
+    """Insert messages (each row: thread_id, team_id, campaign_id, kind, author_id, body and the
+    event columns) and read them back with their authors' names: one statement, in the given order."""
+    if not rows:
+        return []
+    now = datetime.now(tz=UTC)
+    values = [
+        {"id": uuid7(), "version": 1, "mentions": [], "created_at": now, "updated_at": now, **row}
+        for row in rows
+    ]
+    table_columns = [column for column in MESSAGE_COLUMNS if column.key != "author_name"]
+    inserted = (
+        insert(ThreadMessage).values(values).returning(*table_columns).cte("inserted_messages")  # pyright: ignore[reportArgumentType]
+    )
+    statement = select(
+        *(inserted.c[column.key] for column in table_columns), User.name.label("author_name")
+    ).outerjoin(User, User.id == inserted.c.author_id)
+    by_id = {row["id"]: row for row in connection.execute(statement).mappings()}
+    return [msgspec.convert(by_id[value["id"]], ThreadMessageRead, strict=False) for value in values]
+
+
+def message_publication(
+    *, team_id: UUID, object_type: str, object_id: UUID, message: ThreadMessageRead, action: str
+) -> Publication:
+    """What `publish_message` sends, for `publish_many`."""
+    topic = thread_topic(team_id, object_type, object_id)
+    frame = ThreadMessageFrame(topic=topic, action=action, message=message)  # pyright: ignore[reportArgumentType]
+    return Publication(topic, frame, Reference(kind=MESSAGE_REFERENCE, id=message.id, action=action))
