@@ -296,6 +296,43 @@ async def test_completing_an_upload_with_no_bytes_is_409_and_queues_nothing(
     ] == "pending"
 
 
+async def test_an_object_the_worker_cannot_see_yet_is_retried_not_rejected(
+    post_setup: PostSetup, database: TestDatabase, owner_connection: asyncpg.Connection
+) -> None:
+    """CompleteUpload saw the bytes; a worker that does not (yet) must retry, not reject (the S3
+    flow's one `rejected` on CI: a leftover worker on local storage took the job)."""
+    media = await upload_file(
+        post_setup.owner,
+        post_setup.team_id,
+        kind="post_media",
+        target_id=post_setup.post.id,
+        data=png_bytes(),
+        content_type="image/png",
+    )
+    [stored] = [p for p in TEST_MEDIA_ROOT.rglob("original") if media["id"] in str(p)]
+    hidden = stored.with_name("hidden-while-the-worker-looks")
+    stored.rename(hidden)
+    worker = WorkerProcess(database).start()
+    try:
+
+        async def first_attempt_failed() -> bool:
+            attempts = await owner_connection.fetchval(
+                "SELECT (convert_from(job, 'UTF8')::jsonb ->> 'attempts')::int FROM saq_jobs"
+                " WHERE key = $1 AND status = 'queued'",
+                f"process_upload:{media['id']}",
+            )
+            return bool(attempts and attempts >= 1)
+
+        await wait_until_async(first_attempt_failed, what="process_upload failing once and queued again")
+        still = (await post_setup.owner.get(f"/api/teams/{post_setup.team_id}/media/{media['id']}")).json()
+        assert still["status"] == "processing", still
+        hidden.rename(stored)
+        processed = await wait_processed(post_setup.owner, post_setup.team_id, media["id"])
+    finally:
+        worker.stop()
+    assert processed["status"] == "ready", processed
+
+
 async def test_an_upload_larger_than_declared_is_refused(
     post_setup: PostSetup, test_client: ApiClient
 ) -> None:

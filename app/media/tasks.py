@@ -56,6 +56,15 @@ class RejectionError(Exception):
     """The file is not accepted; the message is the reason shown to people."""
 
 
+class ObjectNotFoundYetError(Exception):
+    """CompleteUpload saw the object, this worker does not (yet): retried, not rejected.
+
+    Seen when a worker reads another storage than the API (a worker left over with other
+    settings took the job: the S3 flow's one `rejected` on CI) or a store that lists a new object
+    late. Only the last attempt turns it into a rejection.
+    """
+
+
 async def _read(storage: Storage, key: str, *, max_bytes: int) -> tuple[bytes, int, str, bytes]:
     """(bytes kept in memory, size, SHA-256, first bytes) of the stored object."""
     digest = hashlib.sha256()
@@ -75,7 +84,7 @@ async def _read(storage: Storage, key: str, *, max_bytes: int) -> tuple[bytes, i
             else:
                 kept = bytearray(b"")
     except StoredObjectMissingError:
-        raise RejectionError("No file was found in storage for this upload; upload it again.") from None
+        raise ObjectNotFoundYetError(key) from None
     return bytes(kept), size, digest.hexdigest(), head
 
 
@@ -95,8 +104,18 @@ async def process_upload(ctx: Context, *, team_id: str, media_id: str) -> str:
         if file is None or file.status != MediaStatus.PROCESSING:
             return "skipped"
         rule = RULES[MediaKind(file.kind)]
+        job = ctx.get("job")
         try:
-            found = await _inspect(storage, file, max_bytes=rule.max_bytes(settings.media), types=rule.types)
+            try:
+                found = await _inspect(
+                    storage, file, max_bytes=rule.max_bytes(settings.media), types=rule.types
+                )
+            except ObjectNotFoundYetError:
+                if job is not None and job.retryable:
+                    raise  # SAQ retries with backoff; nothing was written
+                raise RejectionError(
+                    "No file was found in storage for this upload; upload it again."
+                ) from None
         except RejectionError as rejection:
             file.status = MediaStatus.REJECTED.value
             file.reason = str(rejection)
@@ -109,7 +128,6 @@ async def process_upload(ctx: Context, *, team_id: str, media_id: str) -> str:
             await storage.write(key, thumbnail, content_type=THUMBNAIL_TYPE)
             file.thumbnail_key = key
         replaced = await _attach(session, file, single=rule.single)
-        job = ctx.get("job")
         if replaced and job is not None and job.queue is not None:
             await enqueue(session, job.queue, "purge_detached_media", team_id=team_id)
         return "ready"
