@@ -685,6 +685,39 @@ async def test_the_sweep_removes_abandoned_uploads_and_files_of_deleted_campaign
         sweeper.stop()
 
 
+async def test_deleting_a_team_deletes_its_stored_files_after_commit(
+    post_setup: PostSetup, media_worker: WorkerProcess, owner_connection: asyncpg.Connection
+) -> None:
+    teams = post_setup.teams
+    uploaded = {}
+    for side in (teams.a, teams.b):
+        brand = await BrandFactory.create_async(team_id=side.team.id)
+        media = await upload_file(
+            side.owner_client,
+            side.team.id,
+            kind="brand_logo",
+            target_id=brand.id,
+            data=png_bytes(),
+            content_type="image/png",
+        )
+        assert (await wait_processed(side.owner_client, side.team.id, media["id"]))["status"] == "ready"
+        uploaded[side.team.id] = media["id"]
+    gone, kept = teams.b.team.id, teams.a.team.id  # a, with booked creators, 409s on delete today
+    assert [f for f in _stored_files() if f.startswith(f"teams/{gone}/")], "the logo and its thumbnail"
+
+    deleted = await teams.b.owner_client.delete(f"/api/teams/{gone}")
+    assert deleted.status_code == 204, deleted.text
+
+    async def purged() -> bool:
+        return not [f for f in _stored_files() if f.startswith(f"teams/{gone}/")]
+
+    await wait_until_async(
+        purged, what="the deleted team's stored files deleted", seen=lambda: str(_stored_files())
+    )
+    assert [f for f in _stored_files() if f.startswith(f"teams/{kept}/media/{uploaded[kept]}/")]
+    assert await owner_connection.fetchval("SELECT count(*) FROM media_files WHERE team_id = $1", gone) == 0
+
+
 @pytest.mark.timeout(300)  # waits out process_upload's 60 s timeout, then the retry
 async def test_processing_survives_a_worker_killed_mid_job(
     post_setup: PostSetup, database: TestDatabase, owner_connection: asyncpg.Connection

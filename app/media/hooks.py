@@ -1,6 +1,7 @@
-"""What other domains call: one function, no relationships to their models.
+"""What other domains call: small functions, no relationships to their models.
 
-Deleting a post, brand or creator calls `detach_media_of(...)` in its own transaction.
+Deleting a post, brand or creator calls `detach_media_of(...)` in its own transaction; deleting a
+team calls `purge_team_media(...)` (its rows go by cascade, its stored bytes by a task).
 """
 
 from __future__ import annotations
@@ -41,3 +42,16 @@ async def detach_media_of(
     if count and queue is not None:
         await enqueue(session, queue, "purge_detached_media", team_id=str(team_id))
     return count
+
+
+def team_storage_prefix(team_id: UUID) -> str:
+    """Every stored object of a team lives under this folder (see `storage_key_of`)."""
+    return f"teams/{team_id}/"
+
+
+async def purge_team_media(session: AsyncSession, queue: Queue, *, team_id: UUID) -> None:
+    """The hook the team's delete calls inside its transaction: the rows go with the team (foreign
+    key cascade), and `purge_team_storage` deletes the team's stored objects after commit."""
+    await enqueue(
+        session, queue, "purge_team_storage", key=f"purge_team_storage:{team_id}", team_id=str(team_id)
+    )

@@ -24,6 +24,7 @@ from app.db.engine import tenant_session
 from app.db.tenancy import TenantContext
 from app.events.schemas import EventType
 from app.events.services import emit_event
+from app.media.hooks import team_storage_prefix
 from app.media.inspection import THUMBNAIL_TYPE, UnreadableError, describe, inspect_bytes, sniff_type
 from app.media.kinds import IMAGE_TYPES, RULES, MediaKind, TargetType
 from app.media.models import MediaFile, PostMediaOrder
@@ -34,6 +35,7 @@ from app.posts.models import Post
 from app.queue.enqueue import enqueue
 from app.queue.registry import resources, scheduled_task, task
 from app.roster.models import Creator
+from app.teams.models import Team
 
 STORAGE_KEY = "campaign_platform_media_storage"
 IN_MEMORY_LIMIT = 64 * 1024 * 1024
@@ -230,6 +232,22 @@ async def purge_detached_media(ctx: Context, *, team_id: str) -> int:
     worker = resources(ctx)
     async with tenant_session(worker.session_maker, TenantContext(team_id=UUID(team_id))) as session:
         return await _purge(session, storage_of(ctx), [MediaFile.team_id == UUID(team_id)])
+
+
+@task(timeout=600, retries=5, retry_delay=5.0, retry_backoff=300.0)
+async def purge_team_storage(ctx: Context, *, team_id: str) -> str:
+    """Delete a deleted team's stored objects (its rows went with it by cascade).
+
+    Runs on the system role: the team's tenant context would see no team row either way, and it
+    must be sure the team is really gone before it deletes a whole folder.
+    """
+    worker = resources(ctx)
+    async with worker.system_session_maker() as session, session.begin():
+        alive = (await session.execute(select(Team.id).where(Team.id == UUID(team_id)))).first()
+    if alive is not None:
+        return "kept: the team exists"
+    removed = await storage_of(ctx).delete_prefix(team_storage_prefix(UUID(team_id)))
+    return f"deleted={removed}"
 
 
 def _sweep_schedule(settings: Settings) -> str:
