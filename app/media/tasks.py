@@ -18,7 +18,6 @@ from saq.types import Context
 from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.brands.models import Brand
 from app.config import Settings
 from app.db.engine import tenant_session
 from app.db.tenancy import TenantContext
@@ -26,15 +25,13 @@ from app.events.schemas import EventType
 from app.events.services import emit_event
 from app.media.hooks import team_storage_prefix
 from app.media.inspection import THUMBNAIL_TYPE, UnreadableError, describe, inspect_bytes, sniff_type
-from app.media.kinds import IMAGE_TYPES, RULES, MediaKind, TargetType
+from app.media.kinds import IMAGE_TYPES, RULES, MediaKind
 from app.media.models import MediaFile, PostMediaOrder
 from app.media.schemas import MediaStatus
-from app.media.services import attachment_change, thumbnail_key_of
+from app.media.services import TARGET_MODELS, attachment_change, thumbnail_key_of
 from app.media.storage import Storage, StoredObjectMissingError, build_storage
-from app.posts.models import Post
 from app.queue.enqueue import enqueue
 from app.queue.registry import resources, scheduled_task, task
-from app.roster.models import Creator
 from app.teams.models import Team
 
 STORAGE_KEY = "campaign_platform_media_storage"
@@ -43,6 +40,8 @@ IN_MEMORY_LIMIT = 64 * 1024 * 1024
 PENDING_GRACE = timedelta(minutes=5)
 """A pending upload is swept this long after its target expired (a PUT may still be finishing)."""
 PURGE_BATCH = 500
+UNATTACHED_KEPT = timedelta(hours=24)
+"""A message attachment uploaded but never posted on a message is swept after this."""
 
 
 def storage_of(ctx: Context) -> Storage:
@@ -167,6 +166,10 @@ async def _attach(session: AsyncSession, file: MediaFile, *, single: bool) -> bo
     """Ready and attached: last in its target's order; a single-slot kind replaces the old file
     (True when it did: the replaced file's bytes are then to be purged)."""
     now = datetime.now(tz=UTC)
+    if file.kind == MediaKind.MESSAGE_ATTACHMENT:
+        # Ready to be attached: the message's post puts it on the message (and records the event).
+        file.status, file.reason, file.processed_at = MediaStatus.READY.value, None, now
+        return False
     replaced: list[MediaFile] = []
     same_target = and_(
         MediaFile.target_type == file.target_type,
@@ -187,7 +190,7 @@ async def _attach(session: AsyncSession, file: MediaFile, *, single: bool) -> bo
     file.reason = None
     file.processed_at = now
     _emit(session, file, attached=True)
-    if file.target_type == TargetType.POST:
+    if file.kind == MediaKind.POST_MEDIA:
         await session.execute(
             update(PostMediaOrder)
             .where(PostMediaOrder.post_id == file.target_id)
@@ -255,18 +258,29 @@ def _sweep_schedule(settings: Settings) -> str:
 
 
 def _target_gone() -> Any:
-    def missing(model: Any, target: TargetType) -> Any:
-        return and_(MediaFile.target_type == target.value, ~exists().where(model.id == MediaFile.target_id))
-
     return or_(
-        missing(Post, TargetType.POST), missing(Brand, TargetType.BRAND), missing(Creator, TargetType.CREATOR)
+        *(
+            and_(MediaFile.target_type == target.value, ~exists().where(model.id == MediaFile.target_id))
+            for target, model in TARGET_MODELS.items()
+        )
+    )
+
+
+def _never_attached(now: datetime) -> Any:
+    """A message attachment ready this long without being posted on a message."""
+    return and_(
+        MediaFile.kind == MediaKind.MESSAGE_ATTACHMENT.value,
+        MediaFile.message_id.is_(None),
+        MediaFile.status.in_((MediaStatus.READY.value, MediaStatus.REJECTED.value)),
+        MediaFile.processed_at < now - UNATTACHED_KEPT,
     )
 
 
 @scheduled_task(cron=_sweep_schedule, timeout=300)
 async def sweep_media(ctx: Context) -> str:
-    """No orphans: detach upload intents never completed and files whose target is gone (a
-    campaign deleted with its posts, a delete without the hook), then delete detached files.
+    """No orphans: detach upload intents never completed, files whose target is gone (a
+    campaign deleted with its posts, a delete without the hook) and message attachments never
+    posted on a message, then delete detached files.
 
     Crosses every team, so it runs on the system role (BYPASSRLS), one of the few named jobs that do.
     """
@@ -282,7 +296,7 @@ async def sweep_media(ctx: Context) -> str:
         )
         orphaned = await session.execute(
             update(MediaFile)
-            .where(MediaFile.status != MediaStatus.DETACHED.value, _target_gone())
+            .where(MediaFile.status != MediaStatus.DETACHED.value, or_(_target_gone(), _never_attached(now)))
             .values(status=MediaStatus.DETACHED.value, detached_at=now)
         )
     purged = 0
