@@ -270,6 +270,15 @@ async def test_the_team_quota_counts_uploads_in_flight(post_setup: PostSetup) ->
     assert over.status_code == 413
     assert over.json()["used_bytes"] == 10 * two_gib
     assert "quota" in over.json()["detail"]
+    expected = {"used_bytes": 10 * two_gib, "files": 10, "quota_bytes": 20 * 1024 * 1024 * 1024}
+    usage = (await post_setup.owner.get(f"/api/teams/{post_setup.team_id}/storage-usage")).json()
+    assert {key: usage[key] for key in expected} == expected
+    dashboard = (await post_setup.owner.get(f"/api/teams/{post_setup.team_id}/dashboard")).json()
+    assert dashboard["storage"] == expected
+    other = post_setup.teams.b
+    assert (await other.owner_client.get(f"/api/teams/{other.team.id}/dashboard")).json()["storage"][
+        "used_bytes"
+    ] == 0
 
 
 async def test_completing_an_upload_with_no_bytes_is_409_and_queues_nothing(

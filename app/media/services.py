@@ -73,6 +73,16 @@ LIVE_STATUSES = ("pending", "processing", "ready")
 """What counts against the quota: everything not rejected or on its way out."""
 
 
+def storage_used(team_id: UUID) -> Select[int, int]:
+    """(bytes, files) the team's media use against the quota (also the dashboard's figure)."""
+    return select(
+        func.coalesce(func.sum(func.coalesce(MediaFile.size_bytes, MediaFile.declared_size)), 0).label(
+            "used_bytes"
+        ),
+        func.count().label("files"),
+    ).where(MediaFile.team_id == team_id, MediaFile.status.in_(LIVE_STATUSES))
+
+
 class MediaRow(msgspec.Struct, kw_only=True):
     """A file as selected, with the storage keys the response never shows."""
 
@@ -229,11 +239,7 @@ class MediaService(SQLAlchemyAsyncRepositoryService[MediaFile]):
             return file
 
         async def used_bytes(self, team_id: UUID) -> tuple[int, int]:
-            statement = select(
-                func.coalesce(func.sum(func.coalesce(MediaFile.size_bytes, MediaFile.declared_size)), 0),
-                func.count(),
-            ).where(MediaFile.team_id == team_id, MediaFile.status.in_(LIVE_STATUSES))
-            used, files = (await self.session.execute(statement)).one()
+            used, files = (await self.session.execute(storage_used(team_id))).one()
             return int(used), int(files)
 
         async def list_page(
