@@ -131,6 +131,12 @@ async def test_a_message_carries_its_files_with_signed_urls_end_to_end(
     assert download.status_code == 200
     assert download.content == image
     assert shown["attachments"][1]["thumbnail_url"]
+    edited = await thread.owner.put(
+        f"{thread.messages_url}/{message['id']}",
+        json={"body": "the brief, twice", "mentions": [], "version": message["version"]},
+    )
+    assert edited.status_code == 200, edited.text
+    assert [a["id"] for a in edited.json()["attachments"]] == [document["id"], picture["id"]]
     assert (await thread.owner.get(f"/api/teams/{thread.team_id}/media/{picture['id']}")).json()[
         "message_id"
     ] == message["id"]

@@ -17,8 +17,8 @@ import msgspec
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from saq.queue.base import Queue
-from sqlalchemy import ColumnElement, Select, func, literal, select, text, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import ColumnElement, Select, any_, func, literal, select, text, update
+from sqlalchemy.dialects.postgresql import array, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
@@ -80,7 +80,7 @@ def storage_used(team_id: UUID) -> Select[int, int]:
             "used_bytes"
         ),
         func.count().label("files"),
-    ).where(MediaFile.team_id == team_id, MediaFile.status.in_(LIVE_STATUSES))
+    ).where(MediaFile.team_id == team_id, MediaFile.status == any_(array(LIVE_STATUSES)))
 
 
 class MediaRow(msgspec.Struct, kw_only=True):

@@ -261,13 +261,11 @@ class ThreadService(SQLAlchemyAsyncRepositoryService[ThreadMessage]):
         message.edited_at = datetime.now(tz=UTC)
         await self.session.flush()
 
-        [kept] = await self._with_attachments(
-            [await self.session.run_sync(lambda s: read_message(s.connection(), message_id))]
-        )
+        edited = await self.session.run_sync(lambda s: read_message(s.connection(), message_id))
+        [read] = await self._with_attachments([edited])
 
         def write(session: Session) -> ThreadMessageRead:
             connection = session.connection()
-            read = kept
             publish_message(
                 connection,
                 team_id=target.team_id,
