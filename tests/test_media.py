@@ -342,6 +342,37 @@ async def test_an_object_the_worker_cannot_see_yet_is_retried_not_rejected(
     assert processed["status"] == "ready", processed
 
 
+@pytest.mark.timeout(400)  # five attempts with backoff (up to ~60 s of delays)
+async def test_an_object_that_never_shows_up_is_rejected_after_the_last_attempt(
+    post_setup: PostSetup, database: TestDatabase
+) -> None:
+    media = await create_upload(
+        post_setup.owner,
+        post_setup.team_id,
+        kind="post_media",
+        target_id=post_setup.post.id,
+        data=png_bytes(),
+        content_type="image/png",
+    )
+    body = media.json()
+    assert (await put_bytes(post_setup.owner.client, body["upload"], png_bytes())).status_code == 201
+    completed = await post_setup.owner.post(
+        f"/api/teams/{post_setup.team_id}/media/{body['media']['id']}/complete"
+    )
+    assert completed.status_code == 202
+    for stored in TEST_MEDIA_ROOT.rglob("original"):
+        if body["media"]["id"] in str(stored):
+            stored.unlink()
+    worker = WorkerProcess(database).start()  # started only now: the object is gone before it looks
+    try:
+        processed = await wait_processed_within(post_setup, body["media"]["id"], 3 * CEILING)
+    finally:
+        worker.stop()
+
+    assert processed["status"] == "rejected"
+    assert "No file was found in storage" in processed["reason"]
+
+
 async def test_an_upload_larger_than_declared_is_refused(
     post_setup: PostSetup, test_client: ApiClient
 ) -> None:
