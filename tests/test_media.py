@@ -270,6 +270,15 @@ async def test_the_team_quota_counts_uploads_in_flight(post_setup: PostSetup) ->
     assert over.status_code == 413
     assert over.json()["used_bytes"] == 10 * two_gib
     assert "quota" in over.json()["detail"]
+    expected = {"used_bytes": 10 * two_gib, "files": 10, "quota_bytes": 20 * 1024 * 1024 * 1024}
+    usage = (await post_setup.owner.get(f"/api/teams/{post_setup.team_id}/storage-usage")).json()
+    assert {key: usage[key] for key in expected} == expected
+    dashboard = (await post_setup.owner.get(f"/api/teams/{post_setup.team_id}/dashboard")).json()
+    assert dashboard["storage"] == expected
+    other = post_setup.teams.b
+    assert (await other.owner_client.get(f"/api/teams/{other.team.id}/dashboard")).json()["storage"][
+        "used_bytes"
+    ] == 0
 
 
 async def test_completing_an_upload_with_no_bytes_is_409_and_queues_nothing(
@@ -294,6 +303,74 @@ async def test_completing_an_upload_with_no_bytes_is_409_and_queues_nothing(
     assert (await post_setup.owner.get(f"/api/teams/{post_setup.team_id}/media/{media_id}")).json()[
         "status"
     ] == "pending"
+
+
+async def test_an_object_the_worker_cannot_see_yet_is_retried_not_rejected(
+    post_setup: PostSetup, database: TestDatabase, owner_connection: asyncpg.Connection
+) -> None:
+    """CompleteUpload saw the bytes; a worker that does not (yet) must retry, not reject (the S3
+    flow's one `rejected` on CI: a leftover worker on local storage took the job)."""
+    media = await upload_file(
+        post_setup.owner,
+        post_setup.team_id,
+        kind="post_media",
+        target_id=post_setup.post.id,
+        data=png_bytes(),
+        content_type="image/png",
+    )
+    [stored] = [p for p in TEST_MEDIA_ROOT.rglob("original") if media["id"] in str(p)]
+    hidden = stored.with_name("hidden-while-the-worker-looks")
+    stored.rename(hidden)
+    worker = WorkerProcess(database).start()
+    try:
+
+        async def first_attempt_failed() -> bool:
+            attempts = await owner_connection.fetchval(
+                "SELECT (convert_from(job, 'UTF8')::jsonb ->> 'attempts')::int FROM saq_jobs"
+                " WHERE key = $1 AND status = 'queued'",
+                f"process_upload:{media['id']}",
+            )
+            return bool(attempts and attempts >= 1)
+
+        await wait_until_async(first_attempt_failed, what="process_upload failing once and queued again")
+        still = (await post_setup.owner.get(f"/api/teams/{post_setup.team_id}/media/{media['id']}")).json()
+        assert still["status"] == "processing", still
+        hidden.rename(stored)
+        processed = await wait_processed(post_setup.owner, post_setup.team_id, media["id"])
+    finally:
+        worker.stop()
+    assert processed["status"] == "ready", processed
+
+
+@pytest.mark.timeout(400)  # five attempts with backoff (up to ~60 s of delays)
+async def test_an_object_that_never_shows_up_is_rejected_after_the_last_attempt(
+    post_setup: PostSetup, database: TestDatabase
+) -> None:
+    media = await create_upload(
+        post_setup.owner,
+        post_setup.team_id,
+        kind="post_media",
+        target_id=post_setup.post.id,
+        data=png_bytes(),
+        content_type="image/png",
+    )
+    body = media.json()
+    assert (await put_bytes(post_setup.owner.client, body["upload"], png_bytes())).status_code == 201
+    completed = await post_setup.owner.post(
+        f"/api/teams/{post_setup.team_id}/media/{body['media']['id']}/complete"
+    )
+    assert completed.status_code == 202
+    for stored in TEST_MEDIA_ROOT.rglob("original"):
+        if body["media"]["id"] in str(stored):
+            stored.unlink()
+    worker = WorkerProcess(database).start()  # started only now: the object is gone before it looks
+    try:
+        processed = await wait_processed_within(post_setup, body["media"]["id"], 3 * CEILING)
+    finally:
+        worker.stop()
+
+    assert processed["status"] == "rejected"
+    assert "No file was found in storage" in processed["reason"]
 
 
 async def test_an_upload_larger_than_declared_is_refused(
@@ -646,6 +723,39 @@ async def test_the_sweep_removes_abandoned_uploads_and_files_of_deleted_campaign
         await wait_until_async(swept, what="the sweep removing both", seen=lambda: str(_stored_files()))
     finally:
         sweeper.stop()
+
+
+async def test_deleting_a_team_deletes_its_stored_files_after_commit(
+    post_setup: PostSetup, media_worker: WorkerProcess, owner_connection: asyncpg.Connection
+) -> None:
+    teams = post_setup.teams
+    uploaded = {}
+    for side in (teams.a, teams.b):
+        brand = await BrandFactory.create_async(team_id=side.team.id)
+        media = await upload_file(
+            side.owner_client,
+            side.team.id,
+            kind="brand_logo",
+            target_id=brand.id,
+            data=png_bytes(),
+            content_type="image/png",
+        )
+        assert (await wait_processed(side.owner_client, side.team.id, media["id"]))["status"] == "ready"
+        uploaded[side.team.id] = media["id"]
+    gone, kept = teams.b.team.id, teams.a.team.id  # a, with booked creators, 409s on delete today
+    assert [f for f in _stored_files() if f.startswith(f"teams/{gone}/")], "the logo and its thumbnail"
+
+    deleted = await teams.b.owner_client.delete(f"/api/teams/{gone}")
+    assert deleted.status_code == 204, deleted.text
+
+    async def purged() -> bool:
+        return not [f for f in _stored_files() if f.startswith(f"teams/{gone}/")]
+
+    await wait_until_async(
+        purged, what="the deleted team's stored files deleted", seen=lambda: str(_stored_files())
+    )
+    assert [f for f in _stored_files() if f.startswith(f"teams/{kept}/media/{uploaded[kept]}/")]
+    assert await owner_connection.fetchval("SELECT count(*) FROM media_files WHERE team_id = $1", gone) == 0
 
 
 @pytest.mark.timeout(300)  # waits out process_upload's 60 s timeout, then the retry

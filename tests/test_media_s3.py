@@ -113,10 +113,6 @@ async def s3_client(
         await lifespan_task
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="on the PostgreSQL 15 run of one CI pass the upload was 'rejected' instead of 'ready'; not yet traced",
-)
 async def test_post_media_flow_against_an_s3_server(
     database: TestDatabase, s3_endpoint: str, s3_client: httpx.AsyncClient
 ) -> None:

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from litestar import Controller, get
+from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.config import Settings
 from app.dashboard.schemas import TeamDashboard
 from app.dashboard.services import DashboardService
 from app.lib.deps import TeamAccess, team_dependencies
 from app.lib.errors import TEAM_ROUTE_ERRORS
 
 
-def provide_dashboard(db_session: NamedDependency[AsyncSession]) -> DashboardService:
-    return DashboardService(db_session)
+def provide_dashboard(db_session: NamedDependency[AsyncSession], state: State) -> DashboardService:
+    settings: Settings = state.settings
+    return DashboardService(db_session, quota_bytes=settings.media.team_quota_bytes)
 
 
 class DashboardController(Controller):
@@ -26,5 +29,6 @@ class DashboardController(Controller):
         self, team_access: NamedDependency[TeamAccess], dashboard: NamedDependency[DashboardService]
     ) -> TeamDashboard:
         """Campaigns and posts by status, money per currency (budget, committed, spent, remaining)
-        over campaigns that are not archived, and the number of overdue to-dos."""
+        over campaigns that are not archived, the number of overdue to-dos and the media storage
+        used against the team's quota."""
         return await dashboard.team_dashboard(team_access.team_id)

@@ -16,6 +16,13 @@ class CurrencyTotals(Schema):
     remaining: Decimal
 
 
+class MediaStorage(Schema):
+    used_bytes: int
+    """Bytes of the team's ready and in-flight media files."""
+    files: int
+    quota_bytes: int
+
+
 class TeamDashboard(Schema):
     campaigns_by_status: dict[CampaignStatus, int]
     """Every status, zero included."""
@@ -23,5 +30,7 @@ class TeamDashboard(Schema):
     money: list[CurrencyTotals]
     """One entry per currency used by a campaign that is not archived, by currency code."""
     overdue_todos: int
+    storage: MediaStorage
+    """The team's media storage against its quota (as GetTeamStorageUsage)."""
     as_of: date
     """The day (UTC) overdue is measured against."""

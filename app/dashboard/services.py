@@ -13,8 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.campaigns.models import Campaign, CampaignCreator
 from app.campaigns.schemas import CampaignStatus
-from app.dashboard.schemas import CurrencyTotals, TeamDashboard
+from app.dashboard.schemas import CurrencyTotals, MediaStorage, TeamDashboard
 from app.db.reads import fetch_records
+from app.media.services import storage_used
 from app.posts.models import Post
 from app.posts.schemas import PostStatus
 from app.todos.models import Todo
@@ -26,27 +27,33 @@ ZERO = Decimal("0.00")
 class DashboardService:
     """Not a repository service: it owns no table, it only aggregates the others.
 
-    The whole dashboard is one statement (four scalar subqueries), so a request costs BEGIN,
+    The whole dashboard is one statement (five scalar subqueries), so a request costs BEGIN,
     the membership statement, this, COMMIT.
     """
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, *, quota_bytes: int) -> None:
         self.session = session
+        self.quota_bytes = quota_bytes
 
     async def team_dashboard(self, team_id: UUID) -> TeamDashboard:
         as_of = today()
         _, records = await fetch_records(self.session, _dashboard_statement(team_id, as_of))
-        campaigns, posts, money, overdue = records[0]
+        campaigns, posts, money, overdue, storage = records[0]
         return TeamDashboard(
             campaigns_by_status=_counts(campaigns, CampaignStatus),
             posts_by_status=_counts(posts, PostStatus),
             money=[_totals(*row) for row in money or ()],
             overdue_todos=int(overdue),
+            storage=MediaStorage(
+                used_bytes=int(storage["used_bytes"]),
+                files=int(storage["files"]),
+                quota_bytes=self.quota_bytes,
+            ),
             as_of=as_of,
         )
 
 
-def _dashboard_statement(team_id: UUID, as_of: date) -> Select[Any, Any, Any, int]:
+def _dashboard_statement(team_id: UUID, as_of: date) -> Select[Any, Any, Any, int, Any]:
     return select(
         _status_counts(Campaign.status, Campaign.team_id == team_id).label("campaigns"),
         _status_counts(Post.status, Post.team_id == team_id).label("posts"),
@@ -56,7 +63,15 @@ def _dashboard_statement(team_id: UUID, as_of: date) -> Select[Any, Any, Any, in
         .where(Todo.team_id == team_id, overdue_condition(as_of))
         .scalar_subquery()
         .label("overdue"),
+        _storage(team_id).label("storage"),
     )
+
+
+def _storage(team_id: UUID) -> Any:
+    used = storage_used(team_id).subquery()
+    return select(
+        func.json_build_object("used_bytes", used.c.used_bytes, "files", used.c.files)
+    ).scalar_subquery()
 
 
 def _status_counts(column: Any, condition: ColumnElement[bool]) -> Any:

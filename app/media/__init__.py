@@ -1,4 +1,5 @@
-"""Media: uploaded files (post drafts, brand logos, creator avatars and media kits).
+"""Media: uploaded files (post drafts, brand logos, creator avatars and media kits, and files on
+thread messages, which `app.threads` attaches through `MediaService`).
 
 Owns `media_files` (one row per file, team-scoped; post media also carry their `campaign_id`, so
 RLS shows a campaign guest the media of their campaigns only) and `post_media_orders` (the

@@ -88,6 +88,7 @@ class MediaController(Controller):
         operation_id="CreateUpload",
         responses={**MEDIA_ROUTE_ERRORS, **MEDIA_TYPE_ERRORS},
         status_code=HTTP_201_CREATED,
+        opt=requires_role(TeamRole.GUEST),
     )
     async def create_upload(
         self,
@@ -96,14 +97,18 @@ class MediaController(Controller):
         media: NamedDependency[MediaService],
     ) -> UploadCreated:
         """Start an upload: checks your right to the target, the kind's types (415) and size (413)
-        and the team's quota (413), and returns where to PUT the bytes (short-lived)."""
-        return await media.create_upload(team_id=team_access.team_id, actor_id=team_access.user_id, data=data)
+        and the team's quota (413), and returns where to PUT the bytes (short-lived). Guests may
+        upload `message_attachment`s only, to threads of their campaigns."""
+        return await media.create_upload(
+            team_id=team_access.team_id, actor_id=team_access.user_id, data=data, role=team_access.role
+        )
 
     @post(
         "/media/{media_id:uuid}/complete",
         operation_id="CompleteUpload",
         responses=MEDIA_ROUTE_ERRORS,
         status_code=HTTP_202_ACCEPTED,
+        opt=requires_role(TeamRole.GUEST),
     )
     async def complete_upload(
         self,
@@ -114,7 +119,7 @@ class MediaController(Controller):
     ) -> MediaRead:
         """Say the bytes are uploaded: the file becomes `processing` until the worker has checked it
         (then `ready` and attached, or `rejected` with a reason). 409 when no bytes arrived."""
-        return await media.complete_upload(media_id, queue=job_queue)
+        return await media.complete_upload(media_id, queue=job_queue, role=team_access.role)
 
     @get("/media", operation_id="ListMedia", responses=TEAM_ROUTE_ERRORS, opt=requires_role(TeamRole.GUEST))
     async def list_media(
@@ -159,7 +164,8 @@ class MediaController(Controller):
         media: NamedDependency[MediaService],
         job_queue: NamedDependency[Queue],
     ) -> None:
-        """Detach a file from its target; its bytes are deleted after commit."""
+        """Detach a file from its target; its bytes are deleted after commit (409 for a file on a
+        thread message: delete the message)."""
         await media.detach(media_id, actor_id=team_access.user_id, queue=job_queue)
 
     @get(

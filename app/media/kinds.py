@@ -17,15 +17,21 @@ class MediaKind(StrEnum):
     """One per creator: a new one replaces the old."""
     CREATOR_MEDIA_KIT = "creator_media_kit"
     """A creator's media kit: PDFs or images, several allowed."""
-    # Thread-message attachments come with threads: add THREAD_ATTACHMENT = "thread_attachment"
-    # with target "thread_message" here, a `_load_target` branch in services.py that checks the
-    # caller may post in the thread, and the message's delete path calls `detach_media_of`.
+    MESSAGE_ATTACHMENT = "message_attachment"
+    """A file on a thread message: uploaded for the object whose thread it goes to (the upload's
+    `target_type` and `target_id`), attached when the message is posted with its id."""
 
 
 class TargetType(StrEnum):
+    """What a file belongs to; the same strings as the objects' event and thread types."""
+
     POST = "post"
     BRAND = "brand"
     CREATOR = "creator"
+    CAMPAIGN = "campaign"
+    """Message attachments only (the campaign's thread)."""
+    TODO = "todo"
+    """Message attachments only (the to-do's thread)."""
 
 
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif"})
@@ -44,7 +50,8 @@ def normalized_type(content_type: str) -> str:
 @dataclass(frozen=True, slots=True)
 class KindRule:
     kind: MediaKind
-    target: TargetType
+    target: TargetType | None
+    """`None`: the upload names it (message attachments go to any object with a thread)."""
     types: frozenset[str]
     single: bool
     """Only one ready file per target: a newly processed one detaches the previous one."""
@@ -55,7 +62,7 @@ class KindRule:
                 return settings.max_post_media_bytes
             case MediaKind.BRAND_LOGO | MediaKind.CREATOR_AVATAR:
                 return settings.max_image_bytes
-            case MediaKind.CREATOR_MEDIA_KIT:
+            case MediaKind.CREATOR_MEDIA_KIT | MediaKind.MESSAGE_ATTACHMENT:
                 return settings.max_media_kit_bytes
 
 
@@ -65,5 +72,8 @@ RULES: dict[MediaKind, KindRule] = {
     MediaKind.CREATOR_AVATAR: KindRule(MediaKind.CREATOR_AVATAR, TargetType.CREATOR, STILL_IMAGE_TYPES, True),
     MediaKind.CREATOR_MEDIA_KIT: KindRule(
         MediaKind.CREATOR_MEDIA_KIT, TargetType.CREATOR, DOCUMENT_TYPES | STILL_IMAGE_TYPES, False
+    ),
+    MediaKind.MESSAGE_ATTACHMENT: KindRule(
+        MediaKind.MESSAGE_ATTACHMENT, None, IMAGE_TYPES | VIDEO_TYPES | DOCUMENT_TYPES, False
     ),
 }

@@ -25,7 +25,8 @@ campaign, such as a brand logo, compares NULL and stays hidden from them)."""
 class MediaFile(TeamScopedBase):
     """One uploaded file, from the upload intent (`pending`) to `ready`, `rejected` or `detached`.
 
-    `campaign_id` is set for post media only. It has no foreign key on purpose: deleting a
+    `campaign_id` is the campaign of the target (post media, a message attachment in a campaign's
+    or post's thread). It has no foreign key on purpose: deleting a
     campaign must not drop these rows by cascade before their stored objects are deleted; the
     sweep finds files whose target is gone and removes object and row together.
     """
@@ -44,6 +45,9 @@ class MediaFile(TeamScopedBase):
     target_type: Mapped[str] = mapped_column(String(20))
     target_id: Mapped[UUID] = mapped_column()
     position: Mapped[int] = mapped_column(Integer, default=0)
+    message_id: Mapped[UUID | None] = mapped_column(default=None, index=True)
+    """The thread message a `message_attachment` is on (`None` until the message is posted).
+    No foreign key: media stand below threads (see the migration)."""
     file_name: Mapped[str] = mapped_column(String(255))
     declared_type: Mapped[str] = mapped_column(String(100))
     declared_size: Mapped[int] = mapped_column(BigInteger)

@@ -37,10 +37,14 @@ class MediaStatus(StrEnum):
 class UploadCreate(Schema):
     kind: MediaKind
     target_id: UUID
-    """The post (post_media), brand (brand_logo) or creator (creator_avatar, creator_media_kit)."""
+    """The post (post_media), brand (brand_logo) or creator (creator_avatar, creator_media_kit);
+    for a message_attachment, the object whose thread the message goes to."""
     file_name: FileName
     content_type: ContentType
     size: Annotated[int, msgspec.Meta(ge=1, description="The file's size in bytes.")]
+    target_type: TargetType | None = None
+    """Required for a message_attachment (`post`, `campaign`, `todo`, `creator`, `brand`); the
+    other kinds imply it (if sent, it must match)."""
 
 
 class UploadTarget(Schema):
@@ -59,6 +63,8 @@ class MediaRead(Schema):
     target_type: TargetType
     target_id: UUID
     position: int
+    message_id: UUID | None
+    """The thread message a message_attachment is on (`null` until posted)."""
     file_name: str
     status: MediaStatus
     reason: str | None

@@ -17,8 +17,8 @@ import msgspec
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from saq.queue.base import Queue
-from sqlalchemy import ColumnElement, Select, func, select, text, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import ColumnElement, Select, any_, func, literal, select, text, update
+from sqlalchemy.dialects.postgresql import array, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
@@ -29,10 +29,19 @@ from app.config import MediaSettings
 from app.db.paging import fetch_page
 from app.events.schemas import EventType
 from app.events.services import emit_event
-from app.lib.errors import ConflictError, GoneError, ResourceNotFoundError, invalid_field
+from app.lib.errors import (
+    ConflictError,
+    GoneError,
+    PermissionDeniedError,
+    ResourceNotFoundError,
+    invalid_field,
+    unknown_reference,
+)
 from app.lib.pagination import Page
+from app.lib.roles import TeamRole
 from app.lib.versioning import ensure_current_version
 from app.media.errors import TooLargeError, UnsupportedTypeError
+from app.media.hooks import MESSAGE_OBJECT_TYPE
 from app.media.kinds import RULES, MediaKind, TargetType, normalized_type
 from app.media.models import MediaFile, PostMediaOrder
 from app.media.schemas import (
@@ -49,9 +58,29 @@ from app.media.storage import Storage
 from app.posts.models import Post
 from app.queue.enqueue import enqueue
 from app.roster.models import Creator
+from app.todos.models import Todo
+
+TARGET_MODELS: dict[TargetType, Any] = {
+    TargetType.POST: Post,
+    TargetType.BRAND: Brand,
+    TargetType.CREATOR: Creator,
+    TargetType.CAMPAIGN: Campaign,
+    TargetType.TODO: Todo,
+}
+"""The model of each target type (all have threads: message attachments may go to any)."""
 
 LIVE_STATUSES = ("pending", "processing", "ready")
 """What counts against the quota: everything not rejected or on its way out."""
+
+
+def storage_used(team_id: UUID) -> Select[int, int]:
+    """(bytes, files) the team's media use against the quota (also the dashboard's figure)."""
+    return select(
+        func.coalesce(func.sum(func.coalesce(MediaFile.size_bytes, MediaFile.declared_size)), 0).label(
+            "used_bytes"
+        ),
+        func.count().label("files"),
+    ).where(MediaFile.team_id == team_id, MediaFile.status == any_(array(LIVE_STATUSES)))
 
 
 class MediaRow(msgspec.Struct, kw_only=True):
@@ -64,6 +93,7 @@ class MediaRow(msgspec.Struct, kw_only=True):
     target_type: TargetType
     target_id: UUID
     position: int
+    message_id: UUID | None
     file_name: str
     status: MediaStatus
     reason: str | None
@@ -99,6 +129,7 @@ def media_read(row: MediaRow | MediaFile, storage: Storage, settings: MediaSetti
         target_type=TargetType(row.target_type),
         target_id=row.target_id,
         position=row.position,
+        message_id=row.message_id,
         file_name=row.file_name,
         status=MediaStatus(row.status),
         reason=row.reason,
@@ -122,10 +153,61 @@ def thumbnail_key_of(team_id: UUID, media_id: UUID) -> str:
     return f"teams/{team_id}/media/{media_id}/thumbnail.webp"
 
 
+def _described(file: MediaFile) -> dict[str, Any]:
+    return {"id": str(file.id), "kind": file.kind, "file_name": file.file_name}
+
+
 def attachment_change(file: MediaFile, *, attached: bool) -> dict[str, dict[str, Any]]:
     """The `changes` of the target's event when a file is attached or detached."""
-    described = {"id": str(file.id), "kind": file.kind, "file_name": file.file_name}
+    described = _described(file)
     return {"media": {"old": None, "new": described} if attached else {"old": described, "new": None}}
+
+
+def _ensure_guest_may(role: TeamRole | None, kind: MediaKind) -> None:
+    if role is TeamRole.GUEST and kind is not MediaKind.MESSAGE_ATTACHMENT:
+        raise PermissionDeniedError("Guests can upload files to thread messages only.")
+
+
+def _target_type_of(implied: TargetType | None, data: UploadCreate) -> TargetType:
+    """The upload's target type: the kind's own, or (message attachments) the one sent."""
+    if implied is None:
+        if data.target_type is None:
+            raise invalid_field(
+                "target_type",
+                f"is required for a {data.kind}: the type of the object whose thread it goes to",
+            )
+        return data.target_type
+    if data.target_type not in {None, implied}:
+        raise invalid_field("target_type", f"must be {implied} for a {data.kind} (or left out)")
+    return implied
+
+
+def _ensure_attachable(
+    file: MediaFile | None, media_id: UUID, actor_id: UUID, object_type: str, object_id: UUID
+) -> None:
+    if file is None or file.status == MediaStatus.DETACHED:
+        raise unknown_reference("attachments", f"{media_id} is no media file of this team that you can see")
+    if (
+        file.kind != MediaKind.MESSAGE_ATTACHMENT
+        or file.target_type != object_type
+        or file.target_id != object_id
+    ):
+        raise unknown_reference(
+            "attachments",
+            f"{media_id} was not uploaded as a message_attachment for this {object_type}'s thread",
+        )
+    if file.uploaded_by != actor_id:
+        raise unknown_reference(
+            "attachments", f"{media_id} was uploaded by someone else; attach your own files"
+        )
+    if file.message_id is not None:
+        raise ConflictError(f"attachments: {media_id} is already on another message.")
+    if file.status == MediaStatus.REJECTED:
+        raise ConflictError(f"attachments: {media_id} was rejected: {file.reason}")
+    if file.status != MediaStatus.READY:
+        raise ConflictError(
+            f"attachments: {media_id} is {file.status}; attach it once GetMedia shows it ready."
+        )
 
 
 class MediaService(SQLAlchemyAsyncRepositoryService[MediaFile]):
@@ -157,11 +239,7 @@ class MediaService(SQLAlchemyAsyncRepositoryService[MediaFile]):
             return file
 
         async def used_bytes(self, team_id: UUID) -> tuple[int, int]:
-            statement = select(
-                func.coalesce(func.sum(func.coalesce(MediaFile.size_bytes, MediaFile.declared_size)), 0),
-                func.count(),
-            ).where(MediaFile.team_id == team_id, MediaFile.status.in_(LIVE_STATUSES))
-            used, files = (await self.session.execute(statement)).one()
+            used, files = (await self.session.execute(storage_used(team_id))).one()
             return int(used), int(files)
 
         async def list_page(
@@ -200,8 +278,12 @@ class MediaService(SQLAlchemyAsyncRepositoryService[MediaFile]):
 
     # --- upload ------------------------------------------------------------------------------
 
-    async def create_upload(self, *, team_id: UUID, actor_id: UUID, data: UploadCreate) -> UploadCreated:
+    async def create_upload(
+        self, *, team_id: UUID, actor_id: UUID, data: UploadCreate, role: TeamRole | None = TeamRole.MEMBER
+    ) -> UploadCreated:
         rule = RULES[data.kind]
+        _ensure_guest_may(role, data.kind)
+        target_type = _target_type_of(rule.target, data)
         content_type = normalized_type(data.content_type)
         if content_type not in rule.types:
             raise UnsupportedTypeError(
@@ -214,7 +296,10 @@ class MediaService(SQLAlchemyAsyncRepositoryService[MediaFile]):
                 f"A {data.kind} may be at most {max_bytes} bytes; this file is {data.size}.",
                 extra={"max_bytes": max_bytes},
             )
-        campaign_id = await self._target_for_change(rule.target, data.target_id)
+        if data.kind is MediaKind.MESSAGE_ATTACHMENT:
+            campaign_id = await self._thread_object(target_type, data.target_id, role=role)
+        else:
+            campaign_id = await self._target_for_change(target_type, data.target_id)
         await self._ensure_quota(team_id, data.size)
         media_id = uuid7()
         expires_at = datetime.now(tz=UTC) + timedelta(seconds=self.settings.upload_ttl_seconds)
@@ -223,7 +308,7 @@ class MediaService(SQLAlchemyAsyncRepositoryService[MediaFile]):
             team_id=team_id,
             campaign_id=campaign_id,
             kind=data.kind.value,
-            target_type=rule.target.value,
+            target_type=target_type.value,
             target_id=data.target_id,
             file_name=data.file_name.strip(),
             declared_type=content_type,
@@ -235,7 +320,7 @@ class MediaService(SQLAlchemyAsyncRepositoryService[MediaFile]):
         )
         self.session.add(file)
         await self.session.flush()
-        if rule.target is TargetType.POST and campaign_id is not None:
+        if data.kind is MediaKind.POST_MEDIA and campaign_id is not None:
             await self.session.execute(
                 insert(PostMediaOrder)
                 .values(
@@ -256,14 +341,17 @@ class MediaService(SQLAlchemyAsyncRepositoryService[MediaFile]):
             ),
         )
 
-    async def complete_upload(self, media_id: UUID, *, queue: Queue) -> MediaRead:
+    async def complete_upload(
+        self, media_id: UUID, *, queue: Queue, role: TeamRole | None = TeamRole.MEMBER
+    ) -> MediaRead:
         """Hand the uploaded bytes to `process_upload`; completing twice changes nothing."""
         file = await self.repository.locked(media_id)
+        _ensure_guest_may(role, MediaKind(file.kind))
         if file.status in {MediaStatus.PROCESSING, MediaStatus.READY}:
             return media_read(file, self.storage, self.settings)
         if file.status == MediaStatus.REJECTED:
             raise ConflictError(f"This upload was rejected: {file.reason} Start a new upload.")
-        if file.target_type == TargetType.POST:
+        if file.kind == MediaKind.POST_MEDIA:
             await self._target_for_change(TargetType.POST, file.target_id)
         if file.expires_at < datetime.now(tz=UTC):
             raise GoneError("This upload expired before it was completed; start a new upload.")
@@ -379,7 +467,9 @@ class MediaService(SQLAlchemyAsyncRepositoryService[MediaFile]):
 
     async def detach(self, media_id: UUID, *, actor_id: UUID, queue: Queue) -> None:
         file = await self.repository.locked(media_id)
-        if file.target_type == TargetType.POST:
+        if file.message_id is not None:
+            raise ConflictError("This file is on a thread message; delete the message to remove its files.")
+        if file.kind == MediaKind.POST_MEDIA:
             await self._target_for_change(TargetType.POST, file.target_id)
         was_attached = file.status == MediaStatus.READY
         file.status = MediaStatus.DETACHED.value
@@ -397,6 +487,62 @@ class MediaService(SQLAlchemyAsyncRepositoryService[MediaFile]):
             await self._bump_post_order(file)
         await self.session.flush()
         await enqueue(self.session, queue, "purge_detached_media", team_id=str(file.team_id))
+
+    # --- thread message attachments ----------------------------------------------------------
+
+    async def attachable(
+        self, *, actor_id: UUID, object_type: str, object_id: UUID, media_ids: list[UUID]
+    ) -> list[MediaFile]:
+        """The caller's own ready uploads for this object's thread, locked, in the order given;
+        422 or 409 naming the first that is not (checked before the message is written)."""
+        if not media_ids:
+            return []
+        if len(set(media_ids)) != len(media_ids):
+            raise invalid_field("attachments", "lists a file more than once")
+        statement = select(MediaFile).where(MediaFile.id.in_(media_ids)).with_for_update()
+        found = {file.id: file for file in (await self.session.execute(statement)).scalars()}
+        for media_id in media_ids:
+            _ensure_attachable(found.get(media_id), media_id, actor_id, object_type, object_id)
+        return [found[media_id] for media_id in media_ids]
+
+    async def attach_to_message(
+        self, files: list[MediaFile], *, message_id: UUID, actor_id: UUID
+    ) -> list[MediaRead]:
+        """Put the files checked by `attachable` on the message, in order, with one event."""
+        if not files:
+            return []
+        for position, file in enumerate(files):
+            file.message_id = message_id
+            file.position = position
+        emit_event(
+            self.session,
+            team_id=files[0].team_id,
+            actor_id=actor_id,
+            object_type=MESSAGE_OBJECT_TYPE,
+            object_id=message_id,
+            event_type=EventType.UPDATED,
+            changes={"media": {"old": None, "new": [_described(file) for file in files]}},
+        )
+        await self.session.flush()
+        return [media_read(file, self.storage, self.settings) for file in files]
+
+    async def attachments_of_messages(self, message_ids: list[UUID]) -> dict[UUID, list[MediaRead]]:
+        """Ready files of these messages (one query for a whole page), with signed URLs."""
+        if not message_ids:
+            return {}
+        statement = (
+            self.repository.readable()
+            .where(MediaFile.message_id.in_(message_ids), MediaFile.status == MediaStatus.READY.value)
+            .order_by(MediaFile.message_id, MediaFile.position)
+        )
+        rows = msgspec.convert(
+            list((await self.session.execute(statement)).mappings().all()), list[MediaRow], strict=False
+        )
+        attached: dict[UUID, list[MediaRead]] = {}
+        for row in rows:
+            assert row.message_id is not None
+            attached.setdefault(row.message_id, []).append(media_read(row, self.storage, self.settings))
+        return attached
 
     # --- targets -------------------------------------------------------------------------------
 
@@ -429,6 +575,24 @@ class MediaService(SQLAlchemyAsyncRepositoryService[MediaFile]):
                 if found is None:
                     raise ResourceNotFoundError("Creator not found.")
                 return None
+            case TargetType.CAMPAIGN | TargetType.TODO:
+                raise AssertionError(f"{target} takes message attachments only")  # _target_type_of
+
+    async def _thread_object(
+        self, target: TargetType, object_id: UUID, *, role: TeamRole | None
+    ) -> UUID | None:
+        """404 unless the caller can see the object (so may post in its thread, as `app.threads`
+        decides it); returns its campaign. Guests never see team-level objects' threads."""
+        model = TARGET_MODELS[target]
+        key: str | None = model.__thread_campaign_key__
+        missing = ResourceNotFoundError(f"No {target.value} with this id in this team.")
+        if key is None and role is TeamRole.GUEST:
+            raise missing
+        column = getattr(model, key) if key is not None else literal(None)
+        row = (await self.session.execute(select(column).where(model.id == object_id))).first()
+        if row is None:
+            raise missing
+        return row[0]
 
     async def _visible_post(self, campaign_id: UUID, post_id: UUID) -> UUID:
         team_id = (
@@ -446,7 +610,7 @@ class MediaService(SQLAlchemyAsyncRepositoryService[MediaFile]):
         return team_id
 
     async def _bump_post_order(self, file: MediaFile) -> None:
-        if file.target_type != TargetType.POST:
+        if file.kind != MediaKind.POST_MEDIA:
             return
         await self.session.execute(
             update(PostMediaOrder)

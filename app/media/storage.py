@@ -18,6 +18,7 @@ import base64
 import hashlib
 import hmac
 import re
+import shutil
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
@@ -64,6 +65,19 @@ class Storage(Protocol):
     async def delete(self, keys: list[str]) -> None:
         """Delete the objects; keys with no object are ignored (deleting twice is fine)."""
         ...
+
+    async def delete_prefix(self, prefix: str) -> int:
+        """Delete every object whose key starts with `prefix` (a folder, ending in `/`); returns
+        how many objects there were. Used when a team is deleted and its rows are already gone."""
+        ...
+
+
+def checked_prefix(prefix: str) -> str:
+    """A folder of keys: never the whole store (a prefix must name a folder below the root)."""
+    if not prefix.endswith("/") or prefix.count("/") < 2:
+        raise ValueError(f"not a storage folder: {prefix!r}")
+    checked_key(prefix.rstrip("/"))
+    return prefix
 
 
 def checked_key(key: str) -> str:
@@ -182,12 +196,24 @@ class LocalStorage:
         for key in keys:
             await asyncio.to_thread(self.path_of(key).unlink, missing_ok=True)
 
+    async def delete_prefix(self, prefix: str) -> int:
+        folder = self.root / checked_prefix(prefix)
+        return await asyncio.to_thread(_remove_tree, folder)
+
     @staticmethod
     def _write_atomically(path: Path, data: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(path.name + ".partial")
         partial.write_bytes(data)
         partial.replace(path)
+
+
+def _remove_tree(folder: Path) -> int:
+    if not folder.is_dir():
+        return 0
+    count = sum(1 for path in folder.rglob("*") if path.is_file())
+    shutil.rmtree(folder, ignore_errors=True)
+    return count
 
 
 class ObjectTooLargeError(Exception):
@@ -283,6 +309,15 @@ class S3Storage:
             await asyncio.to_thread(
                 self.client.delete_objects, Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True}
             )
+
+    async def delete_prefix(self, prefix: str) -> int:
+        paginator = self.client.get_paginator("list_objects_v2")
+        pages = paginator.paginate(Bucket=self.bucket, Prefix=checked_prefix(prefix))
+        keys = [
+            item["Key"] for page in await asyncio.to_thread(list, pages) for item in page.get("Contents", [])
+        ]
+        await self.delete(keys)
+        return len(keys)
 
 
 def content_disposition(file_name: str) -> str:

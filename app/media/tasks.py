@@ -18,22 +18,21 @@ from saq.types import Context
 from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.brands.models import Brand
 from app.config import Settings
 from app.db.engine import tenant_session
 from app.db.tenancy import TenantContext
 from app.events.schemas import EventType
 from app.events.services import emit_event
+from app.media.hooks import team_storage_prefix
 from app.media.inspection import THUMBNAIL_TYPE, UnreadableError, describe, inspect_bytes, sniff_type
-from app.media.kinds import IMAGE_TYPES, RULES, MediaKind, TargetType
+from app.media.kinds import IMAGE_TYPES, RULES, MediaKind
 from app.media.models import MediaFile, PostMediaOrder
 from app.media.schemas import MediaStatus
-from app.media.services import attachment_change, thumbnail_key_of
+from app.media.services import TARGET_MODELS, attachment_change, thumbnail_key_of
 from app.media.storage import Storage, StoredObjectMissingError, build_storage
-from app.posts.models import Post
 from app.queue.enqueue import enqueue
 from app.queue.registry import resources, scheduled_task, task
-from app.roster.models import Creator
+from app.teams.models import Team
 
 STORAGE_KEY = "campaign_platform_media_storage"
 IN_MEMORY_LIMIT = 64 * 1024 * 1024
@@ -41,6 +40,8 @@ IN_MEMORY_LIMIT = 64 * 1024 * 1024
 PENDING_GRACE = timedelta(minutes=5)
 """A pending upload is swept this long after its target expired (a PUT may still be finishing)."""
 PURGE_BATCH = 500
+UNATTACHED_KEPT = timedelta(hours=24)
+"""A message attachment uploaded but never posted on a message is swept after this."""
 
 
 def storage_of(ctx: Context) -> Storage:
@@ -54,6 +55,15 @@ def storage_of(ctx: Context) -> Storage:
 
 class RejectionError(Exception):
     """The file is not accepted; the message is the reason shown to people."""
+
+
+class ObjectNotFoundYetError(Exception):
+    """CompleteUpload saw the object, this worker does not (yet): retried, not rejected.
+
+    Seen when a worker reads another storage than the API (a worker left over with other
+    settings took the job: the S3 flow's one `rejected` on CI) or a store that lists a new object
+    late. Only the last attempt turns it into a rejection.
+    """
 
 
 async def _read(storage: Storage, key: str, *, max_bytes: int) -> tuple[bytes, int, str, bytes]:
@@ -75,7 +85,7 @@ async def _read(storage: Storage, key: str, *, max_bytes: int) -> tuple[bytes, i
             else:
                 kept = bytearray(b"")
     except StoredObjectMissingError:
-        raise RejectionError("No file was found in storage for this upload; upload it again.") from None
+        raise ObjectNotFoundYetError(key) from None
     return bytes(kept), size, digest.hexdigest(), head
 
 
@@ -95,8 +105,18 @@ async def process_upload(ctx: Context, *, team_id: str, media_id: str) -> str:
         if file is None or file.status != MediaStatus.PROCESSING:
             return "skipped"
         rule = RULES[MediaKind(file.kind)]
+        job = ctx.get("job")
         try:
-            found = await _inspect(storage, file, max_bytes=rule.max_bytes(settings.media), types=rule.types)
+            try:
+                found = await _inspect(
+                    storage, file, max_bytes=rule.max_bytes(settings.media), types=rule.types
+                )
+            except ObjectNotFoundYetError:
+                if job is not None and job.retryable:
+                    raise  # SAQ retries with backoff; nothing was written
+                raise RejectionError(
+                    "No file was found in storage for this upload; upload it again."
+                ) from None
         except RejectionError as rejection:
             file.status = MediaStatus.REJECTED.value
             file.reason = str(rejection)
@@ -109,7 +129,6 @@ async def process_upload(ctx: Context, *, team_id: str, media_id: str) -> str:
             await storage.write(key, thumbnail, content_type=THUMBNAIL_TYPE)
             file.thumbnail_key = key
         replaced = await _attach(session, file, single=rule.single)
-        job = ctx.get("job")
         if replaced and job is not None and job.queue is not None:
             await enqueue(session, job.queue, "purge_detached_media", team_id=team_id)
         return "ready"
@@ -147,6 +166,10 @@ async def _attach(session: AsyncSession, file: MediaFile, *, single: bool) -> bo
     """Ready and attached: last in its target's order; a single-slot kind replaces the old file
     (True when it did: the replaced file's bytes are then to be purged)."""
     now = datetime.now(tz=UTC)
+    if file.kind == MediaKind.MESSAGE_ATTACHMENT:
+        # Ready to be attached: the message's post puts it on the message (and records the event).
+        file.status, file.reason, file.processed_at = MediaStatus.READY.value, None, now
+        return False
     replaced: list[MediaFile] = []
     same_target = and_(
         MediaFile.target_type == file.target_type,
@@ -167,7 +190,7 @@ async def _attach(session: AsyncSession, file: MediaFile, *, single: bool) -> bo
     file.reason = None
     file.processed_at = now
     _emit(session, file, attached=True)
-    if file.target_type == TargetType.POST:
+    if file.kind == MediaKind.POST_MEDIA:
         await session.execute(
             update(PostMediaOrder)
             .where(PostMediaOrder.post_id == file.target_id)
@@ -214,23 +237,50 @@ async def purge_detached_media(ctx: Context, *, team_id: str) -> int:
         return await _purge(session, storage_of(ctx), [MediaFile.team_id == UUID(team_id)])
 
 
+@task(timeout=600, retries=5, retry_delay=5.0, retry_backoff=300.0)
+async def purge_team_storage(ctx: Context, *, team_id: str) -> str:
+    """Delete a deleted team's stored objects (its rows went with it by cascade).
+
+    Runs on the system role: the team's tenant context would see no team row either way, and it
+    must be sure the team is really gone before it deletes a whole folder.
+    """
+    worker = resources(ctx)
+    async with worker.system_session_maker() as session, session.begin():
+        alive = (await session.execute(select(Team.id).where(Team.id == UUID(team_id)))).first()
+    if alive is not None:
+        return "kept: the team exists"
+    removed = await storage_of(ctx).delete_prefix(team_storage_prefix(UUID(team_id)))
+    return f"deleted={removed}"
+
+
 def _sweep_schedule(settings: Settings) -> str:
     return settings.media.sweep_cron
 
 
 def _target_gone() -> Any:
-    def missing(model: Any, target: TargetType) -> Any:
-        return and_(MediaFile.target_type == target.value, ~exists().where(model.id == MediaFile.target_id))
-
     return or_(
-        missing(Post, TargetType.POST), missing(Brand, TargetType.BRAND), missing(Creator, TargetType.CREATOR)
+        *(
+            and_(MediaFile.target_type == target.value, ~exists().where(model.id == MediaFile.target_id))
+            for target, model in TARGET_MODELS.items()
+        )
+    )
+
+
+def _never_attached(now: datetime) -> Any:
+    """A message attachment ready this long without being posted on a message."""
+    return and_(
+        MediaFile.kind == MediaKind.MESSAGE_ATTACHMENT.value,
+        MediaFile.message_id.is_(None),
+        MediaFile.status.in_((MediaStatus.READY.value, MediaStatus.REJECTED.value)),
+        MediaFile.processed_at < now - UNATTACHED_KEPT,
     )
 
 
 @scheduled_task(cron=_sweep_schedule, timeout=300)
 async def sweep_media(ctx: Context) -> str:
-    """No orphans: detach upload intents never completed and files whose target is gone (a
-    campaign deleted with its posts, a delete without the hook), then delete detached files.
+    """No orphans: detach upload intents never completed, files whose target is gone (a
+    campaign deleted with its posts, a delete without the hook) and message attachments never
+    posted on a message, then delete detached files.
 
     Crosses every team, so it runs on the system role (BYPASSRLS), one of the few named jobs that do.
     """
@@ -246,7 +296,7 @@ async def sweep_media(ctx: Context) -> str:
         )
         orphaned = await session.execute(
             update(MediaFile)
-            .where(MediaFile.status != MediaStatus.DETACHED.value, _target_gone())
+            .where(MediaFile.status != MediaStatus.DETACHED.value, or_(_target_gone(), _never_attached(now)))
             .values(status=MediaStatus.DETACHED.value, detached_at=now)
         )
     purged = 0

@@ -53,6 +53,7 @@ class TeamController(Controller):
         "teams": Provide(provide_teams, sync_to_thread=False),
         **team_dependencies,
         **page_dependencies,
+        **queue_dependencies,
     }
 
     @get("", operation_id="ListTeams", responses=TEAM_ROUTE_ERRORS)
@@ -111,10 +112,13 @@ class TeamController(Controller):
         opt=requires_role(TeamRole.OWNER),
     )
     async def delete_team(
-        self, team_access: NamedDependency[TeamAccess], teams: NamedDependency[TeamService]
+        self,
+        team_access: NamedDependency[TeamAccess],
+        teams: NamedDependency[TeamService],
+        job_queue: NamedDependency[Queue],
     ) -> None:
-        """Delete the team and everything it owns (owners only)."""
-        await teams.delete_team(team_access)
+        """Delete the team and everything it owns (owners only); its stored files go after commit."""
+        await teams.delete_team(team_access, queue=job_queue)
 
 
 class TeamMemberController(Controller):

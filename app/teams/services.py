@@ -7,6 +7,7 @@ from uuid import UUID
 
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
+from saq.queue.base import Queue
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
@@ -27,6 +28,7 @@ from app.lib.pagination import Page
 from app.lib.roles import TeamRole
 from app.lib.schema import normalize_email
 from app.lib.versioning import ensure_current_version
+from app.media.hooks import purge_team_media
 from app.teams.models import Team, TeamMember
 from app.teams.schemas import TeamList, TeamMemberList, TeamMemberRead, TeamRead
 from app.users.models import User
@@ -111,7 +113,9 @@ class TeamService(SQLAlchemyAsyncRepositoryService[Team]):
         await self.repository.session.flush()
         return team_read(team, access.role)
 
-    async def delete_team(self, access: TeamAccess) -> None:
+    async def delete_team(self, access: TeamAccess, *, queue: Queue) -> None:
+        """Everything the team owns goes by cascade; its stored media files by a task after commit."""
+        await purge_team_media(self.repository.session, queue, team_id=access.team_id)
         await self.repository.delete(access.team_id)
 
 

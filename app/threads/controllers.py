@@ -10,15 +10,20 @@ from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, delete, get, post, put
+from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from saq.queue.base import Queue
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.config import Settings
 from app.lib.deps import TeamAccess, team_dependencies
 from app.lib.errors import TEAM_ROUTE_ERRORS
 from app.lib.pagination import MAX_PAGE_SIZE, SortOrder
 from app.lib.roles import TeamRole, requires_role
+from app.media.services import MediaService
+from app.queue.deps import queue_dependencies
 from app.threads.schemas import (
     ThreadMessageCreate,
     ThreadMessageList,
@@ -35,14 +40,21 @@ ObjectType = Annotated[
 ]
 
 
-def provide_threads(db_session: NamedDependency[AsyncSession]) -> ThreadService:
-    return ThreadService(session=db_session)
+def provide_threads(db_session: NamedDependency[AsyncSession], state: State) -> ThreadService:
+    """Threads with media's service, which checks, attaches and signs message attachments."""
+    settings: Settings = state.settings
+    media = MediaService(session=db_session, storage=state.media_storage, settings=settings.media)
+    return ThreadService(session=db_session, media=media)
 
 
 class ThreadController(Controller):
     path = "/api/teams/{team_id:uuid}/threads/{object_type:str}/{object_id:uuid}"
     tags = ["Threads"]
-    dependencies = {"threads": Provide(provide_threads, sync_to_thread=False), **team_dependencies}
+    dependencies = {
+        "threads": Provide(provide_threads, sync_to_thread=False),
+        **team_dependencies,
+        **queue_dependencies,
+    }
 
     @get("", operation_id="GetThread", responses=TEAM_ROUTE_ERRORS, opt=GUESTS_TOO)
     async def get_thread(
@@ -113,7 +125,9 @@ class ThreadController(Controller):
         threads: NamedDependency[ThreadService],
         data: JSONBody[ThreadMessageCreate],
     ) -> ThreadMessageRead:
-        """Post a message (the thread is created on first use); mentioned members are notified."""
+        """Post a message (the thread is created on first use); mentioned members are notified.
+        `attachments` are your ready `message_attachment` uploads for this object (422/409 when
+        one is not); they come back with short-lived signed download URLs."""
         return await threads.post_message(team_access, object_type, object_id, data)
 
     @put(
@@ -148,6 +162,8 @@ class ThreadController(Controller):
         message_id: FromPath[UUID],
         team_access: NamedDependency[TeamAccess],
         threads: NamedDependency[ThreadService],
+        job_queue: NamedDependency[Queue],
     ) -> None:
-        """Delete a message (author or admin): it stays as a tombstone, body emptied."""
-        await threads.delete_message(team_access, object_type, object_id, message_id)
+        """Delete a message (author or admin): it stays as a tombstone, body emptied; its files
+        are detached and deleted from storage after commit."""
+        await threads.delete_message(team_access, object_type, object_id, message_id, queue=job_queue)

@@ -8,10 +8,12 @@ from uuid import UUID
 import msgspec
 
 from app.lib.schema import Schema, Version
+from app.media.schemas import MediaRead
 from app.realtime.frames import ServerFrame
 
 MAX_BODY = 10_000
 MAX_MENTIONS = 50
+MAX_ATTACHMENTS = 10
 
 Body = Annotated[
     str,
@@ -32,9 +34,24 @@ class MessageKind(StrEnum):
     SYSTEM = "system"
 
 
+Attachments = Annotated[
+    list[UUID],
+    msgspec.Meta(
+        max_length=MAX_ATTACHMENTS,
+        description=(
+            "Media ids of your ready `message_attachment` uploads for this object (CreateUpload with"
+            " kind message_attachment and this target), in display order; at most 10."
+        ),
+    ),
+]
+
+
 class ThreadMessageCreate(Schema):
-    body: Body
+    """A message: a body, or attachments, or both."""
+
+    body: Body = ""
     mentions: Mentions = msgspec.field(default_factory=list)
+    attachments: Attachments = msgspec.field(default_factory=list)
 
 
 class ThreadMessageUpdate(Schema):
@@ -63,6 +80,9 @@ class ThreadMessageRead(Schema):
     deleted_at: datetime | None
     """Set on a tombstone: the message was deleted; it keeps its place in the thread."""
     version: int
+    attachments: list[MediaRead] = msgspec.field(default_factory=list)
+    """Files on the message, in order, with short-lived signed download URLs (none on a
+    tombstone or a system message)."""
 
 
 class ThreadMessageList(Schema):

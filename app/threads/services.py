@@ -16,9 +16,11 @@ from uuid import UUID
 import msgspec
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
+from saq.queue.base import Queue
 from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from app.campaigns.models import CampaignGuestAccess
@@ -33,6 +35,9 @@ from app.lib.errors import (
 from app.lib.pagination import SortOrder
 from app.lib.roles import TeamRole
 from app.lib.versioning import ensure_current_version
+from app.media.hooks import detach_message_media
+from app.media.models import MediaFile
+from app.media.services import MediaService
 from app.notifications.schemas import NotificationKind
 from app.notifications.writer import actor_name, notify
 from app.teams.models import TeamMember
@@ -62,10 +67,10 @@ from app.users.models import User
 SNIPPET = 120
 
 
-def _body(raw: str) -> str:
+def _body(raw: str, *, may_be_empty: bool = False) -> str:
     body = raw.strip()
-    if not body:
-        raise invalid_field("body", "must not be empty")
+    if not body and not may_be_empty:
+        raise invalid_field("body", "must not be empty (a message needs a body or attachments)")
     if len(body) > MAX_BODY:
         raise invalid_field("body", f"must be at most {MAX_BODY} characters after trimming (got {len(body)})")
     return body
@@ -132,9 +137,27 @@ class ThreadService(SQLAlchemyAsyncRepositoryService[ThreadMessage]):
 
     repository_type = Repo
 
+    def __init__(self, *, session: AsyncSession, media: MediaService | None = None) -> None:
+        """`media` stores and signs message attachments (the routes always pass it; without it,
+        messages are read without their files and cannot take any)."""
+        super().__init__(session=session)
+        self.media = media
+
     @property
     def session(self) -> Any:
         return self.repository.session
+
+    async def _with_attachments(self, messages: list[ThreadMessageRead]) -> list[ThreadMessageRead]:
+        """The messages with their files: one query for the whole page, whatever its size."""
+        if self.media is None or not messages:
+            return messages
+        attached = await self.media.attachments_of_messages([message.id for message in messages])
+        return [
+            msgspec.structs.replace(message, attachments=attached[message.id])
+            if message.id in attached
+            else message
+            for message in messages
+        ]
 
     async def list_messages(
         self,
@@ -156,16 +179,17 @@ class ThreadService(SQLAlchemyAsyncRepositoryService[ThreadMessage]):
         items, has_more = await self.repository.page(
             thread_id, before=before, after=after, limit=limit, order=order
         )
-        return ThreadMessageList(items=items, limit=limit, has_more=has_more)
+        return ThreadMessageList(items=await self._with_attachments(items), limit=limit, has_more=has_more)
 
     async def post_message(
         self, access: TeamAccess, object_type: str, object_id: UUID, data: ThreadMessageCreate
     ) -> ThreadMessageRead:
         target = await visible_object(self.session, access, object_type, object_id)
-        body = _body(data.body)
+        body = _body(data.body, may_be_empty=bool(data.attachments))
         mentions = await self._valid_mentions(target, data.mentions)
+        files = await self._attachable(access, object_type, object_id, data.attachments)
 
-        def write(session: Session) -> ThreadMessageRead:
+        def insert_message(session: Session) -> tuple[UUID, UUID]:
             connection = session.connection()
             thread_id = ensure_thread(
                 connection,
@@ -184,7 +208,18 @@ class ThreadService(SQLAlchemyAsyncRepositoryService[ThreadMessage]):
                 body=body,
                 mentions=mentions,
             )
-            message = read_message(connection, message_id)
+            return thread_id, message_id
+
+        thread_id, message_id = await self.session.run_sync(insert_message)
+        attachments = (
+            await self.media.attach_to_message(files, message_id=message_id, actor_id=access.user_id)
+            if self.media is not None
+            else []
+        )
+
+        def announce(session: Session) -> ThreadMessageRead:
+            connection = session.connection()
+            message = msgspec.structs.replace(read_message(connection, message_id), attachments=attachments)
             publish_message(
                 connection,
                 team_id=target.team_id,
@@ -201,7 +236,7 @@ class ThreadService(SQLAlchemyAsyncRepositoryService[ThreadMessage]):
             )
             return message
 
-        return await self.session.run_sync(write)
+        return await self.session.run_sync(announce)
 
     async def update_message(
         self,
@@ -226,9 +261,11 @@ class ThreadService(SQLAlchemyAsyncRepositoryService[ThreadMessage]):
         message.edited_at = datetime.now(tz=UTC)
         await self.session.flush()
 
+        edited = await self.session.run_sync(lambda s: read_message(s.connection(), message_id))
+        [read] = await self._with_attachments([edited])
+
         def write(session: Session) -> ThreadMessageRead:
             connection = session.connection()
-            read = read_message(connection, message_id)
             publish_message(
                 connection,
                 team_id=target.team_id,
@@ -245,9 +282,17 @@ class ThreadService(SQLAlchemyAsyncRepositoryService[ThreadMessage]):
         return await self.session.run_sync(write)
 
     async def delete_message(
-        self, access: TeamAccess, object_type: str, object_id: UUID, message_id: UUID
+        self,
+        access: TeamAccess,
+        object_type: str,
+        object_id: UUID,
+        message_id: UUID,
+        *,
+        queue: Queue | None = None,
     ) -> None:
-        """Leaves a tombstone: the body and mentions go, the row (and its place) stays."""
+        """Leaves a tombstone: the body, mentions and files go, the row (and its place) stays.
+        The files are detached now and their bytes deleted after commit (`queue`; without one
+        the media sweep deletes them)."""
         target = await visible_object(self.session, access, object_type, object_id)
         message = await self._message(object_type, object_id, message_id)
         if message.kind != MessageKind.USER:
@@ -260,6 +305,9 @@ class ThreadService(SQLAlchemyAsyncRepositoryService[ThreadMessage]):
         message.mentions = []
         message.deleted_at = datetime.now(tz=UTC)
         await self.session.flush()
+        await detach_message_media(
+            self.session, queue, team_id=target.team_id, message_id=message_id, actor_id=access.user_id
+        )
 
         def write(session: Session) -> None:
             connection = session.connection()
@@ -354,6 +402,17 @@ class ThreadService(SQLAlchemyAsyncRepositoryService[ThreadMessage]):
         return await self._thread_read(access, object_type, object_id)
 
     # --- helpers ---------------------------------------------------------------------------
+
+    async def _attachable(
+        self, access: TeamAccess, object_type: str, object_id: UUID, media_ids: list[UUID]
+    ) -> list[MediaFile]:
+        if not media_ids:
+            return []
+        if self.media is None:
+            raise invalid_field("attachments", "cannot be taken here (no media storage)")
+        return await self.media.attachable(
+            actor_id=access.user_id, object_type=object_type, object_id=object_id, media_ids=media_ids
+        )
 
     async def _message(self, object_type: str, object_id: UUID, message_id: UUID) -> ThreadMessage:
         thread_id = await self.session.run_sync(
