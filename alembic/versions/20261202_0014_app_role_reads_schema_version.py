@@ -4,7 +4,7 @@ the code's head without owner credentials (read only: the role still cannot migr
 `alembic_version` is created before revision 0001's default privileges, so it had no grant.
 
 Revision ID: 0014
-Revises: 0010
+Revises: 0012
 Create Date: 2026-12-02
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from app.db.migration_helpers import app_role
 
 revision: str = "0014"
-down_revision: str | None = "0010"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -178,7 +178,7 @@ export const createTeam = <ThrowOnError extends boolean = false>(options: Option
 /**
  * Delete team
  *
- * Delete the team and everything it owns (owners only).
+ * Delete the team and everything it owns (owners only); its stored files go after commit.
  */
 export const deleteTeam = <ThrowOnError extends boolean = false>(options: Options<DeleteTeamData, ThrowOnError>) => (options.client ?? client).delete<DeleteTeamResponses, DeleteTeamErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -955,7 +955,8 @@ export const updateTodo = <ThrowOnError extends boolean = false>(options: Option
  * Get team dashboard
  *
  * Campaigns and posts by status, money per currency (budget, committed, spent, remaining)
- * over campaigns that are not archived, and the number of overdue to-dos.
+ * over campaigns that are not archived, the number of overdue to-dos and the media storage
+ * used against the team's quota.
  */
 export const getTeamDashboard = <ThrowOnError extends boolean = false>(options: Options<GetTeamDashboardData, ThrowOnError>) => (options.client ?? client).get<GetTeamDashboardResponses, GetTeamDashboardErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -966,7 +967,8 @@ export const getTeamDashboard = <ThrowOnError extends boolean = false>(options: 
 /**
  * Delete thread message
  *
- * Delete a message (author or admin): it stays as a tombstone, body emptied.
+ * Delete a message (author or admin): it stays as a tombstone, body emptied; its files
+ * are detached and deleted from storage after commit.
  */
 export const deleteThreadMessage = <ThrowOnError extends boolean = false>(options: Options<DeleteThreadMessageData, ThrowOnError>) => (options.client ?? client).delete<DeleteThreadMessageResponses, DeleteThreadMessageErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -1015,6 +1017,8 @@ export const listThreadMessages = <ThrowOnError extends boolean = false>(options
  * Post thread message
  *
  * Post a message (the thread is created on first use); mentioned members are notified.
+ * `attachments` are your ready `message_attachment` uploads for this object (422/409 when
+ * one is not); they come back with short-lived signed download URLs.
  */
 export const postThreadMessage = <ThrowOnError extends boolean = false>(options: Options<PostThreadMessageData, ThrowOnError>) => (options.client ?? client).post<PostThreadMessageResponses, PostThreadMessageErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -1190,7 +1194,8 @@ export const completeUpload = <ThrowOnError extends boolean = false>(options: Op
  * Create upload
  *
  * Start an upload: checks your right to the target, the kind's types (415) and size (413)
- * and the team's quota (413), and returns where to PUT the bytes (short-lived).
+ * and the team's quota (413), and returns where to PUT the bytes (short-lived). Guests may
+ * upload `message_attachment`s only, to threads of their campaigns.
  */
 export const createUpload = <ThrowOnError extends boolean = false>(options: Options<CreateUploadData, ThrowOnError>) => (options.client ?? client).post<CreateUploadResponses, CreateUploadErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -1205,7 +1210,8 @@ export const createUpload = <ThrowOnError extends boolean = false>(options: Opti
 /**
  * Delete media
  *
- * Detach a file from its target; its bytes are deleted after commit.
+ * Detach a file from its target; its bytes are deleted after commit (409 for a file on a
+ * thread message: delete the message).
  */
 export const deleteMedia = <ThrowOnError extends boolean = false>(options: Options<DeleteMediaData, ThrowOnError>) => (options.client ?? client).delete<DeleteMediaResponses, DeleteMediaErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],

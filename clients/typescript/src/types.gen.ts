@@ -1113,7 +1113,8 @@ export const MediaKind = {
     POST_MEDIA: 'post_media',
     BRAND_LOGO: 'brand_logo',
     CREATOR_AVATAR: 'creator_avatar',
-    CREATOR_MEDIA_KIT: 'creator_media_kit'
+    CREATOR_MEDIA_KIT: 'creator_media_kit',
+    MESSAGE_ATTACHMENT: 'message_attachment'
 } as const;
 
 /**
@@ -1142,6 +1143,7 @@ export type MediaRead = {
     target_type: TargetType;
     target_id: string;
     position: number;
+    message_id: string | null;
     file_name: string;
     status: MediaStatus;
     reason: string | null;
@@ -1171,6 +1173,15 @@ export const MediaStatus = {
  * MediaStatus
  */
 export type MediaStatus = typeof MediaStatus[keyof typeof MediaStatus];
+
+/**
+ * MediaStorage
+ */
+export type MediaStorage = {
+    used_bytes: number;
+    files: number;
+    quota_bytes: number;
+};
 
 /**
  * MessageKind
@@ -1815,15 +1826,21 @@ export type SubscribedFrame = {
 
 /**
  * TargetType
+ *
+ * What a file belongs to; the same strings as the objects' event and thread types.
  */
 export const TargetType = {
     POST: 'post',
     BRAND: 'brand',
-    CREATOR: 'creator'
+    CREATOR: 'creator',
+    CAMPAIGN: 'campaign',
+    TODO: 'todo'
 } as const;
 
 /**
  * TargetType
+ *
+ * What a file belongs to; the same strings as the objects' event and thread types.
  */
 export type TargetType = typeof TargetType[keyof typeof TargetType];
 
@@ -1847,6 +1864,7 @@ export type TeamDashboard = {
     };
     money: Array<CurrencyTotals>;
     overdue_todos: number;
+    storage: MediaStorage;
     as_of: string;
 };
 
@@ -1991,11 +2009,15 @@ export type ThreadMessageCreate = {
     /**
      * Markdown text, 1-10,000 characters after trimming.
      */
-    body: string;
+    body?: string;
     /**
      * User ids of members who can see the object.
      */
     mentions?: Array<string>;
+    /**
+     * Media ids of your ready `message_attachment` uploads for this object (CreateUpload with kind message_attachment and this target), in display order; at most 10.
+     */
+    attachments?: Array<string>;
 };
 
 /**
@@ -2052,6 +2074,7 @@ export type ThreadMessageRead = {
     edited_at: string | null;
     deleted_at: string | null;
     version: number;
+    attachments?: Array<MediaRead>;
 };
 
 /**
@@ -2401,6 +2424,7 @@ export type UploadCreate = {
      * The file's size in bytes.
      */
     size: number;
+    target_type?: TargetType | null;
 };
 
 /**
