@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from tests.conftest import ApiClient, MultiTeamSetup
-from tests.factories import TeamFactory, TeamMemberFactory, UserFactory
+from tests.factories import (
+    CampaignCreatorFactory,
+    CampaignFactory,
+    PostFactory,
+    TeamFactory,
+    TeamMemberFactory,
+    UserFactory,
+)
 
 
 async def test_creating_a_team_makes_you_its_owner(client_for) -> None:
@@ -90,6 +97,29 @@ async def test_only_owners_delete_a_team(multi_team_setup: MultiTeamSetup) -> No
     assert (await a.owner_client.delete(f"/api/teams/{a.team.id}")).status_code == 204
     assert (await a.owner_client.get(f"/api/teams/{a.team.id}")).status_code == 404
     assert (await b.owner_client.get(f"/api/teams/{b.team.id}")).status_code == 200
+
+
+async def test_a_team_with_booked_creators_and_posts_can_be_deleted(
+    multi_team_setup: MultiTeamSetup, owner_connection
+) -> None:
+    a, b = multi_team_setup.a, multi_team_setup.b
+    campaign = await CampaignFactory.create_async(team_id=a.team.id)
+    booking = await CampaignCreatorFactory.book(campaign)
+    await PostFactory.for_booking(booking)
+    kept = await CampaignCreatorFactory.book(await CampaignFactory.create_async(team_id=b.team.id))
+    response = await a.owner_client.delete(f"/api/teams/{a.team.id}")
+    assert response.status_code == 204, response.text
+    for table in ("creators", "campaigns", "campaign_creators", "posts"):
+        assert (
+            await owner_connection.fetchval(f"SELECT count(*) FROM {table} WHERE team_id = $1", a.team.id)
+            == 0
+        )
+    assert (
+        await owner_connection.fetchval("SELECT count(*) FROM campaign_creators WHERE id = $1", kept.id) == 1
+    )
+    # A booked creator on its own is still refused, by the roster's own check.
+    refused = await b.owner_client.delete(f"/api/teams/{b.team.id}/creators/{kept.creator_id}")
+    assert refused.status_code == 409, refused.text
 
 
 async def test_admins_add_existing_users_by_email(multi_team_setup: MultiTeamSetup) -> None:

@@ -73,7 +73,9 @@ class CampaignCreator(VersionedMixin, CampaignScopedBase):
         CheckConstraint("agreed_fee >= 0", name="agreed_fee_not_negative"),
     )
 
-    creator_id: Mapped[UUID] = mapped_column(ForeignKey("creators.id", ondelete="RESTRICT"), index=True)
+    creator_id: Mapped[UUID] = mapped_column(
+        ForeignKey("creators.id"), index=True
+    )  # NO ACTION: see migration 0015
     agreed_fee: Mapped[Decimal] = mapped_column(MONEY)
     deliverables: Mapped[str | None] = mapped_column(Text, default=None)
 

@@ -36,7 +36,9 @@ class Post(ThreadableMixin, VersionedMixin, CampaignScopedBase):
         ),
     )
 
-    creator_id: Mapped[UUID] = mapped_column(ForeignKey("creators.id", ondelete="RESTRICT"), index=True)
+    creator_id: Mapped[UUID] = mapped_column(
+        ForeignKey("creators.id"), index=True
+    )  # NO ACTION: see migration 0015
     platform: Mapped[str] = mapped_column(String(20))
     caption: Mapped[str | None] = mapped_column(Text, default=None)
     status: Mapped[str] = mapped_column(String(20), default="draft")
