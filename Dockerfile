@@ -1,6 +1,6 @@
 # One image for the API and the worker: `python -m app.cli serve | worker | db-upgrade | ...`.
 # The runtime stage carries the application and its runtime dependencies only: no dev group
-# (pytest, faker, ...), no embedded PostgreSQL (the `embedded` group), no uv, no compilers.
+# (pytest, ...), no embedded PostgreSQL (the `embedded` group), no faker, no uv, no compilers.
 # The base is Debian's own Python 3.11; `make docker-test` builds that base locally when no
 # registry is reachable (scripts/docker-base.sh).
 ARG BASE_IMAGE=docker.io/library/debian:bookworm-slim
@@ -12,15 +12,24 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 
 FROM python AS build
+# Behind a TLS-intercepting proxy, pass its CA bundle for the downloads only (it never reaches a
+# layer): podman build -v /etc/ssl/certs:/build-ca:ro --build-arg CA_BUNDLE=/build-ca/ca-certificates.crt
+ARG CA_BUNDLE=
 RUN apt-get update \
     && apt-get install -y --no-install-recommends python3.11-venv \
     && rm -rf /var/lib/apt/lists/*
-RUN python3.11 -m venv /opt/uv && /opt/uv/bin/pip install --no-cache-dir --disable-pip-version-check "uv==0.13.9"
+RUN python3.11 -m venv /opt/uv \
+    && PIP_CERT=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt} \
+       /opt/uv/bin/pip install --no-cache-dir --disable-pip-version-check "uv==0.13.9"
 ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PROJECT_ENVIRONMENT=/app/.venv \
     UV_PYTHON=/usr/bin/python3.11 UV_PYTHON_DOWNLOADS=never
 WORKDIR /app
 COPY pyproject.toml uv.lock ./
-RUN /opt/uv/bin/uv sync --frozen --no-default-groups --no-install-project
+# Litestar requires polyfactory (and so faker) but imports it only to invent OpenAPI examples,
+# which we do not (`create_examples` is off): neither belongs in a production image.
+RUN SSL_CERT_FILE=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt} \
+    /opt/uv/bin/uv sync --frozen --no-default-groups --no-install-project \
+        --no-install-package polyfactory --no-install-package faker
 COPY alembic.ini ./
 COPY alembic ./alembic
 COPY emails/templates ./emails/templates

@@ -11,7 +11,7 @@ from logging.config import fileConfig
 from typing import Any
 
 from alembic import context
-from sqlalchemy import pool
+from sqlalchemy import pool, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -41,6 +41,16 @@ def do_run_migrations(connection: Connection) -> None:
     )
     with context.begin_transaction():
         context.run_migrations()
+        grant_version_reads(connection)
+
+
+def grant_version_reads(connection: Connection) -> None:
+    """Let the app and system roles read `alembic_version`: production processes check the schema
+    is at head (`app.cli db-check`) with only their own credentials, and never migrate."""
+    for role in (config.attributes.get("app_user"), config.attributes.get("system_user")):
+        exists = text("SELECT 1 FROM pg_roles WHERE rolname = :role")
+        if role and connection.execute(exists, {"role": role}).scalar():
+            connection.exec_driver_sql(f'GRANT SELECT ON alembic_version TO "{role}"')
 
 
 async def run_async_migrations() -> None:

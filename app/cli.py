@@ -184,15 +184,13 @@ def cmd_worker(settings: Settings, stop: StopRequest) -> None:
     from app.queue.config import QUEUE_NAME, build_saq_config
     from app.queue.worker import beat, promptly_stopping
 
+    _require_server(settings)
+    if not settings.is_dev:
+        _check_schema(settings)  # before logging is set up: a refusal is one line, not Alembic's chatter
     if (config := logging_config(settings)) is not None:
         config.configure()
-    _require_server(settings)
-    if settings.is_dev:
-        database_url = _owner_url(settings)
-    else:
-        _check_schema(settings)
-        assert settings.database.owner_url is not None
-        database_url = settings.database.owner_url
+    database_url = _owner_url(settings) if settings.is_dev else settings.database.owner_url
+    assert database_url is not None
     worker = promptly_stopping(SAQPlugin(build_saq_config(settings, database_url)).get_workers()[QUEUE_NAME])
     if stop.requested:
         return

@@ -36,7 +36,10 @@ export CONTAINERS_CONF
 scripts/docker-base.sh
 echo "docker-test: building $IMAGE"
 started=$SECONDS
-podman build --isolation=chroot --format docker --pull=never -t "$IMAGE" . >/tmp/cp-docker-build.log 2>&1 \
+# The machine's CA bundle, for a TLS-intercepting proxy in front of PyPI (used by the downloads only).
+ca=()
+[ -f /etc/ssl/certs/ca-certificates.crt ] && ca=(-v /etc/ssl/certs:/build-ca:ro --build-arg CA_BUNDLE=/build-ca/ca-certificates.crt)
+podman build --isolation=chroot --format docker --pull=never "${ca[@]}" -t "$IMAGE" . >/tmp/cp-docker-build.log 2>&1 \
   || { tail -n 40 /tmp/cp-docker-build.log; exit 1; }
 echo "docker-test: built in $((SECONDS - started)) s ($(podman image inspect "$IMAGE" --format '{{.Size}}' | awk '{printf "%.0f MB", $1/1e6}'))"
 "$UV" run --frozen python scripts/docker_smoke.py "$IMAGE"

@@ -184,7 +184,10 @@ def main(image: str) -> None:
         check = run("podman", "healthcheck", "run", api, check=False)
         if check.returncode != 0:
             fail(f"the API's healthcheck: exit {check.returncode} {check.stdout} {check.stderr}")
-        step(f"API answers {url}/health (200) and its image healthcheck passes")
+        with urllib.request.urlopen(f"{url}/schema/openapi.json", timeout=30) as response:  # noqa: S310
+            if response.status != 200:
+                fail(f"/schema/openapi.json: {response.status}")
+        step(f"API answers {url}/health (200) and /schema/openapi.json; its image healthcheck passes")
 
         # 5. The worker runs a job: registration enqueues the verification mail.
         run(*podman_run, "-d", "--name", worker, *service_env,
