@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import socket
 import subprocess
@@ -21,6 +22,8 @@ from typing import Any
 
 from app.config import ConfigError, Settings, get_config, load_dotenv
 from app.queue.signals import StopRequest
+
+logger = logging.getLogger("app.cli")
 
 # `app.db.setup` (SQLAlchemy, asyncpg, Alembic) is imported inside the commands that need it, so
 # `serve`'s process — Granian's master, which only supervises workers — stays small.
@@ -208,12 +211,43 @@ def cmd_worker(settings: Settings, stop: StopRequest) -> None:
                     # SAQ's start removed its handlers (back to the defaults): a second signal
                     # during the disconnect is heard, not fatal.
                     stop.attach(asyncio.get_running_loop(), worker)
-                    await worker.queue.disconnect()
+                    logger.info("worker stopped; closing the queue's connections")
+                    try:
+                        await asyncio.wait_for(worker.queue.disconnect(), timeout=TEARDOWN_SECONDS)
+                    except TimeoutError:
+                        logger.warning("the queue's pool did not close within %.0f s", TEARDOWN_SECONDS)
         finally:
             heartbeat.cancel()
             settings.queue.heartbeat_file.unlink(missing_ok=True)
+            await cancel_leftovers()
 
     asyncio.run(run())
+    logger.info("worker exited")
+
+
+TEARDOWN_SECONDS = 10.0
+"""How long the worker's last steps (closing the pool, cancelling leftover tasks) may take."""
+
+
+async def cancel_leftovers() -> None:
+    """Cancel what is still running (library background tasks) with a bound.
+
+    `asyncio.run` would wait for them without one: a task that swallows its cancellation (a
+    listener inside a driver) would keep a stopped worker alive forever. Past the bound we exit.
+    """
+    current = asyncio.current_task()
+    leftovers = [task for task in asyncio.all_tasks() if task is not current]
+    for task in leftovers:
+        task.cancel()
+    if not leftovers:
+        return
+    _, pending = await asyncio.wait(leftovers, timeout=TEARDOWN_SECONDS)
+    if pending:
+        logger.warning(
+            "%d task(s) ignored cancellation at shutdown: %s; exiting anyway", len(pending), pending
+        )
+        logging.shutdown()
+        os._exit(0)
 
 
 def cmd_worker_alive(settings: Settings) -> None:
