@@ -30,7 +30,7 @@ from tests.waiting import CEILING, wait_until
 PRODUCTION = {"APP_ENV": "production", "SECRET_KEY": secrets.token_hex(32), "LOG_FORMAT": "text"}
 
 
-def _env(database: TestDatabase | None = None, **overrides: str) -> dict[str, str]:
+def _env(database: TestDatabase | None = None, /, **overrides: str) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
