@@ -9,7 +9,7 @@ RUN := $(UV) run --frozen
 PYTEST_ARGS ?= -n 2 --dist loadgroup
 
 .PHONY: help install dev dev-backend dev-worker dev-all build-emails dev-emails mail-outbox actions-doc bench-queue bench bench-api bench-startup bench-ws bench-feed codegen test-typescript test-browser db-start db-stop db-upgrade db-downgrade db-migrate db-reset seed \
-	test lint-backend format-backend check-backend check-all docker-build clean
+	test lint-backend format-backend check-backend check-all docker-build docker-test clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -58,7 +58,7 @@ db-upgrade: install ## Migrate the database to head (creates the application rol
 db-downgrade: install ## Roll back one migration (or REVISION=<rev>)
 	@$(RUN) python -m app.cli db-downgrade $(or $(REVISION),-1)
 
-db-migrate: install ## Autogenerate a migration from the models: make db-migrate MESSAGE="add x"
+db-migrate: install ## Autogenerate a migration from the models (none when nothing changed): make db-migrate MESSAGE="add x"
 	@test -n "$(MESSAGE)" || (echo 'usage: make db-migrate MESSAGE="what changed"' && exit 2)
 	@$(RUN) python -m app.cli db-migrate -m "$(MESSAGE)"
 
@@ -116,8 +116,12 @@ check-backend: lint-backend test ## Lint, type-check and test
 
 check-all: check-backend ## Everything CI runs
 
-docker-build: ## Build the Docker image (API and worker)
-	docker build -t campaign-platform:latest .
+docker-build: ## Build the image (API and worker) with docker, or podman when there is no docker
+	@if command -v docker >/dev/null; then docker build -t campaign-platform:latest .; \
+	else podman build --isolation=chroot --format docker -t campaign-platform:latest .; fi
+
+docker-test: ## Build the image with podman and smoke-run it: migrate step, /health, a job in the worker
+	@scripts/docker-test.sh
 
 clean: ## Remove caches (keeps .data)
 	rm -rf .pytest_cache .ruff_cache

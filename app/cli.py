@@ -1,31 +1,67 @@
 """Operator commands behind the Makefile: `python -m app.cli <command>`.
 
 db-start / db-stop manage the embedded PostgreSQL; db-upgrade, db-downgrade, db-migrate and
-db-reset run Alembic as the owner (after making sure the application role exists); serve
-prepares the database and runs Granian; seed loads the demo team (app/seed.py).
+db-reset run Alembic as the owner (after making sure the application role exists); serve runs
+Granian, after migrating in development (or with --migrate / MIGRATE_ON_START) and after checking
+that the schema is at head in production; seed loads the demo team (app/seed.py).
+
+Exit codes: 2 for configuration an operator must fix (one line on stderr naming the variable or
+the command to run), 1 for a database or port that cannot be used.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
+import socket
 import subprocess
 import sys
 from typing import Any
 
 from app.config import ConfigError, Settings, get_config, load_dotenv
+from app.queue.signals import StopRequest
+
+logger = logging.getLogger("app.cli")
 
 # `app.db.setup` (SQLAlchemy, asyncpg, Alembic) is imported inside the commands that need it, so
 # `serve`'s process — Granian's master, which only supervises workers — stays small.
+
+
+def _fail(message: str, code: int) -> SystemExit:
+    print(message, file=sys.stderr)  # noqa: T201
+    return SystemExit(code)
 
 
 def _settings() -> Settings:
     try:
         return get_config()
     except ConfigError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)  # noqa: T201
-        raise SystemExit(2) from None
+        raise _fail(f"configuration error: {exc}", 2) from None
+
+
+def _require_server(settings: Settings) -> None:
+    """Production has no embedded server (the image does not carry it): it needs a real one."""
+    if settings.env == "production" and settings.database.is_embedded:
+        raise _fail(
+            "configuration error: DATABASE_URL (or PGHOST/PGUSER/PGPASSWORD/PGDATABASE) must be set "
+            "when APP_ENV=production",
+            2,
+        )
+
+
+def _check_schema(settings: Settings) -> None:
+    """Production start: the schema must be at head already (the operator's migrate step)."""
+    from app.db import setup
+
+    assert settings.database.owner_url is not None
+    try:
+        setup.check_schema_at_head(settings.database.app_url_from(settings.database.owner_url))
+    except setup.SchemaNotAtHeadError as exc:
+        raise _fail(f"refusing to start: {exc}", 2) from None
+    except ConfigError as exc:
+        raise _fail(f"database error: {exc}", 1) from None
 
 
 def _owner_url(settings: Settings):
@@ -64,23 +100,49 @@ def _alembic(settings: Settings, action: str, *args: str, **kwargs: object) -> N
     getattr(command, action)(config, *args, **kwargs)
 
 
-def cmd_serve(settings: Settings) -> None:
-    """Prepare the database in a child process, then run Granian here as the master.
+def cmd_serve(settings: Settings, *, migrate: bool) -> None:
+    """Prepare (or check) the database in a child process, then run Granian here as the master.
 
-    The master never imports the application (only its workers do, after they fork), and the
-    migrations' imports die with the child: the master stays a small supervisor.
+    Development migrates on every start; production migrates only when asked (`--migrate`,
+    MIGRATE_ON_START=1) and otherwise refuses to serve a schema that is not at head. The master
+    never imports the application (only its workers do, after they fork), and the migrations'
+    imports die with the child: the master stays a small supervisor.
     """
     from granian.server import Server
 
-    prepared = subprocess.run(
-        [sys.executable, "-m", "app.cli", "db-prepare"], stdout=subprocess.PIPE, text=True, check=False
+    _require_server(settings)
+    ensure_port_free(settings.host, settings.port)
+    step = "db-prepare" if migrate or settings.migrate_on_start or settings.is_dev else "db-check"
+    prepared = subprocess.run(  # noqa: S603 (our own interpreter and one of two fixed commands)
+        [sys.executable, "-m", "app.cli", step], stdout=subprocess.PIPE, text=True, check=False
     )
     if prepared.returncode != 0:
         raise SystemExit(prepared.returncode)
-    # The worker processes read the same settings; hand them the resolved database.
-    os.environ["DATABASE_URL"] = prepared.stdout.strip().splitlines()[-1]
+    if step == "db-prepare":
+        # The worker processes read the same settings; hand them the resolved database.
+        os.environ["DATABASE_URL"] = prepared.stdout.strip().splitlines()[-1]
     print(f"serving on http://{settings.host}:{settings.port} (Swagger UI at /schema/swagger)")  # noqa: T201
     Server("app.main:app", **granian_options(settings)).serve()
+
+
+def ensure_port_free(host: str, port: int) -> None:
+    """Fail when something listens on `host:port` already.
+
+    Granian binds with SO_REUSEPORT, so a second server on a busy port would start and share the
+    port silently. A plain bind (no SO_REUSEPORT) fails while any listener holds it. A server
+    starting in the same instant can still slip past this check; a forgotten one cannot.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # ignore TIME_WAIT leftovers
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise _fail(
+                f"cannot listen on {host}:{port}: {exc.strerror or exc} "
+                "(another server is running there? stop it or set PORT)",
+                1,
+            ) from None
 
 
 def granian_options(settings: Settings) -> dict[str, Any]:
@@ -98,7 +160,7 @@ def granian_options(settings: Settings) -> dict[str, Any]:
         "address": settings.host,
         "port": settings.port,
         "interface": Interfaces.ASGI,
-        "workers": int(os.environ.get("WEB_WORKERS", "1")),
+        "workers": settings.web_workers,
         "runtime_mode": RuntimeModes.st,
         "log_access": False,
         "log_dictconfig": granian_log_dictconfig(settings),
@@ -117,28 +179,117 @@ def cmd_db_prepare(settings: Settings) -> None:
     print(owner_url.render_as_string(hide_password=False))  # noqa: T201
 
 
-def cmd_worker(settings: Settings) -> None:
-    """Run one SAQ worker (tasks and cron) until SIGINT/SIGTERM."""
+def cmd_worker(settings: Settings, stop: StopRequest) -> None:
+    """Run one SAQ worker (tasks and cron) until SIGINT/SIGTERM (heard from the process's start).
+
+    Development makes sure the roles exist first; production only checks that the schema is at
+    head and connects with the application and system roles' credentials.
+    """
     from litestar_saq import SAQPlugin
 
     from app.lib.logs import logging_config
     from app.queue.config import QUEUE_NAME, build_saq_config
-    from app.queue.worker import promptly_stopping
+    from app.queue.worker import beat, promptly_stopping
 
+    _require_server(settings)
+    if not settings.is_dev:
+        _check_schema(settings)  # before logging is set up: a refusal is one line, not Alembic's chatter
     if (config := logging_config(settings)) is not None:
         config.configure()
-    owner_url = _owner_url(settings)
-    worker = promptly_stopping(SAQPlugin(build_saq_config(settings, owner_url)).get_workers()[QUEUE_NAME])
+    database_url = _owner_url(settings) if settings.is_dev else settings.database.owner_url
+    assert database_url is not None
+    worker = promptly_stopping(SAQPlugin(build_saq_config(settings, database_url)).get_workers()[QUEUE_NAME])
+    if stop.requested:
+        return
     print(f"worker {worker.id} processing queue {QUEUE_NAME!r} (Ctrl-C to stop)", flush=True)  # noqa: T201
 
     async def run() -> None:
-        await worker.queue.connect()
+        stop.attach(asyncio.get_running_loop(), worker)
+        heartbeat = asyncio.create_task(beat(settings.queue.heartbeat_file))
         try:
-            await worker.start()
+            if not stop.requested:
+                await worker.queue.connect()
+                try:
+                    await worker.start()  # returns at once when a stop came during the connect
+                finally:
+                    # SAQ's start removed its handlers (back to the defaults): a second signal
+                    # during the disconnect is heard, not fatal.
+                    stop.attach(asyncio.get_running_loop(), worker)
+                    logger.info("worker stopped; closing the queue's connections")
+                    try:
+                        await asyncio.wait_for(worker.queue.disconnect(), timeout=TEARDOWN_SECONDS)
+                    except TimeoutError:
+                        logger.warning("the queue's pool did not close within %.0f s", TEARDOWN_SECONDS)
         finally:
-            await worker.queue.disconnect()
+            heartbeat.cancel()
+            settings.queue.heartbeat_file.unlink(missing_ok=True)
+            await cancel_leftovers()
 
     asyncio.run(run())
+    logger.info("worker exited")
+
+
+TEARDOWN_SECONDS = 10.0
+"""How long the worker's last steps (closing the pool, cancelling leftover tasks) may take."""
+
+
+async def cancel_leftovers() -> None:
+    """Cancel what is still running (library background tasks) with a bound.
+
+    `asyncio.run` would wait for them without one: a task that swallows its cancellation (a
+    listener inside a driver) would keep a stopped worker alive forever. Past the bound we exit.
+    """
+    current = asyncio.current_task()
+    leftovers = [task for task in asyncio.all_tasks() if task is not current]
+    for task in leftovers:
+        task.cancel()
+    if not leftovers:
+        return
+    _, pending = await asyncio.wait(leftovers, timeout=TEARDOWN_SECONDS)
+    if pending:
+        logger.warning(
+            "%d task(s) ignored cancellation at shutdown: %s; exiting anyway", len(pending), pending
+        )
+        logging.shutdown()
+        os._exit(0)
+
+
+def cmd_worker_alive(settings: Settings) -> None:
+    """Exit 0 when a worker beat recently (the container healthcheck), else 1 with the reason."""
+    from app.queue.worker import HEARTBEAT_SECONDS, heartbeat_age
+
+    age = heartbeat_age(settings.queue.heartbeat_file)
+    if age is None:
+        raise _fail(f"no worker heartbeat at {settings.queue.heartbeat_file}", 1)
+    if age > 3 * HEARTBEAT_SECONDS:
+        raise _fail(f"the worker's last heartbeat is {age:.0f} s old (its loop is stuck or gone)", 1)
+    print(f"worker alive (last heartbeat {age:.0f} s ago)")  # noqa: T201
+
+
+def cmd_db_check(settings: Settings) -> None:
+    """Exit 0 when the schema is at head, 2 (naming the command to run) when it is not."""
+    _require_server(settings)
+    _check_schema(settings)
+
+
+def cmd_db_migrate(settings: Settings, message: str) -> None:
+    """Autogenerate a migration; with no model changes say so and write no file."""
+    from alembic import command
+
+    from app.db import setup
+
+    changed: list[bool] = []
+
+    def skip_empty(context: Any, revision: Any, directives: list[Any]) -> None:
+        script = directives[0]
+        if script.upgrade_ops.is_empty():
+            directives[:] = []
+            changed.append(False)
+
+    config = setup.alembic_config(_owner_url(settings), settings.database)
+    command.revision(config, message=message, autogenerate=True, process_revision_directives=skip_empty)
+    if changed == [False]:
+        print("no changes in the models: no migration written")  # noqa: T201
 
 
 def cmd_mail_outbox(settings: Settings, limit: int) -> None:
@@ -220,8 +371,16 @@ def cmd_openapi(output: str) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m app.cli")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("serve", help="prepare the database and run the API with Granian")
+    serve = sub.add_parser(
+        "serve", help="run the API with Granian (migrating first in development or with --migrate)"
+    )
+    serve.add_argument(
+        "--migrate",
+        action="store_true",
+        help="migrate to head first, outside development too (needs the owner)",
+    )
     sub.add_parser("db-prepare", help="start/migrate the database and print its owner URL (used by serve)")
+    sub.add_parser("db-check", help="exit 0 when the schema is at head, 2 when it needs db-upgrade")
     sub.add_parser("db-start", help="start the embedded PostgreSQL (without DATABASE_URL)")
     sub.add_parser("db-stop", help="stop the embedded PostgreSQL")
     upgrade = sub.add_parser("db-upgrade", help="migrate to a revision (default: head)")
@@ -232,6 +391,7 @@ def main(argv: list[str] | None = None) -> None:
     migrate.add_argument("-m", "--message", required=True)
     sub.add_parser("db-reset", help="downgrade to base, then upgrade to head (destroys data)")
     sub.add_parser("worker", help="run a background worker (tasks and cron)")
+    sub.add_parser("worker-alive", help="exit 0 when a worker on this machine beat recently (healthcheck)")
     outbox = sub.add_parser("mail-outbox", help="print the newest emails in the outbox")
     outbox.add_argument("--limit", type=int, default=10)
 
@@ -243,13 +403,17 @@ def main(argv: list[str] | None = None) -> None:
         cmd_openapi(args.output)
         return
 
+    # Before anything slow: a stop signal during the worker's start-up must not be lost.
+    stop = StopRequest().install() if args.command == "worker" else None
     load_dotenv()
     settings = _settings()
     match args.command:
         case "serve":
-            cmd_serve(settings)
+            cmd_serve(settings, migrate=args.migrate)
         case "db-prepare":
             cmd_db_prepare(settings)
+        case "db-check":
+            cmd_db_check(settings)
         case "db-start":
             cmd_db_start(settings)
         case "db-stop":
@@ -259,9 +423,12 @@ def main(argv: list[str] | None = None) -> None:
         case "db-downgrade":
             _alembic(settings, "downgrade", args.revision)
         case "db-migrate":
-            _alembic(settings, "revision", message=args.message, autogenerate=True)
+            cmd_db_migrate(settings, args.message)
         case "worker":
-            cmd_worker(settings)
+            assert stop is not None
+            cmd_worker(settings, stop)
+        case "worker-alive":
+            cmd_worker_alive(settings)
         case "mail-outbox":
             cmd_mail_outbox(settings, args.limit)
         case "db-reset":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from collections.abc import Mapping
 from datetime import timedelta
 from ipaddress import ip_network
@@ -108,6 +109,8 @@ class QueueSettings(msgspec.Struct, frozen=True, kw_only=True):
     purge_cron: str
     digest_cron: str
     """When the notification digest runs (each user still gets at most one per hour or day)."""
+    heartbeat_file: Path
+    """A running worker touches it every few seconds; `python -m app.cli worker-alive` checks its age."""
 
 
 class MediaSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -179,6 +182,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     env: Environment
     host: str
     port: int
+    web_workers: int
+    """Granian worker processes of `serve` (`WEB_WORKERS`)."""
+    migrate_on_start: bool
+    """`serve` migrates first outside development too (`MIGRATE_ON_START`); otherwise production
+    only checks that the schema is at head and an operator runs `db-upgrade`."""
     log_level: str
     log_format: Literal["text", "json"]
     max_request_body_bytes: int
@@ -218,6 +226,52 @@ def _bool(env: Mapping[str, str], name: str, *, default: bool) -> bool:
     if lowered in {"0", "false", "no", "off"}:
         return False
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LIBPQ_VARIABLES = ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE")
+
+
+def _cron(env: Mapping[str, str], name: str, default: str) -> str:
+    from croniter import croniter  # SAQ's own cron parser, so what passes here runs there
+
+    value = env.get(name, "") or default
+    if not croniter.is_valid(value):
+        raise ConfigError(f"{name} must be a cron expression like '15 3 * * *', got {value!r}")
+    return value
+
+
+def _http_url(env: Mapping[str, str], name: str, default: str) -> str:
+    value = env.get(name, "") or default
+    if not value.startswith(("http://", "https://")):
+        raise ConfigError(f"{name} must be an http(s):// URL, got {value!r}")
+    return value.rstrip("/")
+
+
+def libpq_database_url(env: Mapping[str, str]) -> URL | None:
+    """The owner URL from the standard libpq variables, when any is set (and DATABASE_URL is not).
+
+    Missing parts take libpq's defaults: host localhost, port 5432, the database named after the user.
+    A PGHOST starting with `/` is a socket directory.
+    """
+    if not any(env.get(name) for name in LIBPQ_VARIABLES):
+        return None
+    host = env.get("PGHOST") or "localhost"
+    port = _int(env, "PGPORT", 5432, minimum=1)
+    user = env.get("PGUSER") or None
+    database = env.get("PGDATABASE") or user
+    if not database:
+        raise ConfigError("PGDATABASE (or PGUSER) must be set when the PG* variables are used")
+    on_socket = host.startswith("/")
+    return URL.create(
+        "postgresql+asyncpg",
+        username=user,
+        password=env.get("PGPASSWORD") or None,
+        host=None if on_socket else host,
+        port=None if on_socket else port,
+        database=database,
+        query={"host": host, "port": str(port)} if on_socket else {},
+    )
 
 
 def parse_database_url(raw: str, *, variable: str = "DATABASE_URL") -> URL:
@@ -278,7 +332,15 @@ def get_config(environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError(f"LOG_FORMAT must be text or json, got {log_format!r}")
 
     raw_url = env.get("DATABASE_URL", "")
-    owner_url = parse_database_url(raw_url) if raw_url else None
+    owner_url = parse_database_url(raw_url) if raw_url else libpq_database_url(env)
+
+    log_level = (env.get("LOG_LEVEL", "") or "INFO").upper()
+    if log_level not in LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}; got {env.get('LOG_LEVEL')!r}")
+
+    host = env.get("HOST", "") or "127.0.0.1"
+    if any(char.isspace() for char in host) or "/" in host:
+        raise ConfigError(f"HOST must be an address to listen on, e.g. 127.0.0.1 or 0.0.0.0; got {host!r}")
 
     app_user = env.get("DATABASE_APP_USER", "campaign_app") or "campaign_app"
     if not app_user.replace("_", "").isalnum():
@@ -322,12 +384,16 @@ def get_config(environ: Mapping[str, str] | None = None) -> Settings:
 
     data_dir = Path(env.get("EMBEDDED_DB_DIR", "") or PROJECT_ROOT / ".data" / "postgres")
     port = _int(env, "PORT", 8000, minimum=1)
+    if port > 65535:
+        raise ConfigError(f"PORT must be at most 65535, got {port}")
 
     return Settings(
         env=app_env,  # pyright: ignore[reportArgumentType]
-        host=env.get("HOST", "127.0.0.1") or "127.0.0.1",
+        host=host,
         port=port,
-        log_level=(env.get("LOG_LEVEL", "INFO") or "INFO").upper(),
+        web_workers=_int(env, "WEB_WORKERS", 1, minimum=1),
+        migrate_on_start=_bool(env, "MIGRATE_ON_START", default=False),
+        log_level=log_level,
         log_format=log_format,  # pyright: ignore[reportArgumentType]
         max_request_body_bytes=_int(env, "MAX_REQUEST_BODY_BYTES", 1_048_576, minimum=1024),
         database=DatabaseSettings(
@@ -365,14 +431,17 @@ def get_config(environ: Mapping[str, str] | None = None) -> Settings:
             smtp_password=env.get("SMTP_PASSWORD") or None,
             smtp_tls=smtp_tls,  # pyright: ignore[reportArgumentType]
             mail_from=mail_from,
-            app_base_url=(env.get("APP_BASE_URL", "") or "http://localhost:3000").rstrip("/"),
+            app_base_url=_http_url(env, "APP_BASE_URL", "http://localhost:3000"),
         ),
         queue=QueueSettings(
             concurrency=_int(env, "WORKER_CONCURRENCY", 10, minimum=1),
             sweep_seconds=_int(env, "WORKER_SWEEP_SECONDS", 30, minimum=1),
             shutdown_grace_seconds=_int(env, "WORKER_SHUTDOWN_GRACE_SECONDS", 10, minimum=0),
-            purge_cron=env.get("PURGE_CRON", "") or "15 3 * * *",
-            digest_cron=env.get("NOTIFICATION_DIGEST_CRON", "") or "5 * * * *",
+            purge_cron=_cron(env, "PURGE_CRON", "15 3 * * *"),
+            digest_cron=_cron(env, "NOTIFICATION_DIGEST_CRON", "5 * * * *"),
+            heartbeat_file=Path(
+                env.get("WORKER_HEARTBEAT_FILE", "") or Path(tempfile.gettempdir()) / "campaign-worker.alive"
+            ),
         ),
         media=_media_settings(env, port=port),
         sign_in=_sign_in_settings(env, app_env=app_env),
@@ -413,7 +482,7 @@ def _media_settings(env: Mapping[str, str], *, port: int) -> MediaSettings:
         team_quota_bytes=_int(env, "MEDIA_TEAM_QUOTA_BYTES", 20 * 1024 * _MIB, minimum=1024),
         upload_ttl_seconds=_int(env, "MEDIA_UPLOAD_TTL_SECONDS", 900, minimum=10),
         download_ttl_seconds=_int(env, "MEDIA_DOWNLOAD_TTL_SECONDS", 300, minimum=5),
-        sweep_cron=env.get("MEDIA_SWEEP_CRON", "") or "*/10 * * * *",
+        sweep_cron=_cron(env, "MEDIA_SWEEP_CRON", "*/10 * * * *"),
         processing_delay_seconds=max(delay, 0.0),
     )
 

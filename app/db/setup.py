@@ -141,6 +141,53 @@ def alembic_config(owner_url: URL, settings: DatabaseSettings):
     return config
 
 
+class SchemaNotAtHeadError(ConfigError):
+    """The database's schema is not the one this code was written for (an operator migrates)."""
+
+
+def head_revisions() -> set[str]:
+    """The revisions the code expects (Alembic's heads); reads the scripts, opens no connection."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
+    return set(ScriptDirectory.from_config(config).get_heads())
+
+
+async def current_revisions(url: URL) -> set[str]:
+    """What `alembic_version` says, read as whichever role `url` names (the app role may read it)."""
+    conn = await asyncpg.connect(libpq_dsn(url))
+    try:
+        rows = await conn.fetch("SELECT version_num FROM alembic_version")
+    except asyncpg.UndefinedTableError:
+        return set()
+    finally:
+        await conn.close()
+    return {row["version_num"] for row in rows}
+
+
+def check_schema_at_head(url: URL) -> None:
+    """Raise `SchemaNotAtHeadError` (naming the command to run) unless the schema is at head.
+
+    Production processes call this instead of migrating: only the migrate step holds the owner's
+    credentials, and two processes never race to migrate.
+    """
+    expected = head_revisions()
+    try:
+        found = asyncio.run(current_revisions(url))
+    except (OSError, asyncpg.PostgresError) as exc:
+        raise ConfigError(f"cannot reach the database at {url.render_as_string()}: {exc}") from exc
+    if found == expected:
+        return
+    state = f"at {', '.join(sorted(found))}" if found else "not migrated"
+    raise SchemaNotAtHeadError(
+        f"the database schema is {state}, this code needs {', '.join(sorted(expected))}: "
+        "run `python -m app.cli db-upgrade` with the owner's DATABASE_URL first "
+        "(make db-upgrade, or the compose `migrate` service), or start with --migrate"
+    )
+
+
 def resolve_owner_url(settings: DatabaseSettings) -> URL:
     """`DATABASE_URL` if set; otherwise the embedded server's `campaign` database."""
     if settings.owner_url is not None:

@@ -1,25 +1,52 @@
-"""The worker process's SAQ worker: stops at once when nothing is running.
+"""The worker process's SAQ worker: hears a stop signal from its first instant, and stops at once
+when nothing is running.
 
-SAQ's `Worker.stop` waits the whole shutdown grace period for *every* task it started, and most
-of them never finish by themselves: the upkeep loops sleep between rounds (the sweep every 30 s)
-and idle `process` tasks wait for the next job. So a worker with nothing to do waited out the
-grace period and logged "Some tasks did not finish". Here only jobs that are really running get
-the grace period; the idle loops are cancelled right away (an idle `process` task holds no job:
-cancelling it loses nothing, and a job caught mid-dequeue is retried by the sweep).
+Signals. SAQ installs its SIGINT/SIGTERM handlers only inside `Worker.start`, seconds after the
+process began (imports, configuration, the queue's pool). A signal before that met Python's
+defaults instead: SIGTERM killed the process without cleanup, SIGINT raised wherever start-up
+happened to be. `StopRequest` (app/queue/signals.py) is installed first thing in `cmd_worker`, remembers a signal from
+then on, and `start` declines to run once one was heard. From the moment our loop-level handler is
+attached, a signal is dispatched only at the loop's yield points, and there is none between
+`start`'s check and SAQ installing its own handlers: no window where a signal goes unheard.
+
+Stopping. SAQ's `Worker.stop` waits the whole shutdown grace period for *every* task it started,
+and most of them never finish by themselves: the upkeep loops sleep between rounds (the sweep
+every 30 s) and idle `process` tasks wait for the next job. So a worker with nothing to do waited
+out the grace period and logged "Some tasks did not finish". Here only jobs that are really
+running get the grace period; the idle loops are cancelled right away (an idle `process` task
+holds no job: cancelling it loses nothing, and a job caught mid-dequeue is retried by the sweep).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
+from pathlib import Path
 from typing import Any
 
 from litestar_saq.base import Worker
 
+from app.queue.signals import StopRequest
+
+logger = logging.getLogger(__name__)
+
 SETTLE_SECONDS = 0.5
 """After the last job finishes, how long its `process` task gets to record the result."""
+HEARTBEAT_SECONDS = 10.0
+"""How often a running worker touches its heartbeat file (`worker-alive` checks its age)."""
 
 
 class PromptlyStoppingWorker(Worker):
+    stop_request: StopRequest | None = None
+
+    async def start(self) -> None:
+        # No await between this check and SAQ's handler installation in `super().start()`.
+        if self.stop_request is not None and self.stop_request.requested:
+            logger.info("stop requested during start-up; not starting")
+            return
+        await super().start()
+
     async def stop(self) -> None:
         self.event.set()
         running = [context["task"] for context in self.job_task_contexts.values()]
@@ -35,3 +62,19 @@ def promptly_stopping(worker: Any) -> PromptlyStoppingWorker:
     """`worker` (as litestar-saq built it) with the prompt `stop`."""
     worker.__class__ = PromptlyStoppingWorker
     return worker
+
+
+async def beat(path: Path, interval: float = HEARTBEAT_SECONDS) -> None:
+    """Touch `path` every `interval` seconds while the loop runs: the worker's liveness signal."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        path.touch()  # noqa: ASYNC240 (one metadata write every few seconds)
+        await asyncio.sleep(interval)
+
+
+def heartbeat_age(path: Path) -> float | None:
+    """Seconds since the last beat, or None when there was none."""
+    try:
+        return time.time() - path.stat().st_mtime
+    except FileNotFoundError:
+        return None

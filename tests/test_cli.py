@@ -1,0 +1,356 @@
+"""The operator commands as real processes: start-up configuration errors, migrations on start,
+a busy port, `db-migrate` without changes, `make dev-all` and Ctrl-C.
+
+Every test runs `python -m app.cli ...` (or the dev-all script) as a subprocess with its own
+environment and asserts on its exit code and what it printed, as an operator would see it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+
+from app.config import get_config
+from app.db import setup
+from tests.background import ROOT, free_port
+from tests.database import TestDatabase
+from tests.waiting import CEILING, wait_until
+
+PRODUCTION = {"APP_ENV": "production", "SECRET_KEY": secrets.token_hex(32), "LOG_FORMAT": "text"}
+
+
+def _env(database: TestDatabase | None = None, /, **overrides: str) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("PG") and key not in {"DATABASE_URL", "APP_ENV", "SECRET_KEY"}
+    }
+    env |= {"PYTHONUNBUFFERED": "1", "ARGON2_TIME_COST": "1", "ARGON2_MEMORY_KIB": "8192"}
+    if database is not None:
+        env["DATABASE_URL"] = database.owner_url.render_as_string(hide_password=False)
+    return env | overrides
+
+
+def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=CEILING,
+        check=False,
+    )
+
+
+def _one_line(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, f"expected one line, got:\n{stderr}"
+    return lines[0]
+
+
+# -- configuration errors: one line, exit 2, before anything starts ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("command", "variable", "value"),
+    [
+        ("worker", "LOG_LEVEL", "LOUD"),
+        ("serve", "LOG_LEVEL", "LOUD"),
+        ("serve", "WEB_WORKERS", "abc"),
+        ("serve", "WEB_WORKERS", "0"),
+        ("worker", "WORKER_CONCURRENCY", "many"),
+        ("worker", "PURGE_CRON", "at three"),
+        ("serve", "PORT", "70000"),
+        ("serve", "MIGRATE_ON_START", "perhaps"),
+        ("serve", "APP_BASE_URL", "localhost:3000"),
+        ("db-upgrade", "PGPORT", "five"),
+    ],
+)
+def test_a_bad_variable_stops_start_up_with_one_line_naming_it(
+    command: str, variable: str, value: str
+) -> None:
+    result = _cli(command, env=_env(**{variable: value}))
+    assert result.returncode == 2, result.stderr
+    line = _one_line(result.stderr)
+    assert line.startswith("configuration error:"), line
+    assert variable in line, line
+    assert "Traceback" not in result.stderr
+
+
+def test_production_without_a_database_says_which_variable_to_set() -> None:
+    result = _cli("worker", env=_env(**PRODUCTION))
+    assert result.returncode == 2, result.stderr
+    line = _one_line(result.stderr)
+    assert "DATABASE_URL" in line, line
+    assert "PGHOST" in line, line
+
+
+# -- libpq variables ------------------------------------------------------------------------
+
+
+def test_libpq_variables_build_the_database_url_when_database_url_is_unset() -> None:
+    settings = get_config(
+        {
+            "PGHOST": "db.internal",
+            "PGPORT": "6432",
+            "PGUSER": "owner",
+            "PGPASSWORD": "s3cret",
+            "PGDATABASE": "app",
+        }
+    )
+    url = settings.database.owner_url
+    assert url is not None
+    assert (url.host, url.port, url.username, url.password, url.database) == (
+        "db.internal",
+        6432,
+        "owner",
+        "s3cret",
+        "app",
+    )
+    # DATABASE_URL wins when both are set; with neither, the embedded server.
+    both = get_config({"DATABASE_URL": "postgresql://u@elsewhere/x", "PGHOST": "db.internal"})
+    assert both.database.owner_url is not None
+    assert both.database.owner_url.host == "elsewhere"
+    assert get_config({}).database.is_embedded
+
+
+def test_libpq_variables_reach_the_real_database(database: TestDatabase) -> None:
+    url = database.owner_url
+    socket_dir = url.query.get("host")
+    env = _env(
+        PGUSER=url.username or "",
+        PGDATABASE=database.name,
+        **(
+            {"PGHOST": str(socket_dir)}
+            if socket_dir
+            else {"PGHOST": url.host or "", "PGPORT": str(url.port or 5432)}
+        ),
+        **({"PGPASSWORD": url.password} if url.password else {}),
+        **({"PGPORT": str(url.query["port"])} if "port" in url.query else {}),
+    )
+    result = _cli("db-check", env=env)
+    assert result.returncode == 0, result.stderr
+
+
+# -- migrations on start ----------------------------------------------------------------------
+
+
+@pytest.fixture
+async def empty_database(database: TestDatabase) -> AsyncIterator[TestDatabase]:
+    """A database on the test server with the roles but no schema (never migrated)."""
+    name = f"cp_cli_{uuid.uuid4().hex[:8]}"
+    owner_url = await setup.ensure_database(database.server_url, name)
+    yield TestDatabase(owner_url=owner_url, server_url=database.server_url, name=name, embedded_dir=None)
+    conn = await asyncpg.connect(database.dsn(database.server_url))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+async def _revisions(database: TestDatabase) -> set[str]:
+    return await setup.current_revisions(database.owner_url)
+
+
+class Serve:
+    """`python -m app.cli serve` on a free port, its output in a log file."""
+
+    def __init__(self, env: dict[str, str], *args: str) -> None:
+        self.port = free_port()
+        self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"cp-serve-{os.getpid()}-{self.port}.log"
+        with self.log_path.open("w") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "app.cli", "serve", *args],
+                cwd=ROOT,
+                env={**env, "PORT": str(self.port), "HOST": "127.0.0.1"},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+
+    def healthy(self) -> bool:
+        if self.process.poll() is not None:
+            raise AssertionError(f"serve exited {self.process.returncode}:\n{self.log()}")
+        return _healthy(self.port)
+
+    def wait_healthy(self) -> Serve:
+        wait_until(self.healthy, what="/health", within=2 * CEILING, interval=0.2, seen=self.log)
+        return self
+
+    def log(self) -> str:
+        return self.log_path.read_text() if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=CEILING)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=CEILING)
+        self.log_path.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def serving() -> Iterator[list[Serve]]:
+    started: list[Serve] = []
+    yield started
+    for server in started:
+        server.stop()
+
+
+async def test_production_refuses_to_serve_an_unmigrated_schema(empty_database: TestDatabase) -> None:
+    result = _cli("serve", env=_env(empty_database, **PRODUCTION, PORT=str(free_port())))
+    assert result.returncode == 2, result.stderr
+    line = _one_line(result.stderr)
+    assert "python -m app.cli db-upgrade" in line, line
+    assert "not migrated" in line, line
+    assert await _revisions(empty_database) == set(), "production start must not migrate"
+
+
+async def test_production_worker_refuses_an_unmigrated_schema(empty_database: TestDatabase) -> None:
+    result = _cli("worker", env=_env(empty_database, **PRODUCTION))
+    assert result.returncode == 2, result.stderr
+    assert "db-upgrade" in _one_line(result.stderr)
+
+
+async def test_production_serves_a_schema_at_head_without_migrating(
+    database: TestDatabase, serving: list[Serve]
+) -> None:
+    before = await _revisions(database)
+    assert before == setup.head_revisions()
+    server = Serve(_env(database, **PRODUCTION))
+    serving.append(server)
+    server.wait_healthy()
+    assert await _revisions(database) == before
+
+
+@pytest.mark.parametrize("how", ["--migrate", "MIGRATE_ON_START=1", "development"])
+async def test_serve_migrates_in_development_or_when_asked(
+    empty_database: TestDatabase, serving: list[Serve], how: str
+) -> None:
+    if how == "development":
+        env = _env(empty_database, APP_ENV="dev")
+    elif how == "--migrate":
+        env = _env(empty_database, **PRODUCTION)
+    else:
+        env = _env(empty_database, **PRODUCTION, MIGRATE_ON_START="1")
+    server = Serve(env, *(["--migrate"] if how == "--migrate" else []))
+    serving.append(server)
+    server.wait_healthy()
+    assert await _revisions(empty_database) == setup.head_revisions()
+
+
+# -- a busy port ------------------------------------------------------------------------------
+
+
+def test_a_second_server_on_a_busy_port_is_refused(database: TestDatabase, serving: list[Serve]) -> None:
+    first = Serve(_env(database, APP_ENV="test"))
+    serving.append(first)
+    first.wait_healthy()
+    second = subprocess.run(
+        [sys.executable, "-m", "app.cli", "serve"],
+        cwd=ROOT,
+        env=_env(database, APP_ENV="test", PORT=str(first.port), HOST="127.0.0.1"),
+        capture_output=True,
+        text=True,
+        timeout=CEILING,
+        check=False,
+    )
+    assert second.returncode != 0, second.stdout + second.stderr
+    line = _one_line(second.stderr)
+    assert f"127.0.0.1:{first.port}" in line, line
+    assert "serving on" not in second.stdout
+    assert first.healthy(), "the first server must keep serving"
+
+
+# -- db-migrate without changes ---------------------------------------------------------------
+
+
+def test_db_migrate_without_model_changes_writes_no_file(database: TestDatabase) -> None:
+    versions = ROOT / "alembic" / "versions"
+    before = set(versions.iterdir())
+    try:
+        result = _cli("db-migrate", "-m", "nothing changed", env=_env(database, APP_ENV="test"))
+        after = set(versions.iterdir())
+        assert result.returncode == 0, result.stderr
+        assert after == before, f"a migration was written: {sorted(p.name for p in after - before)}"
+        assert "no changes" in result.stdout, result.stdout
+    finally:
+        for path in set(versions.iterdir()) - before:
+            path.unlink()
+
+
+# -- make dev-all and Ctrl-C ------------------------------------------------------------------
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_dev_all_stops_promptly_and_exits_0_on_ctrl_c(database: TestDatabase, tmp_path: Path) -> None:
+    port = free_port()
+    log_path = tmp_path / "dev-all.log"
+    env = _env(
+        database,
+        APP_ENV="dev",
+        PORT=str(port),
+        WORKER_SHUTDOWN_GRACE_SECONDS="90",  # a stop that waits out the grace fails the bound below
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    )
+    with log_path.open("w") as log:
+        # Its own process group, as a terminal's foreground job is: Ctrl-C signals the whole group.
+        process = subprocess.Popen(
+            ["bash", "scripts/dev-all.sh", "env"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    pgid = process.pid
+    try:
+        wait_until(
+            lambda: "Worker starting" in log_path.read_text() and "serving on" in log_path.read_text(),
+            what="the API and the worker started",
+            seen=log_path.read_text,
+        )
+        wait_until(
+            lambda: _healthy(port) or process.poll() is not None, what="/health", seen=log_path.read_text
+        )
+        assert process.poll() is None, log_path.read_text()
+        began = time.monotonic()
+        os.killpg(pgid, signal.SIGINT)
+        process.wait(timeout=CEILING)
+        took = time.monotonic() - began
+        wait_until(lambda: not _group_alive(pgid), what="every process of the group gone", within=30)
+    finally:
+        if _group_alive(pgid):
+            os.killpg(pgid, signal.SIGKILL)
+    log = log_path.read_text()
+    assert process.returncode == 0, log
+    assert took < 45, f"took {took:.0f} s to stop (the worker's grace is 90 s):\n{log}"
+    assert "did not finish" not in log, log
+
+
+def _healthy(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
