@@ -73,9 +73,8 @@ class CampaignCreator(VersionedMixin, CampaignScopedBase):
         CheckConstraint("agreed_fee >= 0", name="agreed_fee_not_negative"),
     )
 
-    creator_id: Mapped[UUID] = mapped_column(
-        ForeignKey("creators.id"), index=True
-    )  # NO ACTION: see migration 0015
+    # Deferrable: DeleteTeam checks it at commit, after all its cascades (migration 0015).
+    creator_id: Mapped[UUID] = mapped_column(ForeignKey("creators.id", deferrable=True), index=True)
     agreed_fee: Mapped[Decimal] = mapped_column(MONEY)
     deliverables: Mapped[str | None] = mapped_column(Text, default=None)
 

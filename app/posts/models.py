@@ -36,9 +36,8 @@ class Post(ThreadableMixin, VersionedMixin, CampaignScopedBase):
         ),
     )
 
-    creator_id: Mapped[UUID] = mapped_column(
-        ForeignKey("creators.id"), index=True
-    )  # NO ACTION: see migration 0015
+    # Deferrable: DeleteTeam checks it at commit, after all its cascades (migration 0015).
+    creator_id: Mapped[UUID] = mapped_column(ForeignKey("creators.id", deferrable=True), index=True)
     platform: Mapped[str] = mapped_column(String(20))
     caption: Mapped[str | None] = mapped_column(Text, default=None)
     status: Mapped[str] = mapped_column(String(20), default="draft")

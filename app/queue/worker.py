@@ -33,6 +33,8 @@ logger = logging.getLogger(__name__)
 
 SETTLE_SECONDS = 0.5
 """After the last job finishes, how long its `process` task gets to record the result."""
+CANCEL_SECONDS = 5.0
+"""How long idle loops get to take their cancellation before SAQ's stop goes on without them."""
 HEARTBEAT_SECONDS = 10.0
 """How often a running worker touches its heartbeat file (`worker-alive` checks its age)."""
 
@@ -53,8 +55,16 @@ class PromptlyStoppingWorker(Worker):
         if running:
             await asyncio.wait(running, timeout=self._shutdown_grace_period_s or None)
             await asyncio.wait(list(self.tasks), timeout=SETTLE_SECONDS)
-        for task in list(self.tasks):
+        idle = list(self.tasks)
+        for task in idle:
             task.cancel()
+        if idle:
+            # A task that swallows its cancellation (seen: now and then one right after start-up)
+            # would make SAQ's stop wait out the whole grace period; leave it to the teardown.
+            _, stuck = await asyncio.wait(idle, timeout=CANCEL_SECONDS)
+            if stuck:
+                logger.warning("%d idle task(s) ignored cancellation: %s", len(stuck), stuck)
+                self.tasks.difference_update(stuck)
         await super().stop()
 
 

@@ -8,7 +8,7 @@ from uuid import UUID
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from saq.queue.base import Queue
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
@@ -44,6 +44,11 @@ def team_read(team: Team, role: TeamRole | str | None) -> TeamRead:
         created_at=team.created_at,
         updated_at=team.updated_at,
     )
+
+
+DEFER_CREATOR_KEYS = text(
+    "SET CONSTRAINTS fk_campaign_creators_creator_id_creators, fk_posts_creator_id_creators DEFERRED"
+)
 
 
 class TeamService(SQLAlchemyAsyncRepositoryService[Team]):
@@ -116,6 +121,9 @@ class TeamService(SQLAlchemyAsyncRepositoryService[Team]):
     async def delete_team(self, access: TeamAccess, *, queue: Queue) -> None:
         """Everything the team owns goes by cascade; its stored media files by a task after commit."""
         await purge_team_media(self.repository.session, queue, team_id=access.team_id)
+        # The cascades through creators and through campaigns meet in bookings and posts: check
+        # those keys at commit, once both have run (migration 0015).
+        await self.repository.session.execute(DEFER_CREATOR_KEYS)
         await self.repository.delete(access.team_id)
 
 
