@@ -193,7 +193,9 @@ def test_two_apis_and_two_workers_share_one_pgbouncer(pgbouncer: PgBouncer, data
             api.wait_ready()
         _registrations_reach_the_workers_through_both_apis(apis, sink)
         _teams_stay_apart_whichever_api_and_server_connection_serves_them(apis)
-        assert _logins(pgbouncer, database.name) >= 4, pgbouncer.log()[-3000:]
+        # Both APIs log in through it, and so does every worker that ran a job (which worker
+        # takes which job is SAQ's choice, so at least one of the two).
+        assert _logins(pgbouncer, database.name) >= 3, pgbouncer.log()[-3000:]
     finally:
         WorkerProcess.stop_all(workers)
         for api in apis:
