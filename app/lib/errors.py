@@ -18,6 +18,7 @@ from http import HTTPStatus
 from types import TracebackType
 from typing import Any
 
+import asyncpg
 import msgspec
 from advanced_alchemy.exceptions import NotFoundError, RepositoryError
 from litestar import MediaType, Request, Response
@@ -425,6 +426,9 @@ exception_handlers: ExceptionHandlersMap = {
     StaleDataError: _stale,
     RepositoryError: _database_error,
     SQLAlchemyError: _database_error,
+    # The fast read path (`app.db.reads`) talks to asyncpg directly: its errors arrive unwrapped.
+    asyncpg.PostgresError: _database_error,
+    asyncpg.InterfaceError: _database_error,
     OSError: _unexpected,
     Exception: _unexpected,
 }
