@@ -25,6 +25,7 @@ from app.lib.errors import (
     ResourceNotFoundError,
     problem_responses,
 )
+from app.users.controllers import provide_refresh_tokens, provide_users
 from app.users.mfa import MfaChallenges, TwoFactorService, enter_user_context
 from app.users.oidc import GoogleSignInService, ProviderKeys, verify_id_token
 from app.users.schemas import (
@@ -73,14 +74,6 @@ def provide_challenges(settings: NamedDependency[Settings]) -> MfaChallenges:
     return MfaChallenges(settings.auth.secret_key, settings.sign_in.mfa_challenge_ttl)
 
 
-def _users(db_session: NamedDependency[AsyncSession]) -> UserService:
-    return UserService(session=db_session)
-
-
-def _refresh_tokens(db_session: NamedDependency[AsyncSession]) -> RefreshTokenService:
-    return RefreshTokenService(session=db_session)
-
-
 _EMAIL_NOT_VERIFIED = ResponseSpec(
     data_container=ProblemDetails,
     description="`email_not_verified`: Google has not verified the address, so it neither links to an "
@@ -121,7 +114,7 @@ class GoogleSignInController(Controller):
         "google_sign_in": Provide(provide_google_sign_in, sync_to_thread=False),
         "two_factor": Provide(provide_two_factor, sync_to_thread=False),
         "challenges": Provide(provide_challenges, sync_to_thread=False),
-        "refresh_tokens": Provide(_refresh_tokens, sync_to_thread=False),
+        "refresh_tokens": Provide(provide_refresh_tokens, sync_to_thread=False),
     }
 
     @post(
@@ -218,8 +211,8 @@ class SecondFactorController(Controller):
     dependencies = {
         "two_factor": Provide(provide_two_factor, sync_to_thread=False),
         "challenges": Provide(provide_challenges, sync_to_thread=False),
-        "refresh_tokens": Provide(_refresh_tokens, sync_to_thread=False),
-        "users": Provide(_users, sync_to_thread=False),
+        "refresh_tokens": Provide(provide_refresh_tokens, sync_to_thread=False),
+        "users": Provide(provide_users, sync_to_thread=False),
     }
 
     @post(
@@ -281,7 +274,7 @@ class TwoFactorController(Controller):
     tags = ["Users"]
     dependencies = {
         "two_factor": Provide(provide_two_factor, sync_to_thread=False),
-        "users": Provide(_users, sync_to_thread=False),
+        "users": Provide(provide_users, sync_to_thread=False),
     }
 
     @get(
