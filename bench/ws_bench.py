@@ -58,18 +58,30 @@ class _MessageFrame(msgspec.Struct):
     message: _Message
 
 
-def _rss_kib(pid: int) -> int:
-    """RSS of `pid` and its children (Granian's main process and its worker)."""
-    total = 0
-    pids = [pid]
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    if children.exists():
-        pids += [int(child) for child in children.read_text().split()]
-    for one in pids:
-        for line in Path(f"/proc/{one}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                total += int(line.split()[1])
-    return total
+class _Rss(msgspec.Struct, frozen=True):
+    """Resident memory of Granian's main process and of its worker (the one serving sockets), KiB."""
+
+    main: int
+    worker: int
+
+    def peak(self, other: _Rss) -> _Rss:
+        return _Rss(max(self.main, other.main), max(self.worker, other.worker))
+
+    def describe(self) -> str:
+        return f"worker {self.worker / 1024:.0f} MB (+ Granian's main process {self.main / 1024:.0f} MB)"
+
+
+def _vm_rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _rss(pid: int) -> _Rss:
+    """RSS of Granian's main process `pid` and of its one worker."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return _Rss(main=_vm_rss_kib(pid), worker=sum(_vm_rss_kib(int(child)) for child in children))
 
 
 async def _seed(owner_dsn: str) -> tuple[UUID, UUID, UUID]:
@@ -157,7 +169,7 @@ async def run(port: int, api: subprocess.Popen[str], owner_url) -> None:
     token = tokens.issue(user_id, is_platform_admin=False)
     topic = f"thread:{team_id}:brand:{brand_id}"
     url = f"ws://127.0.0.1:{port}/api/ws"
-    rss_idle = _rss_kib(api.pid)
+    rss_idle = _rss(api.pid)
     load = os.getloadavg()
 
     began = time.perf_counter()
@@ -186,7 +198,7 @@ async def run(port: int, api: subprocess.Popen[str], owner_url) -> None:
         line = await asyncio.wait_for(worker.stdout.readline(), timeout=600)
         assert line.strip() == b"ready", line
     connected = time.perf_counter() - began
-    rss_connected = _rss_kib(api.pid)
+    rss_connected = _rss(api.pid)
 
     engine = create_engine(settings.database.app_url_from(owner_url), pool_size=2)
     session_maker = create_session_maker(engine)
@@ -202,14 +214,14 @@ async def run(port: int, api: subprocess.Popen[str], owner_url) -> None:
             await session.commit()
             committed[str(message.id)] = time.perf_counter()
         if index % 20 == 0:
-            rss_peak = max(rss_peak, _rss_kib(api.pid))
+            rss_peak = rss_peak.peak(_rss(api.pid))
         await asyncio.sleep(INTERVAL)
     outputs: list[bytes] = []
     for worker in workers:
         assert worker.stdout is not None
         outputs.append(await asyncio.wait_for(worker.stdout.read(), timeout=600))
         await worker.wait()
-    rss_peak = max(rss_peak, _rss_kib(api.pid))
+    rss_peak = rss_peak.peak(_rss(api.pid))
     await engine.dispose()
 
     receipts: dict[str, list[float]] = {}
@@ -234,10 +246,9 @@ async def run(port: int, api: subprocess.Popen[str], owner_url) -> None:
         f"max {max(latencies):.1f} ms; first socket p50 {statistics.median(firsts):.1f} ms, "
         f"last socket p50 {statistics.median(lasts):.1f} ms"
     )
-    print(
-        f"API RSS: {rss_idle / 1024:.0f} MB idle, {rss_connected / 1024:.0f} MB with {SOCKETS} sockets, "
-        f"{rss_peak / 1024:.0f} MB peak"
-    )
+    print(f"API RSS idle: {rss_idle.describe()}")
+    print(f"API RSS with {SOCKETS} sockets: {rss_connected.describe()}")
+    print(f"API RSS peak: {rss_peak.describe()}")
 
 
 def main() -> None:

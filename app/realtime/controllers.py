@@ -84,7 +84,7 @@ async def realtime_socket(socket: WebSocket[Any, Any, Any]) -> None:
         return
     except WebSocketDisconnect:
         return
-    client = Client(user, socket.send_text)
+    client = Client(user, socket.send)
     hub.add_client(client)
     sender = asyncio.create_task(_pump(hub, client))
     try:
@@ -190,8 +190,9 @@ async def _subscribe(hub: Hub, client: Client, topic: str) -> None:
 
 
 async def _pump(hub: Hub, client: Client) -> None:
+    outbox = client.outbox
     while True:
-        item = await client.outbox.get()
+        item = await outbox.get()
         if item is None:
             return
         try:

@@ -1,7 +1,7 @@
 """The frames `/api/ws` speaks: JSON objects tagged by `type`, as msgspec Structs.
 
 Client -> server: `auth`, `subscribe`, `unsubscribe`, `ping`. Server -> client: `ready`,
-`subscribed`, `unsubscribed`, `error`, `pong`, and the deliveries `event` (team feed, here),
+`subscribed`, `unsubscribed`, `error`, `pong`, `resync`, and the deliveries `event` (team feed, here),
 `message` (`app.threads.schemas.ThreadMessageFrame`) and `notification`
 (`app.notifications.schemas.NotificationFrame`). All are in the OpenAPI document's
 `components.schemas`, so the generated client has their types.
@@ -97,6 +97,15 @@ class ErrorFrame(ServerFrame, tag="error"):
 
 class PongFrame(ServerFrame, tag="pong"):
     pass
+
+
+class ResyncFrame(ServerFrame, tag="resync"):
+    """Deliveries for `topic` may have been missed since `since` (the server's database listener
+    reconnected): re-read what you show through the HTTP API (e.g. `ListThreadMessages` with
+    `after` your newest id) and merge by id. Live deliveries go on after this frame."""
+
+    topic: str
+    since: datetime
 
 
 class EventFrame(ServerFrame, tag="event"):

@@ -1,11 +1,16 @@
 """The process's one `LISTEN` connection: a plain asyncpg connection, session-level (never
-through a transaction-mode pooler), reconnecting with backoff when it drops."""
+through a transaction-mode pooler), reconnecting with backoff when it drops.
+
+Notifications sent while it is away are gone (PostgreSQL queues them only for listening
+sessions), so after a reconnect the hub re-authorises every subscription and sends `resync`,
+dated from the last moment the old connection was known to deliver."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -23,6 +28,8 @@ class PostgresListener:
         self._task: asyncio.Task[None] | None = None
         self._connection: asyncpg.Connection | None = None
         self._lost = asyncio.Event()
+        self._delivering_since = datetime.now(tz=UTC)
+        """When the current connection last proved it was delivering (connected, or a payload)."""
 
     async def start(self) -> None:
         """Connect and listen before returning, so the server serves only once it can deliver."""
@@ -45,9 +52,11 @@ class PostgresListener:
         connection.add_termination_listener(lambda _: self._lost.set())
         await connection.add_listener(CHANNEL, self._on_notify)
         self._connection = connection
+        self._delivering_since = datetime.now(tz=UTC)
         logger.info("realtime: listening on %s", CHANNEL)
 
     def _on_notify(self, connection: Any, pid: int, channel: str, payload: str) -> None:
+        self._delivering_since = datetime.now(tz=UTC)
         try:
             self.hub.dispatch(payload)
         except Exception:
@@ -57,11 +66,16 @@ class PostgresListener:
         delay = 0.5
         while True:
             await self._lost.wait()
+            missed_since = self._delivering_since
             logger.warning("realtime: the LISTEN connection was lost; reconnecting")
             while True:
                 try:
                     await self._connect()
                     delay = 0.5
+                    self.hub.resynchronize(missed_since)
+                    logger.info(
+                        "realtime: listening again; subscriptions re-checked, clients told to re-read"
+                    )
                     break
                 except (OSError, asyncpg.PostgresError) as exc:
                     logger.warning("realtime: reconnect failed (%s); retrying in %.1fs", exc, delay)

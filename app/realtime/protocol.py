@@ -25,6 +25,7 @@ from app.realtime.frames import (
     PingFrame,
     PongFrame,
     ReadyFrame,
+    ResyncFrame,
     SubscribedFrame,
     SubscribeFrame,
     UnsubscribedFrame,
@@ -39,6 +40,7 @@ ServerFrame = (
     | UnsubscribedFrame
     | ErrorFrame
     | PongFrame
+    | ResyncFrame
     | EventFrame
     | ThreadMessageFrame
     | NotificationFrame
@@ -85,5 +87,6 @@ def get_realtime_protocol() -> RealtimeProtocol:
             SubscribedFrame(topic=topic),
             ErrorFrame(code=ErrorCode.NOT_FOUND, detail="Team not found.", topic=topic),
             UnsubscribedFrame(topic=topic, reason="access_revoked"),
+            ResyncFrame(topic=topic, since=datetime(2026, 12, 1, 11, 58, tzinfo=UTC)),
         ],
     )
