@@ -1731,7 +1731,7 @@ export type RealtimeProtocol = {
         [key: string]: number;
     };
     client_examples: Array<AuthFrame | SubscribeFrame | UnsubscribeFrame | PingFrame>;
-    server_examples: Array<ReadyFrame | SubscribedFrame | UnsubscribedFrame | ErrorFrame | PongFrame | EventFrame | ThreadMessageFrame | NotificationFrame>;
+    server_examples: Array<ReadyFrame | SubscribedFrame | UnsubscribedFrame | ErrorFrame | PongFrame | ResyncFrame | EventFrame | ThreadMessageFrame | NotificationFrame>;
 };
 
 /**
@@ -1761,6 +1761,15 @@ export type Register = {
      */
     password: string;
     name: string;
+};
+
+/**
+ * ResyncFrame
+ */
+export type ResyncFrame = {
+    topic: string;
+    since: string;
+    type: 'resync';
 };
 
 /**
