@@ -3,7 +3,8 @@ messages and measure delivery latency from commit to receipt, and the API's RSS.
 
     make bench-ws     # python -m bench.ws_bench; embedded PostgreSQL unless DATABASE_URL
 
-The API runs as a real Granian process (one worker). The writer commits each message in this
+The API runs as a real Granian process (one worker), from the runtime-only environment
+(`bench.runtime_env`), so its memory is what a deployment's would be. The writer commits each message in this
 process through the app's own service (so the commit time is known exactly) at a steady pace;
 the sockets are `websockets` clients in `BENCH_CLIENT_PROCESSES` separate processes, so their
 parsing does not delay the writer's clock, but on a small machine their CPU still competes
@@ -37,6 +38,7 @@ from app.lib.deps import TeamAccess
 from app.lib.roles import TeamRole
 from app.threads.schemas import ThreadMessageCreate
 from app.threads.services import ThreadService
+from bench.runtime_env import runtime_python
 
 ROOT = Path(__file__).resolve().parent.parent
 SOCKETS = int(os.environ.get("BENCH_SOCKETS", "1000"))
@@ -263,7 +265,7 @@ def main() -> None:
     }
     api = subprocess.Popen(
         [
-            sys.executable,
+            runtime_python(),
             "-m",
             "granian",
             "--interface",
