@@ -18,6 +18,7 @@ import msgspec
 from sqlalchemy import select
 
 from app.brands.services import BrandService
+from app.campaigns.bookings import CampaignCreatorService
 from app.campaigns.schemas import (
     CampaignCreate,
     CampaignCreatorCreate,
@@ -25,7 +26,7 @@ from app.campaigns.schemas import (
     CampaignStatus,
     CampaignUpdate,
 )
-from app.campaigns.services import CampaignCreatorService, CampaignService
+from app.campaigns.services import CampaignService
 from app.db.engine import SessionMaker, tenant_session
 from app.db.tenancy import TenantContext, apply_tenant_now
 from app.lib.crypto import Passwords

@@ -12,8 +12,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.campaigns.bookings import CampaignCreatorService
 from app.campaigns.schemas import CampaignCreatorUpdate
-from app.campaigns.services import CampaignCreatorService
 from app.db.engine import tenant_session
 from app.db.tenancy import TenantContext, set_tenant
 from app.lib.errors import ConflictError

@@ -11,7 +11,7 @@ Tables:
 
 Members read, create and edit; admins delete campaigns and manage guest access. Guests read
 the campaigns they are granted (and their creators, posts and to-dos), nothing else.
-Status moves along `CAMPAIGN_TRANSITIONS` (app/campaigns/services.py); an illegal move is a 409.
+Status moves along `CAMPAIGN_TRANSITIONS` (app/campaigns/rules.py); an illegal move is a 409.
 
 Finished campaigns take no new work. For its posts, to-dos and creator bookings a campaign's
 status means:
@@ -21,7 +21,7 @@ status means:
 - archived: read-only; adding, updating or removing any of them is a 409.
 The 409's detail names the status and what to do; `campaign_status` carries it for clients.
 Neither status can go back to active, so the way out is another campaign. The check is one
-helper, `ensure_campaign_accepts` (app/campaigns/services.py), called by the posts, to-dos and
+helper, `ensure_campaign_accepts` (app/campaigns/rules.py), called by the posts, to-dos and
 bookings services; the status comes from a lookup those services already make (the campaign on
 create, joined to the item on update/delete), share-locked so it cannot change under the write.
 Reads are unaffected, and so is the campaign record itself (editing its own fields, its guest

@@ -16,6 +16,8 @@ from litestar.params import FromPath, JSONBody, Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.campaigns.bookings import CampaignCreatorService
+from app.campaigns.guests import CampaignGuestService
 from app.campaigns.schemas import (
     CampaignCreate,
     CampaignCreatorCreate,
@@ -32,12 +34,7 @@ from app.campaigns.schemas import (
     CampaignStatus,
     CampaignUpdate,
 )
-from app.campaigns.services import (
-    CampaignCreatorService,
-    CampaignFilters,
-    CampaignGuestService,
-    CampaignService,
-)
+from app.campaigns.services import CampaignFilters, CampaignService
 from app.lib.deps import TeamAccess, team_dependencies
 from app.lib.errors import TEAM_ROUTE_ERRORS
 from app.lib.pagination import Page, SortOrder, page_dependencies

@@ -24,7 +24,7 @@ from uuid_utils.compat import uuid7
 
 from app.brands.models import Brand
 from app.campaigns.models import Campaign
-from app.campaigns.services import ensure_campaign_accepts
+from app.campaigns.rules import ensure_campaign_accepts
 from app.config import MediaSettings
 from app.db.paging import fetch_page
 from app.events.schemas import EventType

@@ -13,7 +13,7 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.actions import ActionContext, BaseAction, ObjectType, action_registry
-from app.campaigns.services import campaign_blocks_change
+from app.campaigns.rules import campaign_blocks_change
 from app.lib.schema import Schema
 from app.posts.schemas import Metric, PostRead, PostStatus, Url
 from app.posts.services import ITEMS, CampaignPost, PostService

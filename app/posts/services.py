@@ -20,7 +20,7 @@ from sqlalchemy import ColumnElement, Select, func, select, tuple_, update
 from sqlalchemy.orm import InstrumentedAttribute
 
 from app.campaigns.models import Campaign, CampaignCreator
-from app.campaigns.services import (
+from app.campaigns.rules import (
     CampaignAction,
     campaign_item,
     ensure_campaign_accepts,

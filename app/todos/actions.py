@@ -10,7 +10,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.actions import ActionContext, BaseAction, ObjectType, action_registry
-from app.campaigns.services import campaign_blocks_change
+from app.campaigns.rules import campaign_blocks_change
 from app.lib.errors import unknown_reference
 from app.lib.schema import Schema
 from app.todos.schemas import TodoRead, TodoStatus, TodoUpdate

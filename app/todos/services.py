@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from app.campaigns.models import Campaign
-from app.campaigns.services import (
+from app.campaigns.rules import (
     CampaignAction,
     campaign_item,
     ensure_campaign_accepts,
