@@ -41,15 +41,22 @@ from app.threads.store import (
 )
 
 
-def _campaigns_of(session: Session, keys: Iterable[ObjectKey]) -> dict[ObjectKey, UUID | None]:
-    """The campaign of each object that still exists (absent: gone), from the session where it
-    is loaded, otherwise with one query per object type (a bulk action expires what it moved)."""
+def _campaigns_of(
+    session: Session, keys: Iterable[ObjectKey], *, created: set[ObjectKey]
+) -> dict[ObjectKey, UUID | None]:
+    """The campaign of each object that still exists (absent: gone): none to look up for an
+    object outside campaigns that this transaction created (`created`), else from the session
+    where it is loaded, otherwise with one query per object type (a bulk action expires what it
+    moved; a create on the fast path never loads an instance)."""
     models = threadable_models()
     found: dict[ObjectKey, UUID | None] = {}
     unloaded: dict[str, list[UUID]] = defaultdict(list)
     for object_type, object_id in keys:
         model = models[object_type]
         key = model.__thread_campaign_key__
+        if key is None and (object_type, object_id) in created:
+            found[(object_type, object_id)] = None
+            continue
         instance = session.identity_map.get(inspect(model).identity_key_from_primary_key((object_id,)))
         if instance is not None and (key is None or key in inspect(instance).dict):
             found[(object_type, object_id)] = getattr(instance, key) if key else None
@@ -85,8 +92,10 @@ def write_system_messages(session: Session, events: Sequence[Event]) -> None:
     if not relevant:
         return
     keys = {(event.object_type, event.object_id) for event in relevant}
-    alive = {(e.object_type, e.object_id) for e in relevant if e.event_type != "deleted"}
-    campaigns = _campaigns_of(session, alive)
+    deleted = {(e.object_type, e.object_id) for e in relevant if e.event_type == "deleted"}
+    alive = {(e.object_type, e.object_id) for e in relevant} - deleted
+    created = {(e.object_type, e.object_id) for e in relevant if e.event_type == "created"} - deleted
+    campaigns = _campaigns_of(session, alive, created=created)
     team_of = {(event.object_type, event.object_id): event.team_id for event in relevant}
     connection = session.connection()
     # A deleted object gets no new thread; an object gone by now gets none either.
