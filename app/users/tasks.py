@@ -1,0 +1,51 @@
+"""The users' cron job: forget sign-ins that were started or challenged but never finished.
+
+Flows of "Sign in with Google" (`oidc_login_flows`) and two-factor challenges
+(`mfa_challenges`) live minutes; their rows are useless once expired. The challenges are the
+users' own rows (row-level policy on `app.user_id`) and the job crosses every user, so it is one
+of the few named jobs on the system role (BYPASSRLS). It runs on the daily purge's schedule
+(`PURGE_CRON`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from saq.types import Context
+from sqlalchemy import delete
+
+from app.config import Settings
+from app.queue.registry import resources, scheduled_task
+from app.system.models import ScheduledTaskRun
+from app.users.models import MfaChallenge, OidcLoginFlow
+
+
+def _purge_schedule(settings: Settings) -> str:
+    return settings.queue.purge_cron
+
+
+@scheduled_task(cron=_purge_schedule, timeout=300)
+async def purge_expired_sign_ins(ctx: Context) -> str:
+    """Delete expired Google sign-in flows and expired two-factor challenges (used or not)."""
+    worker = resources(ctx)
+    now = datetime.now(tz=UTC)
+    job = ctx.get("job")
+    due = datetime.fromtimestamp(job.scheduled, tz=UTC) if job is not None and job.scheduled else now
+    worker_ref = ctx.get("worker")
+    async with worker.system_session_maker() as session, session.begin():
+        counts = {}
+        for name, statement in {
+            "oidc_login_flows": delete(OidcLoginFlow).where(OidcLoginFlow.expires_at <= now),
+            "mfa_challenges": delete(MfaChallenge).where(MfaChallenge.expires_at <= now),
+        }.items():
+            counts[name] = (await session.execute(statement)).rowcount  # pyright: ignore[reportAttributeAccessIssue]
+        summary = ", ".join(f"{name}={count}" for name, count in counts.items())
+        session.add(
+            ScheduledTaskRun(
+                task="purge_expired_sign_ins",
+                due_at=due,
+                worker_id=str(worker_ref.id) if worker_ref is not None else None,
+                summary=summary,
+            )
+        )
+    return summary
