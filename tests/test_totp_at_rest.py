@@ -29,7 +29,7 @@ NEW_KEY = "k2:" + "n" * 40
 
 
 async def stored_secret(conn: asyncpg.Connection, user: User) -> str:
-    return await conn.fetchval("SELECT secret FROM totp_credentials WHERE user_id = $1", user.id)
+    return str(await conn.fetchval("SELECT secret FROM totp_credentials WHERE user_id = $1", user.id))
 
 
 async def second_factor(client: Any, user: User, **factor: str) -> Any:
