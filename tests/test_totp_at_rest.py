@@ -19,10 +19,12 @@ from app.db.engine import libpq_dsn
 from app.lib.encryption import DataCipher, UnreadableSecretError
 from app.main import create_app
 from app.users.models import User
+from tests.background import WorkerProcess
 from tests.conftest import ApiClient, make_settings
 from tests.database import TestDatabase
 from tests.factories import UserFactory
 from tests.test_totp import code_at, enable_totp, password_login
+from tests.waiting import wait_until_async
 
 NEW_KEY = "k2:" + "n" * 40
 """A newer key in front of the default one (`sk`, derived from SECRET_KEY): a rotation."""
@@ -30,6 +32,11 @@ NEW_KEY = "k2:" + "n" * 40
 
 async def stored_secret(conn: asyncpg.Connection, user: User) -> str:
     return str(await conn.fetchval("SELECT secret FROM totp_credentials WHERE user_id = $1", user.id))
+
+
+def flip_last_character(sealed: str) -> str:
+    """Another valid base64url character at the end: the tag no longer matches."""
+    return sealed[:-1] + ("A" if sealed[-1] != "A" else "B")
 
 
 async def second_factor(client: Any, user: User, **factor: str) -> Any:
@@ -77,7 +84,7 @@ async def test_an_altered_secret_is_refused_and_recovery_codes_still_work(
     user = await UserFactory.create_async()
     secret, recovery_codes = await enable_totp(client_for(user))
     stored = await stored_secret(owner_connection, user)
-    flipped = stored[:-3] + ("A" if stored[-3] != "A" else "B") + stored[-2:]
+    flipped = flip_last_character(stored)
     await owner_connection.execute(
         "UPDATE totp_credentials SET secret = $1 WHERE user_id = $2", flipped, user.id
     )
@@ -179,3 +186,37 @@ async def test_the_migration_seals_plain_secrets_and_the_downgrade_opens_them(sc
         assert await conn.fetchval("SELECT secret FROM totp_credentials WHERE user_id = $1", user_id) == plain
     finally:
         await conn.close()
+
+
+async def test_the_reseal_job_moves_every_readable_secret_to_the_newest_key(
+    client_for: Any, owner_connection: asyncpg.Connection, database: TestDatabase
+) -> None:
+    """After a rotation, users who do not sign in get re-sealed too, so the old key can go."""
+    idle, broken = await UserFactory.create_async(), await UserFactory.create_async()
+    idle_secret, _ = await enable_totp(client_for(idle))
+    await enable_totp(client_for(broken))
+    altered = flip_last_character(await stored_secret(owner_connection, broken))
+    await owner_connection.execute(
+        "UPDATE totp_credentials SET secret = $1 WHERE user_id = $2", altered, broken.id
+    )
+
+    keys = f"{NEW_KEY},sk:{DEV_SECRET_KEY}"
+    process = WorkerProcess(database, env={"PURGE_CRON": "* * * * * *", "DATA_ENCRYPTION_KEYS": keys}).start()
+    try:
+        run = await wait_until_async(
+            lambda: owner_connection.fetchrow(
+                "SELECT summary FROM scheduled_task_runs WHERE task = 'reseal_totp_secrets' "
+                "ORDER BY created_at LIMIT 1"
+            ),
+            what="a reseal_totp_secrets run",
+            seen=process.log,
+        )
+    finally:
+        process.stop()
+
+    assert run["summary"] == "resealed=1, unreadable=1"
+    assert (await stored_secret(owner_connection, idle)).startswith("v1.k2.")
+    assert await stored_secret(owner_connection, broken) == altered  # left for an operator to see
+    async with app_with_keys(database, NEW_KEY) as only_the_new_key:  # the old key is gone now
+        response = await second_factor(only_the_new_key, idle, code=code_at(idle_secret, 1))
+        assert response.status_code == 200, response.text

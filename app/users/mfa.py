@@ -40,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.db.tenancy import TenantContext, apply_tenant_now
 from app.lib.crypto import Passwords, token_digest
-from app.lib.encryption import DataCipher, UnreadableSecretError, cipher_for
+from app.lib.encryption import FORMAT_VERSION, DataCipher, UnreadableSecretError, cipher_for
 from app.lib.errors import AuthenticationError, BadRequestError, ConflictError, ErrorCode
 from app.users.models import MfaChallenge, RecoveryCode, TotpCredential, User
 
@@ -135,6 +135,21 @@ class TwoFactorService(SQLAlchemyAsyncRepositoryService[TotpCredential]):
             self.session.add_all([RecoveryCode(user_id=user_id, code_hash=digest) for digest in digests])
             await self.session.flush()
 
+        async def lock_sealed_by_other_keys(
+            self, current_prefix: str, *, after: UUID | None, limit: int
+        ) -> list[TotpCredential]:
+            """A page (by id) of credentials whose secret the newest key did not seal."""
+            statement = (
+                select(TotpCredential)
+                .where(TotpCredential.secret.not_like(current_prefix.replace("_", r"\_") + "%"))
+                .order_by(TotpCredential.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)  # one being used for a sign-in re-seals itself
+            )
+            if after is not None:
+                statement = statement.where(TotpCredential.id > after)
+            return list((await self.session.execute(statement)).scalars())
+
         async def remove_all(self, user_id: UUID) -> None:
             await self.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
             await self.session.execute(delete(TotpCredential).where(TotpCredential.user_id == user_id))
@@ -200,6 +215,29 @@ class TwoFactorService(SQLAlchemyAsyncRepositoryService[TotpCredential]):
         if not self.cipher.is_current(credential.secret):
             credential.secret = self.cipher.seal(secret, context=context)
         return secret
+
+    async def reseal_all(self, *, batch: int = 500) -> tuple[int, int]:
+        """Re-seal every secret an older key sealed with the newest: (re-sealed, unreadable).
+
+        For the rotation job on the system role (it sees every user's row); an unreadable
+        secret is logged and left as it is.
+        """
+        resealed = unreadable = 0
+        last: UUID | None = None
+        while True:
+            page = await self.repository.lock_sealed_by_other_keys(
+                f"{FORMAT_VERSION}.{self.cipher.current_key_id}.", after=last, limit=batch
+            )
+            for credential in page:
+                try:
+                    self._secret_of(credential)
+                    resealed += 1
+                except SecondFactorUnavailableError:
+                    unreadable += 1
+            await self.repository.session.flush()
+            if len(page) < batch:
+                return resealed, unreadable
+            last = page[-1].id
 
     async def _new_recovery_codes(self, user_id: UUID) -> list[str]:
         codes = [new_recovery_code() for _ in range(RECOVERY_CODE_COUNT)]
