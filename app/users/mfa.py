@@ -94,10 +94,6 @@ def secret_context(user_id: UUID) -> str:
 class TwoFactorService(SQLAlchemyAsyncRepositoryService[TotpCredential]):
     """A user's authenticator and recovery codes (the caller's context must be that user)."""
 
-    def __init__(self, *, session: AsyncSession, cipher: DataCipher) -> None:
-        super().__init__(session=session)
-        self.cipher = cipher
-
     class Repo(SQLAlchemyAsyncRepository[TotpCredential]):
         model_type = TotpCredential
 
@@ -155,6 +151,10 @@ class TwoFactorService(SQLAlchemyAsyncRepositoryService[TotpCredential]):
             await self.session.execute(delete(TotpCredential).where(TotpCredential.user_id == user_id))
 
     repository_type = Repo
+
+    def __init__(self, *, session: AsyncSession, cipher: DataCipher) -> None:
+        super().__init__(session=session)
+        self.cipher = cipher
 
     async def status(self, user_id: UUID) -> tuple[bool, bool, int]:
         """(enabled, pending, recovery codes left)."""
