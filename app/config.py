@@ -88,6 +88,10 @@ class AuthSettings(msgspec.Struct, frozen=True, kw_only=True):
     login_failure_window: timedelta
     argon2_time_cost: int
     argon2_memory_kib: int
+    data_encryption_keys: tuple[tuple[str, str], ...]
+    """(key id, key material) pairs for secrets at rest (`DATA_ENCRYPTION_KEYS`): the first
+    encrypts, every one decrypts, so a key rotates by putting a new one first. Unset: one key,
+    id `sk`, derived from `SECRET_KEY` (see app/lib/encryption.py)."""
 
 
 class MailSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -418,6 +422,7 @@ def get_config(environ: Mapping[str, str] | None = None) -> Settings:
             # OWASP's argon2id baseline (19 MiB, 2 passes); tests lower it to stay fast.
             argon2_time_cost=_int(env, "ARGON2_TIME_COST", 2, minimum=1),
             argon2_memory_kib=_int(env, "ARGON2_MEMORY_KIB", 19456, minimum=8),
+            data_encryption_keys=_data_encryption_keys(env, secret_key=secret_key, app_env=app_env),
         ),
         mail=MailSettings(
             smtp_host=env.get("SMTP_HOST") or None,
@@ -447,6 +452,39 @@ def get_config(environ: Mapping[str, str] | None = None) -> Settings:
         sign_in=_sign_in_settings(env, app_env=app_env),
         edge=_edge_settings(env, app_env=app_env),
     )
+
+
+SECRET_KEY_DATA_KEY_ID = "sk"
+"""The id of the data key derived from `SECRET_KEY` when `DATA_ENCRYPTION_KEYS` is unset."""
+_DATA_KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
+
+
+def _data_encryption_keys(
+    env: Mapping[str, str], *, secret_key: str, app_env: str
+) -> tuple[tuple[str, str], ...]:
+    raw = env.get("DATA_ENCRYPTION_KEYS", "")
+    if not raw.strip():
+        return ((SECRET_KEY_DATA_KEY_ID, secret_key),)
+    keys: list[tuple[str, str]] = []
+    for position, entry in enumerate(raw.split(","), start=1):
+        key_id, separator, material = entry.strip().partition(":")
+        if not separator or not _DATA_KEY_ID.match(key_id):
+            # The entry itself is never echoed: it may be a key.
+            raise ConfigError(
+                f"DATA_ENCRYPTION_KEYS entry {position} is not id:key (id: up to 16 letters, digits, - "
+                "or _); list entries newest first, e.g. k2:$(openssl rand -hex 32),k1:<the previous key>"
+            )
+        if len(material) < 32:
+            raise ConfigError(f"DATA_ENCRYPTION_KEYS: key {key_id!r} must be at least 32 characters long")
+        if app_env == "production" and material in PUBLISHED_SECRET_KEYS:
+            raise ConfigError(
+                f"DATA_ENCRYPTION_KEYS: key {key_id!r} is a published key (it is in the repository); "
+                "set a random one, e.g. openssl rand -hex 32"
+            )
+        if any(known == key_id for known, _ in keys):
+            raise ConfigError(f"DATA_ENCRYPTION_KEYS names key {key_id!r} twice; each id must be unique")
+        keys.append((key_id, material))
+    return tuple(keys)
 
 
 _MIB = 1024 * 1024

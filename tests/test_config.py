@@ -115,3 +115,38 @@ def test_docker_compose_has_no_default_secret() -> None:
     compose = (ROOT / "docker-compose.yml").read_text()
     assert "${SECRET_KEY:?" in compose
     assert "SECRET_KEY:-" not in compose
+
+
+def test_data_encryption_keys_default_to_the_secret_key() -> None:
+    secret = "s" * 40
+    assert get_config({"SECRET_KEY": secret}).auth.data_encryption_keys == (("sk", secret),)
+
+
+def test_data_encryption_keys_are_listed_newest_first() -> None:
+    keys = get_config({"DATA_ENCRYPTION_KEYS": f"k2:{'b' * 40}, k1:{'a' * 32}"}).auth.data_encryption_keys
+    assert keys == (("k2", "b" * 40), ("k1", "a" * 32))
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("b" * 40, "entry 1 is not id:key"),
+        (f"k1:{'a' * 40},{'b' * 40}", "entry 2 is not id:key"),
+        (f"bad.id:{'a' * 40}", "entry 1 is not id:key"),
+        ("k1:short", "'k1' must be at least 32 characters"),
+        (f"k1:{'a' * 40},k1:{'b' * 40}", "'k1' twice"),
+    ],
+)
+def test_bad_data_encryption_keys_name_the_variable_and_never_echo_a_key(raw: str, message: str) -> None:
+    with pytest.raises(ConfigError, match="DATA_ENCRYPTION_KEYS") as refused:
+        get_config({"DATA_ENCRYPTION_KEYS": raw})
+    assert message in str(refused.value)
+    assert "a" * 32 not in str(refused.value)
+    assert "b" * 32 not in str(refused.value)
+
+
+def test_production_refuses_a_published_data_encryption_key() -> None:
+    env = {"APP_ENV": "production", "SECRET_KEY": "p" * 40, "DATA_ENCRYPTION_KEYS": f"k1:{DEV_SECRET_KEY}"}
+    with pytest.raises(ConfigError, match="DATA_ENCRYPTION_KEYS: key 'k1' is a published key"):
+        get_config(env)
+    assert get_config({**env, "APP_ENV": "dev"}).auth.data_encryption_keys == (("k1", DEV_SECRET_KEY),)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
@@ -130,17 +131,20 @@ async def test_login_asks_for_the_second_factor_and_each_code_works_once(
     )
     assert replay.status_code == 401
 
-    # A recovery code, in any case and without dashes, works once.
+    # A recovery code, in any case and without dashes, works once (each with its own challenge).
+    challenge = (await password_login(test_client, user)).json()["challenge_token"]
     typed = recovery_codes[0].replace("-", "").upper()
     by_recovery = await test_client.post(
         "/api/auth/login/second-factor", json={"challenge_token": challenge, "recovery_code": typed}
     )
     assert by_recovery.status_code == 200, by_recovery.text
+    challenge = (await password_login(test_client, user)).json()["challenge_token"]
     again = await test_client.post(
         "/api/auth/login/second-factor",
         json={"challenge_token": challenge, "recovery_code": recovery_codes[0]},
     )
     assert again.status_code == 401
+    assert again.json()["code"] == "invalid_mfa_code"
     status = (await client_for(user).get("/api/me/two-factor")).json()
     assert status["recovery_codes_left"] == 9
 
@@ -281,3 +285,78 @@ async def test_another_users_second_factor_is_invisible(client_for: Any, db_sess
     set_tenant(db_session, None)
     nothing = (await db_session.execute(text("SELECT count(*) FROM totp_credentials"))).scalar_one()
     assert nothing == 0  # no context, no rows: fails closed
+
+
+async def test_a_challenge_works_once_even_with_a_fresh_valid_code(
+    client_for: Any, test_client: ApiClient
+) -> None:
+    user = await UserFactory.create_async()
+    secret, recovery_codes = await enable_totp(client_for(user))
+    challenge = (await password_login(test_client, user)).json()["challenge_token"]
+    first = await test_client.post(
+        "/api/auth/login/second-factor",
+        json={"challenge_token": challenge, "recovery_code": recovery_codes[0]},
+    )
+    assert first.status_code == 200, first.text
+
+    fresh_code = code_at(secret, steps_ahead=1)  # never used: only the challenge is spent
+    second = await test_client.post(
+        "/api/auth/login/second-factor", json={"challenge_token": challenge, "code": fresh_code}
+    )
+    assert second.status_code == 401
+    assert second.json()["code"] == "sign_in_failed"
+    assert "already used" in second.json()["detail"]
+
+    # The refused attempt used nothing up: the same code works with a new challenge.
+    new_challenge = (await password_login(test_client, user)).json()["challenge_token"]
+    third = await test_client.post(
+        "/api/auth/login/second-factor", json={"challenge_token": new_challenge, "code": fresh_code}
+    )
+    assert third.status_code == 200, third.text
+
+
+async def test_a_wrong_code_leaves_the_challenge_usable(client_for: Any, test_client: ApiClient) -> None:
+    user = await UserFactory.create_async()
+    secret, _ = await enable_totp(client_for(user))
+    challenge = (await password_login(test_client, user)).json()["challenge_token"]
+    wrong = str((int(code_at(secret, 1)) + 500_000) % 1_000_000).zfill(6)
+    refused = await test_client.post(
+        "/api/auth/login/second-factor", json={"challenge_token": challenge, "code": wrong}
+    )
+    assert refused.status_code == 401
+    assert refused.json()["code"] == "invalid_mfa_code"
+    right = await test_client.post(
+        "/api/auth/login/second-factor", json={"challenge_token": challenge, "code": code_at(secret, 1)}
+    )
+    assert right.status_code == 200, right.text
+
+
+async def test_two_parallel_completions_of_one_challenge_sign_in_once(
+    client_for: Any, test_client: ApiClient, owner_connection: asyncpg.Connection
+) -> None:
+    """Two valid second factors (a fresh code and a recovery code) race with one challenge."""
+    user = await UserFactory.create_async()
+    secret, recovery_codes = await enable_totp(client_for(user))
+    challenge = (await password_login(test_client, user)).json()["challenge_token"]
+    by_code, by_recovery = await asyncio.gather(
+        test_client.post(
+            "/api/auth/login/second-factor", json={"challenge_token": challenge, "code": code_at(secret, 1)}
+        ),
+        test_client.post(
+            "/api/auth/login/second-factor",
+            json={"challenge_token": challenge, "recovery_code": recovery_codes[0]},
+        ),
+    )
+    assert sorted([by_code.status_code, by_recovery.status_code]) == [200, 401], (
+        by_code.text,
+        by_recovery.text,
+    )
+    loser = by_code if by_code.status_code == 401 else by_recovery
+    assert loser.json()["code"] == "sign_in_failed"  # its factor was fine: the challenge was spent
+    # The loser's transaction rolled back: a losing recovery code is still unused.
+    left = (await client_for(user).get("/api/me/two-factor")).json()["recovery_codes_left"]
+    assert left == (9 if by_recovery.status_code == 200 else 10)
+    remaining = await owner_connection.fetchval(
+        "SELECT count(*) FROM mfa_challenges WHERE user_id = $1", user.id
+    )
+    assert remaining == 0

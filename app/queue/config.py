@@ -24,7 +24,8 @@ import app.actions.tasks
 import app.mail.tasks
 import app.media.tasks
 import app.notifications.tasks
-import app.system.tasks  # noqa: F401  (each domain's tasks register themselves on import)
+import app.system.tasks
+import app.users.tasks  # noqa: F401  (each domain's tasks register themselves on import)
 from app.config import Settings
 from app.db.engine import create_app_engine, create_engine, create_session_maker, libpq_dsn
 from app.lib.logs import current_request_id

@@ -18,7 +18,13 @@ from app.lib.errors import AuthenticationError, ErrorCode, problem_responses
 from app.lib.schema import normalize_email
 from app.queue.deps import queue_dependencies
 from app.users.accounts import AccountEmails
-from app.users.mfa import MfaChallenges, TwoFactorService, enter_user_context
+from app.users.mfa import (
+    MfaChallenges,
+    TwoFactorService,
+    enter_user_context,
+    provide_challenges,
+    provide_two_factor,
+)
 from app.users.models import User
 from app.users.schemas import (
     Accepted,
@@ -77,6 +83,8 @@ class AuthController(Controller):
         "users": Provide(provide_users, sync_to_thread=False),
         "refresh_tokens": Provide(provide_refresh_tokens, sync_to_thread=False),
         "account_emails": Provide(provide_account_emails, sync_to_thread=False),
+        "two_factor": Provide(provide_two_factor, sync_to_thread=False),
+        "challenges": Provide(provide_challenges, sync_to_thread=False),
         **queue_dependencies,
     }
 
@@ -116,6 +124,8 @@ class AuthController(Controller):
         data: JSONBody[Login],
         users: NamedDependency[UserService],
         refresh_tokens: NamedDependency[RefreshTokenService],
+        two_factor: NamedDependency[TwoFactorService],
+        challenges: NamedDependency[MfaChallenges],
         db_session: NamedDependency[AsyncSession],
         passwords: NamedDependency[Passwords],
         access_tokens: NamedDependency[AccessTokens],
@@ -143,11 +153,9 @@ class AuthController(Controller):
             raise AuthenticationError(INVALID_CREDENTIALS, code=ErrorCode.INVALID_CREDENTIALS)
         await failures.release(attempt)
         await enter_user_context(db_session, user.id)
-        if await TwoFactorService(session=db_session).is_enabled(user.id):
-            required = MfaChallenges(settings.auth.secret_key, settings.sign_in.mfa_challenge_ttl).required(
-                user, first_factor="password"
-            )
-            await db_session.commit()  # the password was right: its attempt stays released
+        if await two_factor.is_enabled(user.id):
+            required = await challenges.required(user, first_factor="password")
+            await db_session.commit()  # the released attempt and the challenge stay
             raise required
         return await refresh_tokens.issue(user, access_tokens=access_tokens, settings=settings.auth)
 

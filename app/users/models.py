@@ -98,7 +98,8 @@ class TotpCredential(RowLevelSecured, AuditBase):
     __rls_policy__ = OWN_ROWS_POLICY
 
     user_id: Mapped[UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
-    secret: Mapped[str] = mapped_column(String(64))
+    secret: Mapped[str] = mapped_column(String(255))
+    """Sealed (AES-GCM, bound to the user; app/lib/encryption.py), never the secret itself."""
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     last_used_step: Mapped[int | None] = mapped_column(BigInteger, default=None)
     """The time step of the last accepted code: a code is accepted once (no replay)."""
@@ -114,3 +115,18 @@ class RecoveryCode(RowLevelSecured, AuditBase):
     user_id: Mapped[UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     code_hash: Mapped[str] = mapped_column(String(64))
     used_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+
+
+class MfaChallenge(RowLevelSecured, AuditBase):
+    """A second-factor challenge handed out by a sign-in; its id is the challenge token's `jti`.
+
+    Completing the sign-in deletes the row (one `DELETE ... RETURNING`), so a token works once;
+    expired rows are purged by the `purge_expired_sign_ins` cron job.
+    """
+
+    __tablename__ = "mfa_challenges"
+    __rls_policy__ = OWN_ROWS_POLICY
+    __table_args__ = (Index("ix_mfa_challenges_expires_at", "expires_at"),)
+
+    user_id: Mapped[UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))

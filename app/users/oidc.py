@@ -5,7 +5,8 @@
 2. Google sends the browser to the frontend's redirect URI with `code` and `state`; the
    frontend posts them with its `flow_token` to `complete`. The flow is looked up by state,
    must match the flow token (so a link crafted by someone else cannot sign this browser in),
-   and is used up at once, before Google is asked: a replayed state finds it spent.
+   and is used up at once, before Google is asked: a replayed state finds it spent. Expired
+   flows are deleted by the `purge_expired_sign_ins` cron job (app/users/tasks.py).
 3. The code is exchanged (with the verifier) at the token endpoint; the ID token is verified
    against the provider's JWKS (signature, issuer, audience, expiry, nonce) with `joserfc`.
 4. The account: the one linked to this Google subject; else the one with the same email, only
@@ -36,7 +37,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from joserfc.jws import extract_compact
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from app.config import SignInSettings
 from app.lib.crypto import new_token, token_digest
@@ -237,9 +238,6 @@ class GoogleSignInService(SQLAlchemyAsyncRepositoryService[OidcLoginFlow]):
             )
             return (await self.session.execute(statement)).scalar_one_or_none()
 
-        async def delete_expired(self, *, before: datetime) -> None:
-            await self.session.execute(delete(OidcLoginFlow).where(OidcLoginFlow.expires_at < before))
-
     repository_type = Repo
 
     async def start(self, keys: ProviderKeys, *, login_hint: str | None) -> StartedFlow:
@@ -247,7 +245,6 @@ class GoogleSignInService(SQLAlchemyAsyncRepositoryService[OidcLoginFlow]):
         endpoint = (await keys.metadata())["authorization_endpoint"]
         state, flow_token, nonce, verifier = new_token(), new_token(), new_token(), new_token(48)
         now = utcnow()
-        await self.repository.delete_expired(before=now)
         await self.repository.add(
             OidcLoginFlow(
                 provider=PROVIDER,

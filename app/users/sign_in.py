@@ -26,7 +26,13 @@ from app.lib.errors import (
     problem_responses,
 )
 from app.users.controllers import provide_refresh_tokens, provide_users
-from app.users.mfa import MfaChallenges, TwoFactorService, enter_user_context
+from app.users.mfa import (
+    MfaChallenges,
+    TwoFactorService,
+    enter_user_context,
+    provide_challenges,
+    provide_two_factor,
+)
 from app.users.oidc import GoogleSignInService, ProviderKeys, verify_id_token
 from app.users.schemas import (
     GoogleAuthorization,
@@ -64,14 +70,6 @@ def provide_google_keys(state: State, settings: NamedDependency[Settings]) -> Pr
 
 def provide_google_sign_in(db_session: NamedDependency[AsyncSession]) -> GoogleSignInService:
     return GoogleSignInService(session=db_session)
-
-
-def provide_two_factor(db_session: NamedDependency[AsyncSession]) -> TwoFactorService:
-    return TwoFactorService(session=db_session)
-
-
-def provide_challenges(settings: NamedDependency[Settings]) -> MfaChallenges:
-    return MfaChallenges(settings.auth.secret_key, settings.sign_in.mfa_challenge_ttl)
 
 
 _EMAIL_NOT_VERIFIED = ResponseSpec(
@@ -199,7 +197,7 @@ class GoogleSignInController(Controller):
             await db_session.refresh(user, ["session_epoch"])
         await enter_user_context(db_session, user.id)
         if await two_factor.is_enabled(user.id):
-            required = challenges.required(user, first_factor="google")
+            required = await challenges.required(user, first_factor="google")
             await db_session.commit()  # a new or newly linked account stays, awaiting the code
             raise required
         return await refresh_tokens.issue(user, access_tokens=access_tokens, settings=settings.auth)
@@ -238,11 +236,13 @@ class SecondFactorController(Controller):
     ) -> TokenPair:
         """Trade the `challenge_token` of a 401 `mfa_required` (from `Login` or
         `CompleteGoogleSignIn`) and the authenticator's current `code` — or one unused
-        `recovery_code` — for the token pair. Each code works once. Wrong codes count as failed
-        logins of the account (429 with Retry-After past the limit)."""
+        `recovery_code` — for the token pair. Each code works once, and so does each challenge:
+        after a successful use the same `challenge_token` gets 401 `sign_in_failed` (a wrong code
+        leaves it usable until it expires). Wrong codes count as failed logins of the account
+        (429 with Retry-After past the limit)."""
         if (data.code is None) == (data.recovery_code is None):
             raise BadRequestError("Give either code or recovery_code (exactly one).")
-        user_id, epoch = challenges.verify(data.challenge_token)
+        user_id, epoch, challenge_id = challenges.verify(data.challenge_token)
         user = await users.get_one_or_none(id=user_id)
         if user is None or not user.is_active or user.session_epoch != epoch:
             raise AuthenticationError(
@@ -263,6 +263,9 @@ class SecondFactorController(Controller):
                 "The code is not correct (or was already used); enter the authenticator's current code.",
                 code=ErrorCode.INVALID_MFA_CODE,
             )
+        # After the code (whose check locks the user's credential, so parallel completions queue
+        # here): one DELETE ... RETURNING decides which of them gets the tokens.
+        await challenges.consume(challenge_id, user_id=user.id)
         await failures.release(attempt)
         return await refresh_tokens.issue(user, access_tokens=access_tokens, settings=settings.auth)
 

@@ -417,8 +417,10 @@ export const startGoogleSignIn = <ThrowOnError extends boolean = false>(options:
  *
  * Trade the `challenge_token` of a 401 `mfa_required` (from `Login` or
  * `CompleteGoogleSignIn`) and the authenticator's current `code` — or one unused
- * `recovery_code` — for the token pair. Each code works once. Wrong codes count as failed
- * logins of the account (429 with Retry-After past the limit).
+ * `recovery_code` — for the token pair. Each code works once, and so does each challenge:
+ * after a successful use the same `challenge_token` gets 401 `sign_in_failed` (a wrong code
+ * leaves it usable until it expires). Wrong codes count as failed logins of the account
+ * (429 with Retry-After past the limit).
  */
 export const loginSecondFactor = <ThrowOnError extends boolean = false>(options: Options<LoginSecondFactorData, ThrowOnError>) => (options.client ?? client).post<LoginSecondFactorResponses, LoginSecondFactorErrors, ThrowOnError>({
     url: '/api/auth/login/second-factor',
