@@ -13,6 +13,7 @@ neither the domains nor this module import them, and a rolled-back change leaves
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager, ExitStack
 from typing import Any
 from uuid import UUID
 
@@ -50,12 +51,21 @@ def snapshot(model: Any, fields: Iterable[str]) -> Changes:
 EventListener = Callable[[Session, Sequence[Event]], None]
 """Called with the sync session (use `session.connection()` for SQL) and the events just flushed."""
 
+DispatchScope = Callable[[Session], AbstractContextManager[object]]
+"""Entered around one flush's listeners, e.g. to send what they all publish in one statement."""
+
 _listeners: dict[str, EventListener] = {}
+_scopes: dict[str, DispatchScope] = {}
 
 
 def register_event_listener(name: str, listener: EventListener) -> None:
     """Add (or replace, by `name`) a listener; registration is idempotent for app factories."""
     _listeners[name] = listener
+
+
+def register_dispatch_scope(name: str, scope: DispatchScope) -> None:
+    """Add (or replace, by `name`) a scope entered around each flush's listeners."""
+    _scopes[name] = scope
 
 
 def event_listeners() -> dict[str, EventListener]:
@@ -70,8 +80,11 @@ def _dispatch_flushed_events(session: Session, flush_context: UOWTransaction) ->
     if not events:
         return
     events.sort(key=lambda item: item.id)
-    for listener in list(_listeners.values()):
-        listener(session, events)
+    with ExitStack() as stack:
+        for scope in list(_scopes.values()):
+            stack.enter_context(scope(session))
+        for listener in list(_listeners.values()):
+            listener(session, events)
 
 
 def emit_event(

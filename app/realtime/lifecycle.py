@@ -16,11 +16,15 @@ from app.realtime.listener import PostgresListener
 
 def install_listeners() -> None:
     """Register every event listener and topic (idempotent). Order matters: system messages
-    and notifications are written before the feed publishes the event."""
+    and notifications are written before the feed publishes the event; all their frames leave
+    in one `pg_notify` statement per flush."""
     import app.notifications.listeners
     import app.realtime.feed
     import app.threads.listeners
+    from app.events.services import register_dispatch_scope
+    from app.realtime.publish import publications_of_flush
 
+    register_dispatch_scope("realtime.publications", publications_of_flush)
     app.threads.listeners.install()
     app.notifications.listeners.install()
     app.realtime.feed.install()

@@ -8,13 +8,16 @@ context); `C<control JSON>` for membership changes that re-check live subscripti
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 from uuid import UUID
 
 import msgspec
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 
 CHANNEL = "campaign_platform_realtime"
 MAX_PAYLOAD_BYTES = 7_900
@@ -82,13 +85,36 @@ class Publication(msgspec.Struct, frozen=True):
         return frame_payload(self.topic, self.frame, reference=self.reference)
 
 
+_collected: ContextVar[list[str] | None] = ContextVar("realtime_collected_payloads", default=None)
+
+
 def publish_many(connection: Connection, publications: Sequence[Publication | str]) -> None:
     """Queue every frame (or ready payload, e.g. `recheck_payload`) with one statement, in order:
-    one round trip however many there are."""
+    one round trip however many there are. Inside `publications_of_flush`, they wait for the
+    flush's other listeners and all go in that one statement."""
     if not publications:
         return
     payloads = [item if isinstance(item, str) else item.payload() for item in publications]
+    collected = _collected.get()
+    if collected is not None:
+        collected.extend(payloads)
+        return
     connection.execute(_NOTIFY_MANY, {"channel": CHANNEL, "payloads": payloads})
+
+
+@contextmanager
+def publications_of_flush(session: Session) -> Iterator[None]:
+    """Around one flush's event listeners (`app.events` enters it): what the threads,
+    notifications and feed listeners publish is sent in one `pg_notify` statement, in the order
+    they published it. Nothing is sent if a listener fails (the flush, and so the change, fails)."""
+    payloads: list[str] = []
+    token = _collected.set(payloads)
+    try:
+        yield
+    finally:
+        _collected.reset(token)
+    if payloads:
+        session.connection().execute(_NOTIFY_MANY, {"channel": CHANNEL, "payloads": payloads})
 
 
 def recheck_payload(*, team_id: UUID, user_id: UUID) -> str:
