@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -23,6 +24,7 @@ import pytest
 
 from app.config import get_config
 from app.db import setup
+from app.queue.config import MetricsPortUnavailableError, start_worker_metrics
 from tests.background import ROOT, free_port
 from tests.database import TestDatabase
 from tests.waiting import CEILING, wait_until
@@ -274,6 +276,37 @@ def test_a_second_server_on_a_busy_port_is_refused(database: TestDatabase, servi
     assert f"127.0.0.1:{first.port}" in line, line
     assert "serving on" not in second.stdout
     assert first.healthy(), "the first server must keep serving"
+
+
+def test_a_worker_on_a_busy_metrics_port_says_so_in_one_line(database: TestDatabase) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = _cli(
+            "worker",
+            env=_env(
+                database, APP_ENV="test", WORKER_METRICS_HOST="127.0.0.1", WORKER_METRICS_PORT=str(port)
+            ),
+        )
+    assert result.returncode == 2, result.stdout + result.stderr
+    line = _one_line(result.stderr)
+    assert f"127.0.0.1:{port}" in line, line
+    assert "WORKER_METRICS_PORT" in line, line
+    assert "processing queue" not in result.stdout
+
+
+def test_the_metrics_bind_itself_fails_with_the_same_clear_error() -> None:
+    """The worker's start-up hook, for a port taken after the worker's check."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        settings = get_config(
+            {"APP_ENV": "test", "WORKER_METRICS_HOST": "127.0.0.1", "WORKER_METRICS_PORT": str(port)}
+        )
+        with pytest.raises(MetricsPortUnavailableError, match=f"127.0.0.1:{port}.*WORKER_METRICS_PORT"):
+            start_worker_metrics(settings)
 
 
 # -- db-migrate without changes ---------------------------------------------------------------
