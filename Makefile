@@ -29,7 +29,7 @@ dev-worker: install ## Run a background worker (tasks and cron) against the same
 	@$(RUN) python -m app.cli worker
 
 dev-all: install ## Run the API and a worker together (Ctrl-C stops both)
-	@scripts/dev-all.sh $(UV) run --frozen
+	@$(RUN) python scripts/dev_all.py
 
 build-emails: install ## Render every email template (HTML and text) into emails/preview; fails on errors
 	@$(RUN) python -m app.mail.preview
