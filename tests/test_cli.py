@@ -389,6 +389,11 @@ def _dev_all_env(database: TestDatabase, port: int) -> dict[str, str]:
     return _env(database, APP_ENV="dev", PORT=str(port), WORKER_SHUTDOWN_GRACE_SECONDS="90")
 
 
+def _outside_make(env: dict[str, str]) -> dict[str, str]:
+    """Under `make test` the suite inherits make's variables: the make started here is no sub-make."""
+    return {key: value for key, value in env.items() if key not in {"MAKEFLAGS", "MFLAGS", "MAKELEVEL"}}
+
+
 def test_make_dev_all_in_a_terminal_stops_promptly_and_exits_0_on_ctrl_c(database: TestDatabase) -> None:
     """The real target in a real terminal: Ctrl-C reaches the script's group only, not make's."""
     port = free_port()
@@ -396,7 +401,7 @@ def test_make_dev_all_in_a_terminal_stops_promptly_and_exits_0_on_ctrl_c(databas
     process = subprocess.Popen(
         [sys.executable, "-c", TAKE_TERMINAL, "make", "--no-print-directory", "dev-all"],
         cwd=ROOT,
-        env=_dev_all_env(database, port) | {"TERM": "dumb"},
+        env=_outside_make(_dev_all_env(database, port)) | {"TERM": "dumb"},
         stdin=slave,
         stdout=slave,
         stderr=slave,
