@@ -66,6 +66,8 @@ def _check_schema(settings: Settings) -> None:
 
 
 def _owner_url(settings: Settings):
+    import asyncpg
+
     from app.db import setup
 
     try:
@@ -73,6 +75,9 @@ def _owner_url(settings: Settings):
         asyncio.run(setup.ensure_roles(owner_url, settings.database))
     except (ConfigError, OSError) as exc:
         print(f"database error: {exc}", file=sys.stderr)  # noqa: T201
+        raise SystemExit(1) from None
+    except asyncpg.PostgresError as exc:  # a wrong owner password, an unknown role or database
+        print(f"database error: cannot use DATABASE_URL as the owner: {exc}", file=sys.stderr)  # noqa: T201
         raise SystemExit(1) from None
     return owner_url
 

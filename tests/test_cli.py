@@ -270,6 +270,19 @@ async def test_serve_migrates_in_development_or_when_asked(
     assert await _revisions(empty_database) == setup.head_revisions()
 
 
+def test_db_upgrade_as_an_unknown_owner_says_so_in_one_line(database: TestDatabase) -> None:
+    """As compose's `migrate` does when POSTGRES_PASSWORD no longer matches the volume's database."""
+    wrong_owner = database.owner_url.set(username="no_such_owner", password="wrong")
+    result = _cli(
+        "db-upgrade",
+        env=_env(database, APP_ENV="test", DATABASE_URL=wrong_owner.render_as_string(hide_password=False)),
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    line = _one_line(result.stderr)
+    assert "DATABASE_URL" in line, line
+    assert "no_such_owner" in line, line
+
+
 # -- a busy port ------------------------------------------------------------------------------
 
 
