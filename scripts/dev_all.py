@@ -33,16 +33,29 @@ POLL_SECONDS = 0.2
 def own_foreground_group() -> Iterator[None]:
     """Lead a process group that holds the terminal's foreground while the block runs (if any)."""
     terminal = 0  # stdin; not a terminal under CI, a process manager or a pipe
-    if not os.isatty(terminal):
+    # Only a foreground job may take the terminal (`make dev-all &` must not steal it from the shell).
+    if _foreground_group(terminal) != os.getpgrp():
         yield
         return
-    previous = os.tcgetpgrp(terminal)
-    os.setpgid(0, 0)
+    previous = os.getpgrp()
+    try:
+        os.setpgid(0, 0)
+    except OSError:  # a session leader cannot move (started with setsid): it already leads a group
+        yield
+        return
     _hand_terminal_to(terminal, os.getpgrp())
     try:
         yield
     finally:
         _hand_terminal_to(terminal, previous)
+
+
+def _foreground_group(terminal: int) -> int | None:
+    """The terminal's foreground process group; None when `terminal` is not our controlling terminal."""
+    try:
+        return os.tcgetpgrp(terminal)
+    except OSError:  # not a terminal, or not this session's
+        return None
 
 
 def _hand_terminal_to(terminal: int, group: int) -> None:
