@@ -9,7 +9,7 @@ RUN := $(UV) run --frozen
 PYTEST_ARGS ?= -n 2 --dist loadgroup
 
 .PHONY: help install dev dev-backend dev-worker dev-all build-emails dev-emails mail-outbox actions-doc bench-queue bench bench-api bench-startup bench-ws bench-feed codegen test-typescript test-browser db-start db-stop db-upgrade db-downgrade db-migrate db-reset seed \
-	test lint-backend format-backend check-backend check-all docker-build docker-test clean
+	test lint-backend format-backend check-backend check-all docker-build docker-test compose-test clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -29,7 +29,7 @@ dev-worker: install ## Run a background worker (tasks and cron) against the same
 	@$(RUN) python -m app.cli worker
 
 dev-all: install ## Run the API and a worker together (Ctrl-C stops both)
-	@scripts/dev-all.sh $(UV) run --frozen
+	@$(RUN) python scripts/dev_all.py
 
 build-emails: install ## Render every email template (HTML and text) into emails/preview; fails on errors
 	@$(RUN) python -m app.mail.preview
@@ -122,6 +122,9 @@ docker-build: ## Build the image (API and worker) with docker, or podman when th
 
 docker-test: ## Build the image with podman and smoke-run it: migrate step, /health, a job in the worker
 	@scripts/docker-test.sh
+
+compose-test: ## Bring docker-compose.yml up with podman-compose: secrets required, migrate, /health, /ready, a mail job
+	@scripts/compose-test.sh
 
 clean: ## Remove caches (keeps .data)
 	rm -rf .pytest_cache .ruff_cache

@@ -6,7 +6,8 @@ Granian, after migrating in development (or with --migrate / MIGRATE_ON_START) a
 that the schema is at head in production; seed loads the demo team (app/seed.py).
 
 Exit codes: 2 for configuration an operator must fix (one line on stderr naming the variable or
-the command to run), 1 for a database or port that cannot be used.
+the command to run, a busy `WORKER_METRICS_PORT` among them), 1 for a database or the API's port
+that cannot be used.
 """
 
 from __future__ import annotations
@@ -65,6 +66,8 @@ def _check_schema(settings: Settings) -> None:
 
 
 def _owner_url(settings: Settings):
+    import asyncpg
+
     from app.db import setup
 
     try:
@@ -72,6 +75,9 @@ def _owner_url(settings: Settings):
         asyncio.run(setup.ensure_roles(owner_url, settings.database))
     except (ConfigError, OSError) as exc:
         print(f"database error: {exc}", file=sys.stderr)  # noqa: T201
+        raise SystemExit(1) from None
+    except asyncpg.PostgresError as exc:  # a wrong owner password, an unknown role or database
+        print(f"database error: cannot use DATABASE_URL as the owner: {exc}", file=sys.stderr)  # noqa: T201
         raise SystemExit(1) from None
     return owner_url
 
@@ -125,8 +131,8 @@ def cmd_serve(settings: Settings, *, migrate: bool) -> None:
     Server("app.main:app", **granian_options(settings)).serve()
 
 
-def ensure_port_free(host: str, port: int) -> None:
-    """Fail when something listens on `host:port` already.
+def ensure_port_free(host: str, port: int, *, variable: str = "PORT", code: int = 1) -> None:
+    """Fail (exit `code`, one line naming `variable`) when something listens on `host:port` already.
 
     Granian binds with SO_REUSEPORT, so a second server on a busy port would start and share the
     port silently. A plain bind (no SO_REUSEPORT) fails while any listener holds it. A server
@@ -140,8 +146,8 @@ def ensure_port_free(host: str, port: int) -> None:
         except OSError as exc:
             raise _fail(
                 f"cannot listen on {host}:{port}: {exc.strerror or exc} "
-                "(another server is running there? stop it or set PORT)",
-                1,
+                f"(another server is running there? stop it or set {variable})",
+                code,
             ) from None
 
 
@@ -188,10 +194,13 @@ def cmd_worker(settings: Settings, stop: StopRequest) -> None:
     from litestar_saq import SAQPlugin
 
     from app.lib.logs import logging_config
-    from app.queue.config import QUEUE_NAME, build_saq_config
+    from app.queue.config import QUEUE_NAME, MetricsPortUnavailableError, build_saq_config
     from app.queue.worker import beat, promptly_stopping
 
     _require_server(settings)
+    if (metrics_port := settings.edge.worker_metrics_port) is not None:
+        host = settings.edge.worker_metrics_host
+        ensure_port_free(host, metrics_port, variable="WORKER_METRICS_PORT", code=2)
     if not settings.is_dev:
         _check_schema(settings)  # before logging is set up: a refusal is one line, not Alembic's chatter
     if (config := logging_config(settings)) is not None:
@@ -225,7 +234,10 @@ def cmd_worker(settings: Settings, stop: StopRequest) -> None:
             settings.queue.heartbeat_file.unlink(missing_ok=True)
             await cancel_leftovers()
 
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    except MetricsPortUnavailableError as exc:  # taken between the check above and the bind
+        raise _fail(str(exc), 2) from None
     logger.info("worker exited")
 
 

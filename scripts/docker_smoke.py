@@ -35,12 +35,16 @@ OWNER_PASSWORD = secrets.token_hex(12)
 SECRET_KEY = secrets.token_hex(32)
 
 
+PREFIX = "docker-test"
+"""What each line starts with (scripts/compose_smoke.py reuses these helpers under its own name)."""
+
+
 def step(message: str) -> None:
-    print(f"docker-test: {message}", flush=True)  # noqa: T201
+    print(f"{PREFIX}: {message}", flush=True)  # noqa: T201
 
 
 def fail(message: str) -> None:
-    print(f"docker-test: FAILED: {message}", file=sys.stderr, flush=True)  # noqa: T201
+    print(f"{PREFIX}: FAILED: {message}", file=sys.stderr, flush=True)  # noqa: T201
     raise SystemExit(1)
 
 

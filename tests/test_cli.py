@@ -10,8 +10,10 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -23,6 +25,7 @@ import pytest
 
 from app.config import get_config
 from app.db import setup
+from app.queue.config import MetricsPortUnavailableError, start_worker_metrics
 from tests.background import ROOT, free_port
 from tests.database import TestDatabase
 from tests.waiting import CEILING, wait_until
@@ -220,6 +223,20 @@ async def test_production_refuses_to_serve_an_unmigrated_schema(empty_database: 
     assert await _revisions(empty_database) == set(), "production start must not migrate"
 
 
+async def test_production_refuses_a_schema_from_before_the_app_role_could_read_its_version(
+    empty_database: TestDatabase,
+) -> None:
+    """An upgrade from an old release: the version table exists, the application role may not read it."""
+    migrated = _cli("db-upgrade", "0001", env=_env(empty_database, APP_ENV="test"))
+    assert migrated.returncode == 0, migrated.stderr
+    result = _cli("serve", env=_env(empty_database, **PRODUCTION, PORT=str(free_port())))
+    assert result.returncode == 2, result.stderr
+    line = _one_line(result.stderr)
+    assert "older than revision 0014" in line, line
+    assert "python -m app.cli db-upgrade" in line, line
+    assert await _revisions(empty_database) == {"0001"}, "production start must not migrate"
+
+
 async def test_production_worker_refuses_an_unmigrated_schema(empty_database: TestDatabase) -> None:
     result = _cli("worker", env=_env(empty_database, **PRODUCTION))
     assert result.returncode == 2, result.stderr
@@ -253,6 +270,19 @@ async def test_serve_migrates_in_development_or_when_asked(
     assert await _revisions(empty_database) == setup.head_revisions()
 
 
+def test_db_upgrade_as_an_unknown_owner_says_so_in_one_line(database: TestDatabase) -> None:
+    """As compose's `migrate` does when POSTGRES_PASSWORD no longer matches the volume's database."""
+    wrong_owner = database.owner_url.set(username="no_such_owner", password="wrong")
+    result = _cli(
+        "db-upgrade",
+        env=_env(database, APP_ENV="test", DATABASE_URL=wrong_owner.render_as_string(hide_password=False)),
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    line = _one_line(result.stderr)
+    assert "DATABASE_URL" in line, line
+    assert "no_such_owner" in line, line
+
+
 # -- a busy port ------------------------------------------------------------------------------
 
 
@@ -276,6 +306,37 @@ def test_a_second_server_on_a_busy_port_is_refused(database: TestDatabase, servi
     assert first.healthy(), "the first server must keep serving"
 
 
+def test_a_worker_on_a_busy_metrics_port_says_so_in_one_line(database: TestDatabase) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = _cli(
+            "worker",
+            env=_env(
+                database, APP_ENV="test", WORKER_METRICS_HOST="127.0.0.1", WORKER_METRICS_PORT=str(port)
+            ),
+        )
+    assert result.returncode == 2, result.stdout + result.stderr
+    line = _one_line(result.stderr)
+    assert f"127.0.0.1:{port}" in line, line
+    assert "WORKER_METRICS_PORT" in line, line
+    assert "processing queue" not in result.stdout
+
+
+def test_the_metrics_bind_itself_fails_with_the_same_clear_error() -> None:
+    """The worker's start-up hook, for a port taken after the worker's check."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        settings = get_config(
+            {"APP_ENV": "test", "WORKER_METRICS_HOST": "127.0.0.1", "WORKER_METRICS_PORT": str(port)}
+        )
+        with pytest.raises(MetricsPortUnavailableError, match=f"127.0.0.1:{port}.*WORKER_METRICS_PORT"):
+            start_worker_metrics(settings)
+
+
 # -- db-migrate without changes ---------------------------------------------------------------
 
 
@@ -295,36 +356,121 @@ def test_db_migrate_without_model_changes_writes_no_file(database: TestDatabase)
 
 # -- make dev-all and Ctrl-C ------------------------------------------------------------------
 
+TAKE_TERMINAL = "import fcntl, os, sys, termios; fcntl.ioctl(0, termios.TIOCSCTTY, 0); os.execvp(sys.argv[1], sys.argv[1:])"
+"""Run as a new session's leader: make stdin (a pty's slave) the controlling terminal, then exec."""
 
-def _group_alive(pgid: int) -> bool:
+
+def _session_processes(session: int) -> list[int]:
+    """Live (not zombie) processes of `session`: what a terminal's session still runs."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            state, _parent, _group, sid = stat.read_text().rsplit(")", 1)[1].split()[:4]
+        except (OSError, ValueError):
+            continue  # gone while we looked
+        if int(sid) == session and state != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
+class TerminalOutput:
+    """Everything written to a pseudo-terminal, drained by a thread (a full pty blocks writers)."""
+
+    def __init__(self, master: int) -> None:
+        self._master = master
+        self._chunks: list[bytes] = []
+        self._reader = threading.Thread(target=self._drain, daemon=True)
+        self._reader.start()
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self._master, 65536)
+            except OSError:  # EIO: every slave side closed
+                return
+            if not chunk:
+                return
+            self._chunks.append(chunk)
+
+    @property
+    def text(self) -> str:
+        return b"".join(self._chunks).decode(errors="replace")
+
+
+def _dev_all_env(database: TestDatabase, port: int) -> dict[str, str]:
+    # A stop that waits out the worker's grace period fails the bound of the tests below.
+    return _env(database, APP_ENV="dev", PORT=str(port), WORKER_SHUTDOWN_GRACE_SECONDS="90")
+
+
+def _outside_make(env: dict[str, str]) -> dict[str, str]:
+    """Under `make test` the suite inherits make's variables: the make started here is no sub-make."""
+    return {key: value for key, value in env.items() if key not in {"MAKEFLAGS", "MFLAGS", "MAKELEVEL"}}
+
+
+def test_make_dev_all_in_a_terminal_stops_promptly_and_exits_0_on_ctrl_c(database: TestDatabase) -> None:
+    """The real target in a real terminal: Ctrl-C reaches the script's group only, not make's."""
+    port = free_port()
+    master, slave = os.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-c", TAKE_TERMINAL, "make", "--no-print-directory", "dev-all"],
+        cwd=ROOT,
+        env=_outside_make(_dev_all_env(database, port)) | {"TERM": "dumb"},
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        start_new_session=True,
+    )
+    os.close(slave)
+    session = process.pid
+    terminal = TerminalOutput(master)
     try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+        wait_until(
+            lambda: "Worker starting" in terminal.text and "serving on" in terminal.text,
+            what="the API and the worker started",
+            seen=lambda: terminal.text,
+        )
+        wait_until(
+            lambda: _healthy(port) or process.poll() is not None, what="/health", seen=lambda: terminal.text
+        )
+        assert process.poll() is None, terminal.text
+        began = time.monotonic()
+        os.write(master, b"\x03")  # what the terminal sends for Ctrl-C
+        process.wait(timeout=CEILING)
+        took = time.monotonic() - began
+        wait_until(
+            lambda: not _session_processes(session),
+            what="every process of the terminal's session gone",
+            within=30,
+        )
+    finally:
+        for pid in _session_processes(session):
+            os.kill(pid, signal.SIGKILL)
+        process.kill()
+        process.wait()
+        os.close(master)
+    assert process.returncode == 0, f"make exited {process.returncode}:\n{terminal.text}"
+    assert "Interrupt" not in terminal.text, terminal.text  # make's "*** [Makefile:..] Interrupt"
+    assert took < 45, f"took {took:.0f} s to stop (the worker's grace is 90 s):\n{terminal.text}"
+    assert "did not finish" not in terminal.text, terminal.text
 
 
-def test_dev_all_stops_promptly_and_exits_0_on_ctrl_c(database: TestDatabase, tmp_path: Path) -> None:
+def test_dev_all_without_a_terminal_stops_both_on_sigterm_and_exits_0(
+    database: TestDatabase, tmp_path: Path
+) -> None:
+    """As a process manager runs it: no terminal, SIGTERM to the script alone."""
     port = free_port()
     log_path = tmp_path / "dev-all.log"
-    env = _env(
-        database,
-        APP_ENV="dev",
-        PORT=str(port),
-        WORKER_SHUTDOWN_GRACE_SECONDS="90",  # a stop that waits out the grace fails the bound below
-        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-    )
     with log_path.open("w") as log:
-        # Its own process group, as a terminal's foreground job is: Ctrl-C signals the whole group.
         process = subprocess.Popen(
-            ["bash", "scripts/dev-all.sh", "env"],
+            [sys.executable, "scripts/dev_all.py"],
             cwd=ROOT,
-            env=env,
+            env=_dev_all_env(database, port),
+            stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    pgid = process.pid
+    session = process.pid
     try:
         wait_until(
             lambda: "Worker starting" in log_path.read_text() and "serving on" in log_path.read_text(),
@@ -336,13 +482,13 @@ def test_dev_all_stops_promptly_and_exits_0_on_ctrl_c(database: TestDatabase, tm
         )
         assert process.poll() is None, log_path.read_text()
         began = time.monotonic()
-        os.killpg(pgid, signal.SIGINT)
+        process.terminate()
         process.wait(timeout=CEILING)
         took = time.monotonic() - began
-        wait_until(lambda: not _group_alive(pgid), what="every process of the group gone", within=30)
+        wait_until(lambda: not _session_processes(session), what="the API and the worker gone", within=30)
     finally:
-        if _group_alive(pgid):
-            os.killpg(pgid, signal.SIGKILL)
+        for pid in _session_processes(session):
+            os.kill(pid, signal.SIGKILL)
     log = log_path.read_text()
     assert process.returncode == 0, log
     assert took < 45, f"took {took:.0f} s to stop (the worker's grace is 90 s):\n{log}"

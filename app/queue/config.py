@@ -105,13 +105,24 @@ async def finish_job_observation(ctx: Context) -> None:
         current_request_id.reset(token)  # pyright: ignore[reportArgumentType]
 
 
+class MetricsPortUnavailableError(Exception):
+    """`WORKER_METRICS_PORT` cannot be bound; the message is the one line an operator sees."""
+
+
 def start_worker_metrics(settings: Settings) -> None:
     """The worker's job metrics on their own port (the API's /metrics is another process)."""
     port = settings.edge.worker_metrics_port
     if port is None:
         return
-    start_http_server(port, addr=settings.edge.worker_metrics_host)
-    logger.info("worker metrics on http://%s:%s/metrics", settings.edge.worker_metrics_host, port)
+    host = settings.edge.worker_metrics_host
+    try:
+        start_http_server(port, addr=host)
+    except OSError as exc:
+        raise MetricsPortUnavailableError(
+            f"cannot serve worker metrics on {host}:{port}: {exc.strerror or exc} "
+            "(another worker running there? stop it or set WORKER_METRICS_PORT)"
+        ) from None
+    logger.info("worker metrics on http://%s:%s/metrics", host, port)
 
 
 def build_saq_config(settings: Settings, owner_url: URL) -> SAQConfig:
