@@ -6,8 +6,8 @@ Granian, after migrating in development (or with --migrate / MIGRATE_ON_START) a
 that the schema is at head in production; seed loads the demo team (app/seed.py).
 
 Exit codes: 2 for configuration an operator must fix (one line on stderr naming the variable or
-the command to run, a busy `WORKER_METRICS_PORT` among them), 1 for a database or the API's port
-that cannot be used.
+the command to run; a busy `PORT` or `WORKER_METRICS_PORT` among them), 1 for a database that
+cannot be used.
 """
 
 from __future__ import annotations
@@ -131,8 +131,8 @@ def cmd_serve(settings: Settings, *, migrate: bool) -> None:
     Server("app.main:app", **granian_options(settings)).serve()
 
 
-def ensure_port_free(host: str, port: int, *, variable: str = "PORT", code: int = 1) -> None:
-    """Fail (exit `code`, one line naming `variable`) when something listens on `host:port` already.
+def ensure_port_free(host: str, port: int, *, variable: str = "PORT") -> None:
+    """Fail (exit 2, one line naming `variable`) when something listens on `host:port` already.
 
     Granian binds with SO_REUSEPORT, so a second server on a busy port would start and share the
     port silently. A plain bind (no SO_REUSEPORT) fails while any listener holds it. A server
@@ -147,7 +147,7 @@ def ensure_port_free(host: str, port: int, *, variable: str = "PORT", code: int 
             raise _fail(
                 f"cannot listen on {host}:{port}: {exc.strerror or exc} "
                 f"(another server is running there? stop it or set {variable})",
-                code,
+                2,
             ) from None
 
 
@@ -200,7 +200,7 @@ def cmd_worker(settings: Settings, stop: StopRequest) -> None:
     _require_server(settings)
     if (metrics_port := settings.edge.worker_metrics_port) is not None:
         host = settings.edge.worker_metrics_host
-        ensure_port_free(host, metrics_port, variable="WORKER_METRICS_PORT", code=2)
+        ensure_port_free(host, metrics_port, variable="WORKER_METRICS_PORT")
     if not settings.is_dev:
         _check_schema(settings)  # before logging is set up: a refusal is one line, not Alembic's chatter
     if (config := logging_config(settings)) is not None:
