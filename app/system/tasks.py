@@ -13,7 +13,7 @@ from app.config import Settings
 from app.queue.registry import resources, scheduled_task, task
 from app.system.models import ScheduledTaskRun
 from app.teams.models import TeamInvitation
-from app.users.models import ActionToken, LoginFailure, RefreshToken
+from app.users.models import ActionToken, LoginFailure, OidcLoginFlow, RefreshToken
 
 FINISHED_INVITATIONS_KEPT = timedelta(days=30)
 
@@ -24,7 +24,7 @@ def _purge_schedule(settings: Settings) -> str:
 
 @scheduled_task(cron=_purge_schedule, timeout=300)
 async def purge_expired_credentials(ctx: Context) -> str:
-    """Delete expired refresh tokens, email tokens, login failures and stale invitations.
+    """Delete expired refresh tokens, email tokens, sign-in flows, login failures and stale invitations.
 
     Crosses every team, so it is one of the few jobs on the system role (BYPASSRLS).
     """
@@ -37,6 +37,7 @@ async def purge_expired_credentials(ctx: Context) -> str:
         for name, statement in {
             "refresh_tokens": delete(RefreshToken).where(RefreshToken.expires_at < now),
             "action_tokens": delete(ActionToken).where(ActionToken.expires_at < now),
+            "oidc_login_flows": delete(OidcLoginFlow).where(OidcLoginFlow.expires_at < now),
             "login_failures": delete(LoginFailure).where(
                 LoginFailure.created_at < now - worker.settings.auth.login_failure_window
             ),
@@ -69,10 +70,12 @@ async def noop(ctx: Context) -> None:
 
 @task(timeout=5, retries=3, retry_delay=0.5)
 async def sleep_then_record(ctx: Context, *, seconds: float, marker: str) -> str:
-    """Sleeps, then records `marker` as a run: lets tests kill a worker mid-job and watch the retry."""
+    """Sleeps, then records `marker` as a run: lets tests kill a worker mid-job and watch the retry.
+
+    Task runs are the operators' record, written on the system role like every run."""
     await asyncio.sleep(seconds)
     worker = resources(ctx)
-    async with worker.session_maker() as session, session.begin():
+    async with worker.system_session_maker() as session, session.begin():
         session.add(
             ScheduledTaskRun(
                 task="sleep_then_record",

@@ -36,9 +36,12 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from joserfc.jws import extract_compact
-from sqlalchemy import delete, select
+from sqlalchemy import func, select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from app.config import SignInSettings
+from app.db.rls import GOOGLE_SUBJECT_SETTING, LOOKUP_EMAIL_SETTING, TOKEN_DIGEST_SETTING
+from app.db.tenancy import select_by_secret
 from app.lib.crypto import new_token, token_digest
 from app.lib.errors import (
     AuthenticationError,
@@ -230,15 +233,30 @@ class GoogleSignInService(SQLAlchemyAsyncRepositoryService[OidcLoginFlow]):
         model_type = OidcLoginFlow
 
         async def lock_by_state(self, state: str) -> OidcLoginFlow | None:
-            statement = (
-                select(OidcLoginFlow)
-                .where(OidcLoginFlow.state_hash == token_digest(state), OidcLoginFlow.provider == PROVIDER)
-                .with_for_update()
+            """The flow shown by its `state` (`app.token_digest`, set by this statement), locked."""
+            statement = select_by_secret(
+                OidcLoginFlow,
+                TOKEN_DIGEST_SETTING,
+                token_digest(state),
+                match=OidcLoginFlow.state_hash,
+                where=[OidcLoginFlow.provider == PROVIDER],
+                for_update=True,
             )
             return (await self.session.execute(statement)).scalar_one_or_none()
 
-        async def delete_expired(self, *, before: datetime) -> None:
-            await self.session.execute(delete(OidcLoginFlow).where(OidcLoginFlow.expires_at < before))
+        async def name_flow(self, state: str) -> None:
+            """Name the flow about to be written to row-level security, which admits only it.
+            (Expired flows are deleted by the daily purge, on the system role.)"""
+            await self.session.execute(
+                select(func.set_config(TOKEN_DIGEST_SETTING, token_digest(state), True))
+            )
+
+        async def get_by_identity(
+            self, column: InstrumentedAttribute[Any], setting: str, value: str
+        ) -> User | None:
+            """The account a verified Google identity names (by subject or email), shown by it."""
+            statement = select_by_secret(User, setting, value, match=column)
+            return (await self.session.execute(statement)).scalar_one_or_none()
 
     repository_type = Repo
 
@@ -247,7 +265,7 @@ class GoogleSignInService(SQLAlchemyAsyncRepositoryService[OidcLoginFlow]):
         endpoint = (await keys.metadata())["authorization_endpoint"]
         state, flow_token, nonce, verifier = new_token(), new_token(), new_token(), new_token(48)
         now = utcnow()
-        await self.repository.delete_expired(before=now)
+        await self.repository.name_flow(state)
         await self.repository.add(
             OidcLoginFlow(
                 provider=PROVIDER,
@@ -302,16 +320,14 @@ class GoogleSignInService(SQLAlchemyAsyncRepositoryService[OidcLoginFlow]):
         sessions: whoever registered the address without proving it must not keep a way in.
         """
         session = self.repository.session
-        linked = (
-            await session.execute(select(User).where(User.google_subject == identity.subject))
-        ).scalar_one_or_none()
+        linked = await self.repository.get_by_identity(
+            User.google_subject, GOOGLE_SUBJECT_SETTING, identity.subject
+        )
         if linked is not None:
             return linked, False
         if identity.email is None:
             raise _sign_in_failed("Google gave no email address (the `email` scope is needed)")
-        existing = (
-            await session.execute(select(User).where(User.email == identity.email))
-        ).scalar_one_or_none()
+        existing = await self.repository.get_by_identity(User.email, LOOKUP_EMAIL_SETTING, identity.email)
         if not identity.email_verified:
             action = "linked to the existing account" if existing else "used for a new account"
             raise PermissionDeniedError(
