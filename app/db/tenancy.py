@@ -257,7 +257,8 @@ def select_by_secret(
     to it; PostgreSQL must then run the setting first and (re)start the scan, and evaluate the
     policy, after it. LIMIT keeps the subquery from being flattened into an ordinary join whose
     order the planner could pick. A plain `WHERE key = (SELECT set_config(...))` is not enough:
-    the policy is checked before the subquery runs (see tests/test_rls.py).
+    whether the policy then sees the setting depends on the plan (measured: where the policy is
+    the index condition, the scan starts before the subquery runs and finds nothing).
 
     `enter_user_when(found)`: also enter the found row's `user_id` as the user's context for
     the rest of the transaction when that condition holds (a valid single-use token proves
