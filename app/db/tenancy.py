@@ -265,7 +265,9 @@ def select_by_secret(
     who is asking); otherwise the context is left as it was. `match=None` only sets `setting`.
     """
     secret = select(func.set_config(setting, value, true()).label("value")).subquery("lookup_secret")
-    matches = secret.c.value.is_not(None) if match is None else match == cast(secret.c.value, match.type)
+    matches = (
+        secret.c.value.is_not(None) if match is None else match == _as_column_type(secret.c.value, match)
+    )
     inner = select(model).where(matches, *where).order_by(*order_by).limit(limit)
     if for_update:
         inner = inner.with_for_update()
@@ -281,3 +283,8 @@ def select_by_secret(
         )
         statement = statement.join(entered, true())
     return statement
+
+
+def _as_column_type(value: ColumnElement[Any], column: InstrumentedAttribute[Any]) -> ColumnElement[Any]:
+    """Compare text as text: a cast to `varchar(n)` would truncate, not refuse, a longer value."""
+    return value if isinstance(column.type, String) else cast(value, column.type)
