@@ -60,17 +60,36 @@ async def test_every_table_in_public_has_forced_rls_and_a_policy(
 
 
 async def test_policies_have_using_and_with_check(owner_connection: asyncpg.Connection) -> None:
-    rows = await owner_connection.fetch("SELECT tablename, qual, with_check, cmd FROM pg_policies")
+    rows = await owner_connection.fetch(
+        "SELECT tablename, policyname, permissive, qual, with_check, cmd FROM pg_policies"
+    )
     assert rows
     for row in rows:
-        assert row["cmd"] == "ALL"
         assert row["qual"], row["tablename"]
-        assert row["with_check"], row["tablename"]
+        if row["permissive"] == "PERMISSIVE":
+            assert row["cmd"] == "ALL", row["policyname"]
+            assert row["with_check"], row["tablename"]
+            continue
+        declared = policy_of(metadata.tables[row["tablename"]])
+        assert declared is not None
+        assert (row["policyname"], row["cmd"]) in {(r.name, r.command) for r in declared.restrictions()}
 
 
 def test_every_model_table_declares_a_policy() -> None:
     for table in metadata.sorted_tables:
         assert policy_of(table) is not None, table.name
+
+
+async def test_the_database_has_every_declared_policy(owner_connection: asyncpg.Connection) -> None:
+    """Migrations emitted what the models declare, restrictive write policies included."""
+    rows = await owner_connection.fetch("SELECT tablename, policyname, cmd FROM pg_policies")
+    present = {(row["tablename"], row["policyname"], row["cmd"]) for row in rows}
+    for table in metadata.sorted_tables:
+        policy = policy_of(table)
+        assert policy is not None
+        assert (table.name, policy.name, "ALL") in present, table.name
+        for restriction in policy.restrictions():
+            assert (table.name, restriction.name, restriction.command) in present, restriction.name
 
 
 async def test_application_role_cannot_bypass_rls(owner_connection: asyncpg.Connection) -> None:

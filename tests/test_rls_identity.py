@@ -18,7 +18,7 @@ from app.lib.crypto import token_digest
 from app.lib.roles import TeamRole
 from app.users.models import OidcLoginFlow, RefreshToken, User
 from app.users.services import RefreshTokenService
-from tests.factories import TeamFactory, TeamMemberFactory, UserFactory
+from tests.factories import DEFAULT_PASSWORD_HASH, TeamFactory, TeamMemberFactory, UserFactory
 
 USER_OWNED_TABLES = ("refresh_tokens", "action_tokens", "login_failures", "email_messages")
 IDENTITY_TABLES = ("users", *USER_OWNED_TABLES, "oidc_login_flows", "scheduled_task_runs")
@@ -190,16 +190,48 @@ async def test_team_members_see_each_other_but_not_strangers(db_session: AsyncSe
     assert stranger.id not in visible
 
 
-async def test_a_team_member_cannot_rewrite_another_members_account(
-    db_session: AsyncSession, ada: Credentials, bob: Credentials
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE users SET password_hash = 'x' WHERE id = :id",
+        "DELETE FROM users WHERE id = :id",
+        "SELECT id FROM users WHERE id = :id FOR UPDATE",
+    ],
+)
+async def test_a_team_member_sees_but_cannot_change_another_members_account(
+    db_session: AsyncSession,
+    ada: Credentials,
+    bob: Credentials,
+    owner_connection: asyncpg.Connection,
+    statement,
 ) -> None:
     team = await TeamFactory.create_with_owner(ada.user)
     await TeamMemberFactory.create_async(team_id=team.id, user_id=bob.user.id, role=TeamRole.MEMBER)
     set_tenant(db_session, TenantContext(user_id=ada.user.id, team_id=team.id))
-    with pytest.raises(Exception, match="row-level security"):
-        await db_session.execute(
-            text("UPDATE users SET password_hash = 'x' WHERE id = :id"), {"id": bob.user.id}
-        )
+    assert (await db_session.execute(select(User.id).where(User.id == bob.user.id))).first() is not None
+
+    result = await db_session.execute(text(statement), {"id": bob.user.id})
+    if statement.startswith("SELECT"):
+        assert result.first() is None  # a lock needs the right to change the row
+    else:
+        assert result.rowcount == 0  # pyright: ignore[reportAttributeAccessIssue]
+    await db_session.commit()
+    stored = await owner_connection.fetchval("SELECT password_hash FROM users WHERE id = $1", bob.user.id)
+    assert stored == DEFAULT_PASSWORD_HASH
+
+
+async def test_an_email_lookup_does_not_let_the_transaction_change_that_account(
+    db_session: AsyncSession, ada: Credentials, owner_connection: asyncpg.Connection
+) -> None:
+    await db_session.execute(select_by_secret(User, LOOKUP_EMAIL_SETTING, ada.user.email, match=User.email))
+    result = await db_session.execute(
+        text("UPDATE users SET password_hash = 'x' WHERE id = :id"), {"id": ada.user.id}
+    )
+    assert result.rowcount == 0  # pyright: ignore[reportAttributeAccessIssue]
+    await db_session.commit()
+    assert (
+        await owner_connection.fetchval("SELECT password_hash FROM users WHERE id = $1", ada.user.id) != "x"
+    )
 
 
 async def test_a_platform_admin_sees_every_account(db_session: AsyncSession, ada, bob) -> None:

@@ -4,7 +4,9 @@ login_failures, action_tokens, oidc_login_flows, email_messages and scheduled_ta
 Lookups made before anyone is signed in name what they look for in a transaction-local
 setting (`app.lookup_email`, `app.token_digest`, `app.google_subject`, `app.client_address`,
 `app.email_id`), set in the lookup statement itself (`app.db.tenancy.select_by_secret`); the
-policies show the rows that match it. With no context nothing is visible. The expressions are
+policies show the rows that match it. With no context nothing is visible. Restrictive UPDATE
+and DELETE policies keep the accounts a transaction merely sees (teammates, a looked-up one)
+from being changed by it. The expressions are
 frozen here as they were written in the models (app/users/models.py, app/mail/models.py,
 app/system/models.py) at this revision.
 
@@ -68,14 +70,39 @@ POLICIES: tuple[tuple[str, str, str, str], ...] = (
     ),
 )
 
+USERS_CHANGED_BY = (
+    "id = NULLIF(current_setting('app.user_id', true), '')::uuid "
+    "OR COALESCE(current_setting('app.is_platform_admin', true), '') = 'on'"
+)
+"""Restrictive: of the accounts a transaction sees (teammates, a looked-up one), only one's own
+(or, for a platform admin, any) may be updated, locked for update or deleted."""
+
 
 def upgrade() -> None:
     for table, name, using, with_check in POLICIES:
         op.enable_rls(table)
         op.create_policy(table, name, using=using, with_check=with_check)
+    op.create_policy(
+        "users",
+        "user_visibility_update",
+        using=USERS_CHANGED_BY,
+        with_check=USERS_CHANGED_BY,
+        command="UPDATE",
+        restrictive=True,
+    )
+    op.create_policy(
+        "users",
+        "user_visibility_delete",
+        using=USERS_CHANGED_BY,
+        with_check="",
+        command="DELETE",
+        restrictive=True,
+    )
 
 
 def downgrade() -> None:
+    op.drop_policy("users", "user_visibility_delete")
+    op.drop_policy("users", "user_visibility_update")
     for table, name, using, with_check in reversed(POLICIES):
         op.drop_policy(table, name, using=using, with_check=with_check)
         op.disable_rls(table)

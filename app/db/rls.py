@@ -47,10 +47,30 @@ class RlsPolicy:
     using: str
     with_check: str | None = None
     name: str = "tenant_isolation"
+    changes: str | None = None
+    """Which visible rows an UPDATE or DELETE (or a `SELECT ... FOR UPDATE`) may touch, when fewer
+    than `using` shows: emitted as the restrictive policies `restrictions()` names."""
 
     @property
     def check(self) -> str:
         return self.with_check or self.using
+
+    def restrictions(self) -> list[RestrictivePolicy]:
+        if self.changes is None:
+            return []
+        return [
+            RestrictivePolicy(name=f"{self.name}_{command.lower()}", command=command, using=self.changes)
+            for command in ("UPDATE", "DELETE")
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class RestrictivePolicy:
+    """A restrictive policy for one command: ANDed with the permissive one."""
+
+    name: str
+    command: str
+    using: str
 
 
 TEAM_POLICY = RlsPolicy(using=f"team_id = {CURRENT_TEAM_ID}")

@@ -248,6 +248,7 @@ def select_by_secret(
     limit: int = 1,
     for_update: bool = False,
     enter_user_when: Callable[[LateralFromClause], ColumnElement[bool]] | None = None,
+    user_key: str = "user_id",
 ) -> Select[ModelT]:
     """Rows of `model` whose `match` column equals `value`, in one statement that first sets
     `setting` to `value` (transaction-local), so the row-level policy that reads the setting
@@ -260,9 +261,10 @@ def select_by_secret(
     whether the policy then sees the setting depends on the plan (measured: where the policy is
     the index condition, the scan starts before the subquery runs and finds nothing).
 
-    `enter_user_when(found)`: also enter the found row's `user_id` as the user's context for
-    the rest of the transaction when that condition holds (a valid single-use token proves
-    who is asking); otherwise the context is left as it was. `match=None` only sets `setting`.
+    `enter_user_when(found)`: also enter the found row's user (its `user_key` column) as the
+    user's context for the rest of the transaction when that condition holds (a valid
+    single-use token proves who is asking); otherwise the context is left as it was.
+    `match=None` only sets `setting`.
     """
     secret = select(func.set_config(setting, value, true()).label("value")).subquery("lookup_secret")
     matches = (
@@ -275,7 +277,7 @@ def select_by_secret(
     statement = select(aliased(model, found)).select_from(secret).join(found, true())
     if enter_user_when is not None:
         keep = func.coalesce(func.current_setting(USER_ID_SETTING, true()), "")
-        user_id = case((enter_user_when(found), cast(found.c.user_id, String)), else_=keep)
+        user_id = case((enter_user_when(found), cast(found.c[user_key], String)), else_=keep)
         entered = (
             select(func.set_config(USER_ID_SETTING, user_id, true()).label("user_id"))
             .correlate(found)

@@ -34,10 +34,12 @@ USER_POLICY = RlsPolicy(
         f"WHERE m.team_id = {CURRENT_TEAM_ID} AND m.user_id = users.id)"
     ),
     with_check=_NAMED_USER,
+    changes=f"id = {CURRENT_USER_ID} OR {IS_PLATFORM_ADMIN}",
 )
 """Oneself, everyone for a platform admin, the members of the current team (member lists,
 assignees, authors), and the account a lookup names by email or Google subject (sign-in,
-registration, reset, invitations). Only oneself, an admin or such a lookup may write."""
+registration, reset, invitations). A registration (or a first Google sign-in) may create the
+account it looked up; only oneself or an admin may change or delete one (`changes`)."""
 
 TOKEN_POLICY = RlsPolicy(
     name="token_visibility", using=f"user_id = {CURRENT_USER_ID} OR token_hash = {CURRENT_TOKEN_DIGEST}"

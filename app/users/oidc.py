@@ -36,7 +36,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from joserfc.jws import extract_compact
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 from sqlalchemy.orm import InstrumentedAttribute
 
 from app.config import SignInSettings
@@ -252,10 +252,23 @@ class GoogleSignInService(SQLAlchemyAsyncRepositoryService[OidcLoginFlow]):
             )
 
         async def get_by_identity(
-            self, column: InstrumentedAttribute[Any], setting: str, value: str
+            self,
+            column: InstrumentedAttribute[Any],
+            setting: str,
+            value: str,
+            *,
+            proves_account: bool = False,
         ) -> User | None:
-            """The account a verified Google identity names (by subject or email), shown by it."""
-            statement = select_by_secret(User, setting, value, match=column)
+            """The account a verified Google identity names (by subject or email), shown by it;
+            `proves_account` (an address Google verified) also enters that user's context."""
+            statement = select_by_secret(
+                User,
+                setting,
+                value,
+                match=column,
+                enter_user_when=(lambda _found: true()) if proves_account else None,
+                user_key="id",
+            )
             return (await self.session.execute(statement)).scalar_one_or_none()
 
     repository_type = Repo
@@ -327,7 +340,9 @@ class GoogleSignInService(SQLAlchemyAsyncRepositoryService[OidcLoginFlow]):
             return linked, False
         if identity.email is None:
             raise _sign_in_failed("Google gave no email address (the `email` scope is needed)")
-        existing = await self.repository.get_by_identity(User.email, LOOKUP_EMAIL_SETTING, identity.email)
+        existing = await self.repository.get_by_identity(
+            User.email, LOOKUP_EMAIL_SETTING, identity.email, proves_account=identity.email_verified
+        )
         if not identity.email_verified:
             action = "linked to the existing account" if existing else "used for a new account"
             raise PermissionDeniedError(
