@@ -316,11 +316,13 @@ def cmd_mail_outbox(settings: Settings, limit: int) -> None:
 
         conn = await asyncpg.connect(libpq_dsn(owner_url))
         try:
-            rows = await conn.fetch(
-                "SELECT created_at, to_address, subject, status, text_body FROM email_messages "
-                "ORDER BY created_at DESC LIMIT $1",
-                limit,
-            )
+            async with conn.transaction():  # forced RLS holds for an owner that is no superuser
+                await conn.execute("SELECT set_config('app.is_platform_admin', 'on', true)")
+                rows = await conn.fetch(
+                    "SELECT created_at, to_address, subject, status, text_body FROM email_messages "
+                    "ORDER BY created_at DESC LIMIT $1",
+                    limit,
+                )
         finally:
             await conn.close()
         for row in reversed(rows):

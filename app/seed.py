@@ -15,7 +15,6 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import select
 
 from app.brands.services import BrandService
 from app.campaigns.bookings import CampaignCreatorService
@@ -37,7 +36,6 @@ from app.roster.services import CreatorService
 from app.teams.services import TeamService
 from app.todos.schemas import TodoCreate, TodoRead, TodoStatus, TodoUpdate
 from app.todos.services import TodoService
-from app.users.models import User
 from app.users.services import UserService
 
 DEMO_EMAIL = "demo@example.com"
@@ -83,9 +81,10 @@ async def seed_demo(session_maker: SessionMaker, passwords: Passwords) -> SeedRe
     One transaction: a failure leaves nothing behind, so the next run starts clean.
     """
     async with tenant_session(session_maker, None) as session:
-        if (await session.execute(select(User.id).where(User.email == DEMO_EMAIL))).first() is not None:
+        users = UserService(session=session)
+        if await users.repository.email_taken(DEMO_EMAIL):  # shows the demo account, if any (RLS)
             return None
-        user = await UserService(session=session).register(
+        user = await users.register(
             email=DEMO_EMAIL, password=DEMO_PASSWORD, name="Demo Manager", passwords=passwords
         )
         await apply_tenant_now(session, TenantContext(user_id=user.id))

@@ -14,6 +14,7 @@ from uuid import UUID
 from polyfactory import Ignore, Use
 from polyfactory.factories.sqlalchemy_factory import SQLAlchemyFactory
 from polyfactory.persistence import AsyncPersistenceProtocol
+from uuid_utils.compat import uuid7
 
 from app.brands.models import Brand
 from app.campaigns.models import Campaign, CampaignCreator, CampaignGuestAccess
@@ -44,6 +45,10 @@ class FactoryDatabase:
 def _context_for(instance: AuditBase) -> TenantContext:
     if isinstance(instance, Team):
         return TenantContext(team_id=instance.id)
+    if isinstance(instance, User):  # a user's row is written in their own context (RLS)
+        if instance.id is None:
+            instance.id = uuid7()
+        return TenantContext(user_id=instance.id)
     team_id: UUID | None = getattr(instance, "team_id", None)
     return TenantContext(team_id=team_id)
 

@@ -11,12 +11,14 @@ from litestar import Litestar
 
 from app.config import MailSettings
 from app.db.engine import tenant_session
+from app.db.tenancy import TenantContext
 from app.mail.models import EmailMessage
 from app.mail.rendering import SAMPLE_CONTEXTS, EmailTemplate, render_email
 from app.mail.sender import Mailer
 from app.mail.tasks import send_email
 from app.queue.registry import RESOURCES_KEY, WorkerResources
 from tests.background import SmtpSink, free_port, text_part
+from tests.factories import UserFactory
 
 
 @pytest.mark.parametrize("template", list(EmailTemplate))
@@ -58,8 +60,10 @@ def _mail_settings(port: int) -> MailSettings:
 
 
 async def _queued_message(app: Litestar) -> EmailMessage:
+    """Queued as a request of its recipient would: in their context (the outbox's policy)."""
     rendered = render_email(EmailTemplate.WELCOME, SAMPLE_CONTEXTS[EmailTemplate.WELCOME])
-    async with tenant_session(app.state.session_maker, None) as session:
+    ada = await UserFactory.create_async(email="ada@example.com")
+    async with tenant_session(app.state.session_maker, TenantContext(user_id=ada.id)) as session:
         message = EmailMessage(
             to_address="ada@example.com",
             template="welcome",

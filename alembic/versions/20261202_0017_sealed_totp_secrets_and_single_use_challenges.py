@@ -11,7 +11,7 @@
 Downgrade opens the sealed secrets again (it needs the same keys).
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-02
 """
 
@@ -25,7 +25,7 @@ from app.config import get_config
 from app.lib.encryption import DataCipher
 
 revision: str = "0017"
-down_revision: str | None = "0015"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -14,7 +14,7 @@ from sqlalchemy import delete
 from app.actions.models import IdempotencyKey
 from app.config import Settings
 from app.queue.registry import resources, scheduled_task
-from app.system.models import ScheduledTaskRun
+from app.system.runs import task_run
 
 
 def _purge_schedule(settings: Settings) -> str:
@@ -26,18 +26,8 @@ async def purge_idempotency_keys(ctx: Context) -> str:
     """Delete the idempotency keys that have expired (a retry after that runs the action again)."""
     worker = resources(ctx)
     now = datetime.now(tz=UTC)
-    job = ctx.get("job")
-    due = datetime.fromtimestamp(job.scheduled, tz=UTC) if job is not None and job.scheduled else now
-    worker_ref = ctx.get("worker")
     async with worker.system_session_maker() as session, session.begin():
         result = await session.execute(delete(IdempotencyKey).where(IdempotencyKey.expires_at <= now))
         summary = f"idempotency_keys={result.rowcount}"  # pyright: ignore[reportAttributeAccessIssue]
-        session.add(
-            ScheduledTaskRun(
-                task="purge_idempotency_keys",
-                due_at=due,
-                worker_id=str(worker_ref.id) if worker_ref is not None else None,
-                summary=summary,
-            )
-        )
+        session.add(task_run(ctx, "purge_idempotency_keys", summary))
     return summary

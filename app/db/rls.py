@@ -23,6 +23,22 @@ CURRENT_CAMPAIGN_IDS = "NULLIF(current_setting('app.campaign_ids', true), '')"
 CURRENT_INVITATION_TOKEN = "NULLIF(current_setting('app.invitation_token', true), '')"
 IS_PLATFORM_ADMIN = "COALESCE(current_setting('app.is_platform_admin', true), '') = 'on'"
 
+# Lookups made before anyone is signed in (or about someone else) name what they look for; the
+# policies show the rows that match, so knowing the secret (an email, a token's digest) is what
+# grants the row. `app.db.tenancy.select_by_secret` sets them in the lookup statement itself.
+LOOKUP_EMAIL_SETTING = "app.lookup_email"
+TOKEN_DIGEST_SETTING = "app.token_digest"
+GOOGLE_SUBJECT_SETTING = "app.google_subject"
+CLIENT_ADDRESS_SETTING = "app.client_address"
+EMAIL_ID_SETTING = "app.email_id"
+USER_ID_SETTING = "app.user_id"
+PLATFORM_ADMIN_SETTING = "app.is_platform_admin"
+CURRENT_LOOKUP_EMAIL = f"NULLIF(current_setting('{LOOKUP_EMAIL_SETTING}', true), '')"
+CURRENT_TOKEN_DIGEST = f"NULLIF(current_setting('{TOKEN_DIGEST_SETTING}', true), '')"
+CURRENT_GOOGLE_SUBJECT = f"NULLIF(current_setting('{GOOGLE_SUBJECT_SETTING}', true), '')"
+CURRENT_CLIENT_ADDRESS = f"NULLIF(current_setting('{CLIENT_ADDRESS_SETTING}', true), '')"
+CURRENT_EMAIL_ID = f"NULLIF(current_setting('{EMAIL_ID_SETTING}', true), '')::uuid"
+
 
 @dataclass(frozen=True, slots=True)
 class RlsPolicy:
@@ -31,10 +47,30 @@ class RlsPolicy:
     using: str
     with_check: str | None = None
     name: str = "tenant_isolation"
+    changes: str | None = None
+    """Which visible rows an UPDATE or DELETE (or a `SELECT ... FOR UPDATE`) may touch, when fewer
+    than `using` shows: emitted as the restrictive policies `restrictions()` names."""
 
     @property
     def check(self) -> str:
         return self.with_check or self.using
+
+    def restrictions(self) -> list[RestrictivePolicy]:
+        if self.changes is None:
+            return []
+        return [
+            RestrictivePolicy(name=f"{self.name}_{command.lower()}", command=command, using=self.changes)
+            for command in ("UPDATE", "DELETE")
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class RestrictivePolicy:
+    """A restrictive policy for one command: ANDed with the permissive one."""
+
+    name: str
+    command: str
+    using: str
 
 
 TEAM_POLICY = RlsPolicy(using=f"team_id = {CURRENT_TEAM_ID}")

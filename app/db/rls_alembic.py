@@ -13,7 +13,7 @@ from alembic.operations import MigrateOperation, Operations
 from alembic.util import DispatchPriority
 from sqlalchemy import text
 
-from app.db.rls import policy_of
+from app.db.rls import RestrictivePolicy, policy_of
 
 # --- Alembic operations -------------------------------------------------------------------
 
@@ -48,17 +48,48 @@ class DisableRlsOp(MigrateOperation):
 
 @Operations.register_operation("create_policy")
 class CreatePolicyOp(MigrateOperation):
-    def __init__(self, table_name: str, policy_name: str, *, using: str, with_check: str) -> None:
+    """A permissive policy for all commands, or (`command`, `restrictive=True`) a restrictive one
+    for a single command; a DELETE policy has no WITH CHECK (pass `with_check=""`)."""
+
+    def __init__(
+        self,
+        table_name: str,
+        policy_name: str,
+        *,
+        using: str,
+        with_check: str,
+        command: str = "ALL",
+        restrictive: bool = False,
+    ) -> None:
         self.table_name = table_name
         self.policy_name = policy_name
         self.using = using
         self.with_check = with_check
+        self.command = command
+        self.restrictive = restrictive
 
     @classmethod
     def create_policy(
-        cls, operations: Operations, table_name: str, policy_name: str, *, using: str, with_check: str
+        cls,
+        operations: Operations,
+        table_name: str,
+        policy_name: str,
+        *,
+        using: str,
+        with_check: str,
+        command: str = "ALL",
+        restrictive: bool = False,
     ) -> Any:
-        return operations.invoke(cls(table_name, policy_name, using=using, with_check=with_check))
+        return operations.invoke(
+            cls(
+                table_name,
+                policy_name,
+                using=using,
+                with_check=with_check,
+                command=command,
+                restrictive=restrictive,
+            )
+        )
 
     def reverse(self) -> DropPolicyOp:
         return DropPolicyOp(self.table_name, self.policy_name, using=self.using, with_check=self.with_check)
@@ -108,9 +139,11 @@ def _disable_rls(operations: Operations, operation: DisableRlsOp) -> None:
 
 @Operations.implementation_for(CreatePolicyOp)
 def _create_policy(operations: Operations, operation: CreatePolicyOp) -> None:
+    kind = "RESTRICTIVE" if operation.restrictive else "PERMISSIVE"
+    check = f" WITH CHECK ({operation.with_check})" if operation.with_check else ""
     operations.execute(
         f"CREATE POLICY {_quote(operation.policy_name)} ON {_quote(operation.table_name)} "
-        f"AS PERMISSIVE FOR ALL TO PUBLIC USING ({operation.using}) WITH CHECK ({operation.with_check})"
+        f"AS {kind} FOR {operation.command} TO PUBLIC USING ({operation.using}){check}"
     )
 
 
@@ -163,10 +196,26 @@ def compare_row_level_security(autogen_context: Any, upgrade_ops: Any, schemas: 
             upgrade_ops.ops.append(
                 CreatePolicyOp(table.name, policy.name, using=policy.using, with_check=policy.check)
             )
+        for restriction in policy.restrictions():
+            declared.add((table.name, restriction.name))
+            if (table.name, restriction.name) not in existing_policies:
+                upgrade_ops.ops.append(_restrictive_op(table.name, restriction))
     managed_tables = {table.name for table in metadata.sorted_tables}
     for table_name, policy_name in sorted(existing_policies - declared):
         if table_name in managed_tables:
             upgrade_ops.ops.append(DropPolicyOp(table_name, policy_name))
+
+
+def _restrictive_op(table_name: str, restriction: RestrictivePolicy) -> CreatePolicyOp:
+    with_check = restriction.using if restriction.command == "UPDATE" else ""
+    return CreatePolicyOp(
+        table_name,
+        restriction.name,
+        using=restriction.using,
+        with_check=with_check,
+        command=restriction.command,
+        restrictive=True,
+    )
 
 
 @renderers.dispatch_for(EnableRlsOp)
@@ -181,9 +230,11 @@ def _render_disable_rls(autogen_context: Any, op: DisableRlsOp) -> str:
 
 @renderers.dispatch_for(CreatePolicyOp)
 def _render_create_policy(autogen_context: Any, op: CreatePolicyOp) -> str:
+    kind = f", command={op.command!r}" if op.command != "ALL" else ""
+    kind += ", restrictive=True" if op.restrictive else ""
     return (
         f"op.create_policy({op.table_name!r}, {op.policy_name!r}, "
-        f"using={op.using!r}, with_check={op.with_check!r})"
+        f"using={op.using!r}, with_check={op.with_check!r}{kind})"
     )
 
 

@@ -12,17 +12,19 @@ membership therefore never gets a team context and cannot read team data.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
-from sqlalchemy import event, text
+from sqlalchemy import ColumnElement, Select, String, case, cast, event, func, select, text, true
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import InstrumentedAttribute, Session, SessionTransaction, aliased
+from sqlalchemy.sql.selectable import LateralFromClause
 
 from app.db.reads import driver_connection
+from app.db.rls import USER_ID_SETTING
 
 TENANT_INFO_KEY = "tenant"
 
@@ -230,3 +232,61 @@ def restrict_campaigns(session: AsyncSession, campaign_ids: Iterable[UUID]) -> T
 
 def tenant_info(context: TenantContext | None) -> dict[str, Any]:
     return {TENANT_INFO_KEY: context} if context is not None else {}
+
+
+ModelT = TypeVar("ModelT")
+
+
+def select_by_secret(
+    model: type[ModelT],
+    setting: str,
+    value: str,
+    *,
+    match: InstrumentedAttribute[Any] | None,
+    where: Iterable[ColumnElement[bool]] = (),
+    order_by: Iterable[ColumnElement[Any]] = (),
+    limit: int = 1,
+    for_update: bool = False,
+    enter_user_when: Callable[[LateralFromClause], ColumnElement[bool]] | None = None,
+    user_key: str = "user_id",
+) -> Select[ModelT]:
+    """Rows of `model` whose `match` column equals `value`, in one statement that first sets
+    `setting` to `value` (transaction-local), so the row-level policy that reads the setting
+    shows them: knowing the secret is what grants the row, at no extra round trip.
+
+    The setting is made in a FROM item and the rows are read in a LATERAL subquery that refers
+    to it; PostgreSQL must then run the setting first and (re)start the scan, and evaluate the
+    policy, after it. LIMIT keeps the subquery from being flattened into an ordinary join whose
+    order the planner could pick. A plain `WHERE key = (SELECT set_config(...))` is not enough:
+    whether the policy then sees the setting depends on the plan (measured: where the policy is
+    the index condition, the scan starts before the subquery runs and finds nothing).
+
+    `enter_user_when(found)`: also enter the found row's user (its `user_key` column) as the
+    user's context for the rest of the transaction when that condition holds (a valid
+    single-use token proves who is asking); otherwise the context is left as it was.
+    `match=None` only sets `setting`.
+    """
+    secret = select(func.set_config(setting, value, true()).label("value")).subquery("lookup_secret")
+    matches = (
+        secret.c.value.is_not(None) if match is None else match == _as_column_type(secret.c.value, match)
+    )
+    inner = select(model).where(matches, *where).order_by(*order_by).limit(limit)
+    if for_update:
+        inner = inner.with_for_update()
+    found = inner.lateral("found")
+    statement = select(aliased(model, found)).select_from(secret).join(found, true())
+    if enter_user_when is not None:
+        keep = func.coalesce(func.current_setting(USER_ID_SETTING, true()), "")
+        user_id = case((enter_user_when(found), cast(found.c[user_key], String)), else_=keep)
+        entered = (
+            select(func.set_config(USER_ID_SETTING, user_id, true()).label("user_id"))
+            .correlate(found)
+            .lateral("entered")
+        )
+        statement = statement.join(entered, true())
+    return statement
+
+
+def _as_column_type(value: ColumnElement[Any], column: InstrumentedAttribute[Any]) -> ColumnElement[Any]:
+    """Compare text as text: a cast to `varchar(n)` would truncate, not refuse, a longer value."""
+    return value if isinstance(column.type, String) else cast(value, column.type)

@@ -9,9 +9,10 @@ from uuid import UUID
 from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import Parameter
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db.rls import PLATFORM_ADMIN_SETTING
+from app.db.tenancy import select_by_secret
 from app.lib.errors import problem_responses
 from app.lib.schema import Schema
 from app.mail.models import EmailMessage
@@ -50,9 +51,17 @@ class DevOutboxController(Controller):
         limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
     ) -> DevOutbox:
         """Newest emails first, with their bodies (only mounted when APP_ENV is dev)."""
-        statement = select(EmailMessage).order_by(EmailMessage.created_at.desc()).limit(limit)
-        if to:
-            statement = statement.where(EmailMessage.to_address == to.strip().lower())
+        # The outbox is the operators' (row-level security shows requests none of it); this
+        # development-only page reads it as one, in its own statement and transaction.
+        statement = select_by_secret(
+            EmailMessage,
+            PLATFORM_ADMIN_SETTING,
+            "on",
+            match=None,
+            where=[EmailMessage.to_address == to.strip().lower()] if to else [],
+            order_by=[EmailMessage.created_at.desc()],
+            limit=limit,
+        )
         rows = (await db_session.execute(statement)).scalars().all()
         return DevOutbox(
             items=[

@@ -23,6 +23,7 @@ class EmailService(SQLAlchemyAsyncRepositoryService[EmailMessage]):
         """Render now (a template error fails the request, not a job), store, and enqueue delivery
         in the caller's transaction: the mail goes out if and only if the change commits."""
         rendered = render_email(template, context)
+        # Not read back: a request may queue mail but not read the outbox (its row-level policy).
         message = await self.repository.add(
             EmailMessage(
                 to_address=to,
@@ -30,7 +31,8 @@ class EmailService(SQLAlchemyAsyncRepositoryService[EmailMessage]):
                 subject=rendered.subject,
                 html_body=rendered.html,
                 text_body=rendered.text,
-            )
+            ),
+            auto_refresh=False,
         )
         await enqueue(
             self.repository.session, queue, "send_email", key=f"email:{message.id}", email_id=str(message.id)

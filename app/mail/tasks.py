@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 from saq.types import Context
-from sqlalchemy import select
 
 from app.db.engine import tenant_session
+from app.db.rls import EMAIL_ID_SETTING
+from app.db.tenancy import select_by_secret
 from app.mail.models import EmailMessage
 from app.queue.registry import resources, task
 
@@ -18,11 +19,11 @@ async def send_email(ctx: Context, *, email_id: str) -> str:
     """Send one outbox message. Idempotent: a message already sent or kept is left alone."""
     worker = resources(ctx)
     async with tenant_session(worker.session_maker, None) as session:
-        message = (
-            await session.execute(
-                select(EmailMessage).where(EmailMessage.id == UUID(email_id)).with_for_update()
-            )
-        ).scalar_one_or_none()
+        # The job names its message (`app.email_id`): the outbox shows the application role that one only.
+        lookup = select_by_secret(
+            EmailMessage, EMAIL_ID_SETTING, str(UUID(email_id)), match=EmailMessage.id, for_update=True
+        )
+        message = (await session.execute(lookup)).scalar_one_or_none()
         if message is None or message.status in {"sent", "kept"}:
             return "skipped"
         message.attempts += 1

@@ -22,7 +22,7 @@ from app.mail.rendering import EmailTemplate
 from app.mail.services import EmailService
 from app.notifications.models import Notification, NotificationPreference
 from app.queue.registry import resources, scheduled_task
-from app.system.models import ScheduledTaskRun
+from app.system.runs import task_run
 from app.teams.models import Team
 from app.users.models import User
 
@@ -131,18 +131,7 @@ async def _run_digests(ctx: Context) -> str:
                 sent += 1
     summary = f"due={len(due)} sent={sent}"
     async with worker.system_session_maker() as session, session.begin():
-        job = ctx.get("job")
-        scheduled = job.scheduled if job is not None and job.scheduled else None
-        due_at = datetime.fromtimestamp(scheduled, tz=UTC) if scheduled else now
-        worker_ref = ctx.get("worker")
-        session.add(
-            ScheduledTaskRun(
-                task="send_notification_digests",
-                due_at=due_at,
-                worker_id=str(worker_ref.id) if worker_ref is not None else None,
-                summary=summary,
-            )
-        )
+        session.add(task_run(ctx, "send_notification_digests", summary))
     return summary
 
 

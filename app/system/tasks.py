@@ -11,7 +11,7 @@ from sqlalchemy import delete, or_
 
 from app.config import Settings
 from app.queue.registry import resources, scheduled_task, task
-from app.system.models import ScheduledTaskRun
+from app.system.runs import task_run
 from app.teams.models import TeamInvitation
 from app.users.models import ActionToken, LoginFailure, RefreshToken
 
@@ -24,14 +24,13 @@ def _purge_schedule(settings: Settings) -> str:
 
 @scheduled_task(cron=_purge_schedule, timeout=300)
 async def purge_expired_credentials(ctx: Context) -> str:
-    """Delete expired refresh tokens, email tokens, login failures and stale invitations.
+    """Delete expired refresh tokens, email tokens, login failures and stale invitations (expired
+    Google sign-in flows and two-factor challenges: `purge_expired_sign_ins`, app/users/tasks.py).
 
     Crosses every team, so it is one of the few jobs on the system role (BYPASSRLS).
     """
     worker = resources(ctx)
     now = datetime.now(tz=UTC)
-    job = ctx.get("job")
-    due = datetime.fromtimestamp(job.scheduled, tz=UTC) if job is not None and job.scheduled else now
     async with worker.system_session_maker() as session, session.begin():
         counts = {}
         for name, statement in {
@@ -49,17 +48,8 @@ async def purge_expired_credentials(ctx: Context) -> str:
         }.items():
             counts[name] = (await session.execute(statement)).rowcount  # pyright: ignore[reportAttributeAccessIssue]
         summary = ", ".join(f"{name}={count}" for name, count in counts.items())
-        session.add(
-            ScheduledTaskRun(
-                task="purge_expired_credentials", due_at=due, worker_id=_worker_id(ctx), summary=summary
-            )
-        )
+        session.add(task_run(ctx, "purge_expired_credentials", summary))
     return summary
-
-
-def _worker_id(ctx: Context) -> str | None:
-    worker = ctx.get("worker")
-    return str(worker.id) if worker is not None else None
 
 
 @task(timeout=10, retries=1)
@@ -69,16 +59,11 @@ async def noop(ctx: Context) -> None:
 
 @task(timeout=5, retries=3, retry_delay=0.5)
 async def sleep_then_record(ctx: Context, *, seconds: float, marker: str) -> str:
-    """Sleeps, then records `marker` as a run: lets tests kill a worker mid-job and watch the retry."""
+    """Sleeps, then records `marker` as a run: lets tests kill a worker mid-job and watch the retry.
+
+    Task runs are the operators' record, written on the system role like every run."""
     await asyncio.sleep(seconds)
     worker = resources(ctx)
-    async with worker.session_maker() as session, session.begin():
-        session.add(
-            ScheduledTaskRun(
-                task="sleep_then_record",
-                due_at=datetime.now(tz=UTC),
-                worker_id=_worker_id(ctx),
-                summary=marker,
-            )
-        )
+    async with worker.system_session_maker() as session, session.begin():
+        session.add(task_run(ctx, "sleep_then_record", marker))
     return marker

@@ -18,7 +18,8 @@ from sqlalchemy import ColumnElement, and_, select, text, update
 
 from app.config import Settings
 from app.db.paging import fetch_rows
-from app.db.tenancy import TenantContext, apply_tenant_now
+from app.db.rls import LOOKUP_EMAIL_SETTING
+from app.db.tenancy import TenantContext, apply_tenant_now, select_by_secret
 from app.events.schemas import EventType
 from app.events.services import emit_event, field_change
 from app.lib.crypto import new_token, token_digest
@@ -134,10 +135,13 @@ class TeamInvitationService(SQLAlchemyAsyncRepositoryService[TeamInvitation]):
         ensure_may_grant(access, role)
         session = self.repository.session
         email = normalize_email(email)
+        # Named by email, the invitee's account is visible to this transaction (RLS), here and
+        # to the notification listener that tells them about the invitation.
+        membership = select(TeamMember.id).where(
+            TeamMember.team_id == access.team_id, TeamMember.user_id == User.id
+        )
         already_member = await session.execute(
-            select(TeamMember.id)
-            .join(User, User.id == TeamMember.user_id)
-            .where(TeamMember.team_id == access.team_id, User.email == email)
+            select_by_secret(User, LOOKUP_EMAIL_SETTING, email, match=User.email, where=[membership.exists()])
         )
         if already_member.first() is not None:
             raise ConflictError(f"{email} is already a member of this team.")

@@ -26,12 +26,12 @@ from app.lib.errors import (
 )
 from app.lib.pagination import Page
 from app.lib.roles import TeamRole
-from app.lib.schema import normalize_email
 from app.lib.versioning import ensure_current_version
 from app.media.hooks import purge_team_media
 from app.teams.models import Team, TeamMember
 from app.teams.schemas import TeamList, TeamMemberList, TeamMemberRead, TeamRead
 from app.users.models import User
+from app.users.services import UserService
 
 
 def team_read(team: Team, role: TeamRole | str | None) -> TeamRead:
@@ -175,7 +175,7 @@ class TeamMemberService(SQLAlchemyAsyncRepositoryService[TeamMember]):
     async def add_member(self, access: TeamAccess, *, email: str, role: TeamRole) -> TeamMemberRead:
         ensure_may_grant(access, role)
         session: AsyncSession = self.repository.session
-        user = (await session.execute(select(User).where(User.email == normalize_email(email)))).scalar()
+        user = await UserService.Repo(session=session).get_by_email(email)  # names it to RLS
         if user is None:
             raise UnprocessableError(
                 "No account uses this email; ask them to register first (or send an invitation).",

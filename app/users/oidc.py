@@ -37,9 +37,12 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from joserfc.jws import extract_compact
-from sqlalchemy import select
+from sqlalchemy import func, select, true
+from sqlalchemy.orm import InstrumentedAttribute
 
 from app.config import SignInSettings
+from app.db.rls import GOOGLE_SUBJECT_SETTING, LOOKUP_EMAIL_SETTING, TOKEN_DIGEST_SETTING
+from app.db.tenancy import select_by_secret
 from app.lib.crypto import new_token, token_digest
 from app.lib.errors import (
     AuthenticationError,
@@ -231,10 +234,41 @@ class GoogleSignInService(SQLAlchemyAsyncRepositoryService[OidcLoginFlow]):
         model_type = OidcLoginFlow
 
         async def lock_by_state(self, state: str) -> OidcLoginFlow | None:
-            statement = (
-                select(OidcLoginFlow)
-                .where(OidcLoginFlow.state_hash == token_digest(state), OidcLoginFlow.provider == PROVIDER)
-                .with_for_update()
+            """The flow shown by its `state` (`app.token_digest`, set by this statement), locked."""
+            statement = select_by_secret(
+                OidcLoginFlow,
+                TOKEN_DIGEST_SETTING,
+                token_digest(state),
+                match=OidcLoginFlow.state_hash,
+                where=[OidcLoginFlow.provider == PROVIDER],
+                for_update=True,
+            )
+            return (await self.session.execute(statement)).scalar_one_or_none()
+
+        async def name_flow(self, state: str) -> None:
+            """Name the flow about to be written to row-level security, which admits only it.
+            (Expired flows are deleted by `purge_expired_sign_ins`, on the system role.)"""
+            await self.session.execute(
+                select(func.set_config(TOKEN_DIGEST_SETTING, token_digest(state), True))
+            )
+
+        async def get_by_identity(
+            self,
+            column: InstrumentedAttribute[Any],
+            setting: str,
+            value: str,
+            *,
+            proves_account: bool = False,
+        ) -> User | None:
+            """The account a verified Google identity names (by subject or email), shown by it;
+            `proves_account` (an address Google verified) also enters that user's context."""
+            statement = select_by_secret(
+                User,
+                setting,
+                value,
+                match=column,
+                enter_user_when=(lambda _found: true()) if proves_account else None,
+                user_key="id",
             )
             return (await self.session.execute(statement)).scalar_one_or_none()
 
@@ -245,6 +279,7 @@ class GoogleSignInService(SQLAlchemyAsyncRepositoryService[OidcLoginFlow]):
         endpoint = (await keys.metadata())["authorization_endpoint"]
         state, flow_token, nonce, verifier = new_token(), new_token(), new_token(), new_token(48)
         now = utcnow()
+        await self.repository.name_flow(state)
         await self.repository.add(
             OidcLoginFlow(
                 provider=PROVIDER,
@@ -299,16 +334,16 @@ class GoogleSignInService(SQLAlchemyAsyncRepositoryService[OidcLoginFlow]):
         sessions: whoever registered the address without proving it must not keep a way in.
         """
         session = self.repository.session
-        linked = (
-            await session.execute(select(User).where(User.google_subject == identity.subject))
-        ).scalar_one_or_none()
+        linked = await self.repository.get_by_identity(
+            User.google_subject, GOOGLE_SUBJECT_SETTING, identity.subject
+        )
         if linked is not None:
             return linked, False
         if identity.email is None:
             raise _sign_in_failed("Google gave no email address (the `email` scope is needed)")
-        existing = (
-            await session.execute(select(User).where(User.email == identity.email))
-        ).scalar_one_or_none()
+        existing = await self.repository.get_by_identity(
+            User.email, LOOKUP_EMAIL_SETTING, identity.email, proves_account=identity.email_verified
+        )
         if not identity.email_verified:
             action = "linked to the existing account" if existing else "used for a new account"
             raise PermissionDeniedError(

@@ -10,9 +10,12 @@ from uuid import UUID
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
 from app.config import AuthSettings
+from app.db.rls import CLIENT_ADDRESS_SETTING, LOOKUP_EMAIL_SETTING, TOKEN_DIGEST_SETTING, USER_ID_SETTING
+from app.db.tenancy import TenantContext, get_tenant, select_by_secret, set_tenant
 from app.lib.auth import AccessTokens
 from app.lib.crypto import Passwords, new_token, token_digest
 from app.lib.errors import (
@@ -34,19 +37,34 @@ def utcnow() -> datetime:
 
 
 class UserService(SQLAlchemyAsyncRepositoryService[User]):
-    """User accounts. Emails are stored lower-cased and are unique across the platform."""
+    """User accounts. Emails are stored lower-cased and are unique across the platform.
+
+    Row-level security shows a user their own row, their current team's members, and the
+    account a lookup by email names (`app.lookup_email`, set by the lookup itself).
+    """
 
     class Repo(SQLAlchemyAsyncRepository[User]):
         model_type = User
 
         async def get_by_email(self, email: str) -> User | None:
-            return await self.get_one_or_none(email=normalize_email(email))
+            """The account using `email`, visible to this transaction from now on (sign-in, reset)."""
+            statement = select_by_secret(User, LOOKUP_EMAIL_SETTING, normalize_email(email), match=User.email)
+            return (await self.session.execute(statement)).scalar_one_or_none()
 
         async def email_taken(self, email: str, *, except_user_id: UUID | None = None) -> bool:
-            statement = select(User.id).where(User.email == normalize_email(email))
-            if except_user_id is not None:
-                statement = statement.where(User.id != except_user_id)
-            return (await self.session.execute(statement.limit(1))).first() is not None
+            """Whether another account uses `email`; its row is visible to this transaction from
+            now on, so a registration may then create the account under that address."""
+            others = [User.id != except_user_id] if except_user_id is not None else []
+            statement = select_by_secret(
+                User, LOOKUP_EMAIL_SETTING, normalize_email(email), match=User.email, where=others
+            )
+            return (await self.session.execute(statement)).first() is not None
+
+        async def get_proven(self, user_id: UUID) -> User | None:
+            """The user a verified credential names (a signed sign-in challenge): this statement
+            enters their context (`app.user_id`) for the transaction and reads their row."""
+            statement = select_by_secret(User, USER_ID_SETTING, str(user_id), match=User.id)
+            return (await self.session.execute(statement)).scalar_one_or_none()
 
     repository_type = Repo
 
@@ -100,9 +118,13 @@ class LoginFailureService(SQLAlchemyAsyncRepositoryService[LoginFailure]):
         model_type = LoginFailure
 
         async def lock_for(self, *, email: str, address: str) -> None:
+            """Take the attempt's locks and name its account and address to row-level security
+            (the throttle's rows are visible by them only), in one statement."""
             # Address first, then account, always in this order: no two attempts wait in a cycle.
             await self.session.execute(
                 select(
+                    func.set_config(LOOKUP_EMAIL_SETTING, email, True),
+                    func.set_config(CLIENT_ADDRESS_SETTING, address, True),
                     func.pg_advisory_xact_lock(func.hashtextextended("login-address:" + address, 0)),
                     func.pg_advisory_xact_lock(func.hashtextextended("login-email:" + email, 0)),
                 )
@@ -151,8 +173,24 @@ class RefreshTokenService(SQLAlchemyAsyncRepositoryService[RefreshToken]):
     class Repo(SQLAlchemyAsyncRepository[RefreshToken]):
         model_type = RefreshToken
 
-        async def get_by_token(self, token: str) -> RefreshToken | None:
+        async def get_own_by_token(self, token: str) -> RefreshToken | None:
+            """The caller's own token (row-level security shows no one else's)."""
             return await self.get_one_or_none(token_hash=token_digest(token))
+
+        async def get_presented(self, token: str) -> RefreshToken | None:
+            """The token presented to refresh, shown by its digest (`app.token_digest`). While it
+            is unrevoked and unexpired, the same statement enters its user's context: holding
+            the token is what proves who is asking."""
+            statement = select_by_secret(
+                RefreshToken,
+                TOKEN_DIGEST_SETTING,
+                token_digest(token),
+                match=RefreshToken.token_hash,
+                enter_user_when=lambda found: (
+                    found.c.revoked_at.is_(None) & (found.c.expires_at > func.now())
+                ),
+            )
+            return (await self.session.execute(statement)).scalar_one_or_none()
 
         async def revoke_family(self, family_id: UUID, *, at: datetime) -> None:
             await self.session.execute(
@@ -206,9 +244,10 @@ class RefreshTokenService(SQLAlchemyAsyncRepositoryService[RefreshToken]):
         rotated token's reuse first revokes (and commits the revocation of) its family.
         """
         now = utcnow()
-        stored = await self.repository.get_by_token(token)
+        stored = await self.repository.get_presented(token)
         if stored is None or stored.revoked_at is not None or stored.expires_at <= now:
             raise AuthenticationError("The refresh token is invalid or expired; log in again.")
+        _enter_user(self.repository.session, stored.user_id)
         if stored.rotated_at is not None:
             await self.repository.revoke_family(stored.family_id, at=now)
             await self.repository.session.commit()  # the revocation must outlive the 401
@@ -220,7 +259,7 @@ class RefreshTokenService(SQLAlchemyAsyncRepositoryService[RefreshToken]):
         return stored
 
     async def revoke(self, token: str, *, user_id: UUID) -> None:
-        stored = await self.repository.get_by_token(token)
+        stored = await self.repository.get_own_by_token(token)
         if stored is not None and stored.user_id == user_id:
             await self.repository.revoke_family(stored.family_id, at=utcnow())
 
@@ -231,6 +270,13 @@ class RefreshTokenService(SQLAlchemyAsyncRepositoryService[RefreshToken]):
         await self.repository.session.execute(
             update(User).where(User.id == user_id).values(session_epoch=User.session_epoch + 1)
         )
+
+
+def _enter_user(session: AsyncSession, user_id: UUID) -> None:
+    """Keep the user's context (entered by the lookup statement) for later transactions too."""
+    base = get_tenant(session)
+    if base is None or base.user_id != user_id:
+        set_tenant(session, TenantContext(user_id=user_id))
 
 
 class ReusedRefreshTokenError(AuthenticationError):
@@ -259,10 +305,16 @@ class ActionTokenService(SQLAlchemyAsyncRepositoryService[ActionToken]):
         model_type = ActionToken
 
         async def lock_by_token(self, token: str, purpose: TokenPurpose) -> ActionToken | None:
-            statement = (
-                select(ActionToken)
-                .where(ActionToken.token_hash == token_digest(token), ActionToken.purpose == purpose)
-                .with_for_update()
+            """The emailed token, shown by its digest (`app.token_digest`) and locked. While it is
+            unused and unexpired, the same statement enters its user's context."""
+            statement = select_by_secret(
+                ActionToken,
+                TOKEN_DIGEST_SETTING,
+                token_digest(token),
+                match=ActionToken.token_hash,
+                where=[ActionToken.purpose == purpose],
+                for_update=True,
+                enter_user_when=lambda found: found.c.used_at.is_(None) & (found.c.expires_at > func.now()),
             )
             return (await self.session.execute(statement)).scalar_one_or_none()
 
@@ -316,6 +368,7 @@ class ActionTokenService(SQLAlchemyAsyncRepositoryService[ActionToken]):
             )
         if stored.expires_at <= utcnow():
             raise BadRequestError(f"This {what} has expired; request a new one.")
+        _enter_user(self.repository.session, stored.user_id)
         stored.used_at = utcnow()
         await self.repository.session.flush()
         return stored

@@ -192,10 +192,10 @@ class GoogleSignInController(Controller):
         user, sessions_ended = await google_sign_in.account_for(identity)
         if not user.is_active:
             raise AuthenticationError("The account is no longer active.")
+        await enter_user_context(db_session, user.id)  # before revoke_all: its rows are the user's own
         if sessions_ended:
             await refresh_tokens.revoke_all(user.id)
             await db_session.refresh(user, ["session_epoch"])
-        await enter_user_context(db_session, user.id)
         if await two_factor.is_enabled(user.id):
             required = await challenges.required(user, first_factor="google")
             await db_session.commit()  # a new or newly linked account stays, awaiting the code
@@ -243,7 +243,7 @@ class SecondFactorController(Controller):
         if (data.code is None) == (data.recovery_code is None):
             raise BadRequestError("Give either code or recovery_code (exactly one).")
         user_id, epoch, challenge_id = challenges.verify(data.challenge_token)
-        user = await users.get_one_or_none(id=user_id)
+        user = await users.repository.get_proven(user_id)
         if user is None or not user.is_active or user.session_epoch != epoch:
             raise AuthenticationError(
                 "The sign-in challenge no longer applies to this account; sign in again.",

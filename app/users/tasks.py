@@ -19,7 +19,7 @@ from sqlalchemy import delete
 from app.config import Settings
 from app.lib.encryption import cipher_for
 from app.queue.registry import resources, scheduled_task
-from app.system.models import ScheduledTaskRun
+from app.system.runs import task_run
 from app.users.mfa import TwoFactorService
 from app.users.models import MfaChallenge, OidcLoginFlow
 
@@ -33,9 +33,6 @@ async def purge_expired_sign_ins(ctx: Context) -> str:
     """Delete expired Google sign-in flows and expired two-factor challenges (used or not)."""
     worker = resources(ctx)
     now = datetime.now(tz=UTC)
-    job = ctx.get("job")
-    due = datetime.fromtimestamp(job.scheduled, tz=UTC) if job is not None and job.scheduled else now
-    worker_ref = ctx.get("worker")
     async with worker.system_session_maker() as session, session.begin():
         counts = {}
         for name, statement in {
@@ -44,14 +41,7 @@ async def purge_expired_sign_ins(ctx: Context) -> str:
         }.items():
             counts[name] = (await session.execute(statement)).rowcount  # pyright: ignore[reportAttributeAccessIssue]
         summary = ", ".join(f"{name}={count}" for name, count in counts.items())
-        session.add(
-            ScheduledTaskRun(
-                task="purge_expired_sign_ins",
-                due_at=due,
-                worker_id=str(worker_ref.id) if worker_ref is not None else None,
-                summary=summary,
-            )
-        )
+        session.add(task_run(ctx, "purge_expired_sign_ins", summary))
     return summary
 
 
@@ -59,20 +49,9 @@ async def purge_expired_sign_ins(ctx: Context) -> str:
 async def reseal_totp_secrets(ctx: Context) -> str:
     """Re-seal with the newest data encryption key every TOTP secret an older key sealed."""
     worker = resources(ctx)
-    now = datetime.now(tz=UTC)
-    job = ctx.get("job")
-    due = datetime.fromtimestamp(job.scheduled, tz=UTC) if job is not None and job.scheduled else now
-    worker_ref = ctx.get("worker")
     cipher = cipher_for(worker.settings.auth.data_encryption_keys)
     async with worker.system_session_maker() as session, session.begin():
         resealed, unreadable = await TwoFactorService(session=session, cipher=cipher).reseal_all()
         summary = f"resealed={resealed}, unreadable={unreadable}"
-        session.add(
-            ScheduledTaskRun(
-                task="reseal_totp_secrets",
-                due_at=due,
-                worker_id=str(worker_ref.id) if worker_ref is not None else None,
-                summary=summary,
-            )
-        )
+        session.add(task_run(ctx, "reseal_totp_secrets", summary))
     return summary
