@@ -114,7 +114,8 @@ class UrlSigner:
         except ValueError:
             raise SignatureRefusedError("The link is malformed: its expiry is not a number.") from None
         expected = self.sign(method, key, expiry, extras)
-        if not hmac.compare_digest(expected, signature):
+        # Bytes: `compare_digest` refuses str with non-ASCII characters (a TypeError, not a mismatch).
+        if not hmac.compare_digest(expected.encode(), signature.encode()):
             raise SignatureRefusedError(
                 "The link's signature does not match: it was altered or made for another file."
             )
