@@ -46,8 +46,8 @@ def bearer(application: Litestar, user, *, session_epoch: int = 0) -> dict[str, 
     return {"Authorization": f"Bearer {token}"}
 
 
-def cookie_header(value: str) -> dict[str, str]:
-    return {"Cookie": f"{JOB_UI_COOKIE}={value}"}
+def cookie_header(value: str) -> dict[bytes, bytes]:
+    return {b"Cookie": f"{JOB_UI_COOKIE}={value}".encode()}  # bytes: a forged value may be non-ASCII
 
 
 async def test_job_ui_is_for_platform_admins_outside_development(database: TestDatabase) -> None:
@@ -105,6 +105,7 @@ async def test_forged_altered_and_expired_cookies_are_refused(database: TestData
             "another secret": sign_job_ui_session("y" * 40, admin.id, expires_at=later),
             "expired": sign_job_ui_session(SECRET, admin.id, expires_at=int(time.time()) - 1),
             "garbage": "not-a-cookie",
+            "non-ASCII signature": f"{user_part}.{expiry}.é{signature[1:]}",
         }
         for what, forged in refused.items():
             response = await client.get("/saq/api/queues", headers=cookie_header(forged))

@@ -168,7 +168,9 @@ async def test_a_download_link_without_a_valid_signature_is_refused(
 
     tampered = dict(query_a, signature=["A" + query_a["signature"][0][1:]])
     assert (await test_client.get(f"{parts_a.path}?{urlencode(tampered, doseq=True)}")).status_code == 403
-    non_ascii = dict(query_a, signature=["é" + query_a["signature"][0][1:]])  # found by schemathesis: was a 500
+    non_ascii = dict(
+        query_a, signature=["é" + query_a["signature"][0][1:]]
+    )  # found by schemathesis: was a 500
     assert (await test_client.get(f"{parts_a.path}?{urlencode(non_ascii, doseq=True)}")).status_code == 403
     longer = dict(query_a, expires=[str(int(query_a["expires"][0]) + 3600)])
     assert (await test_client.get(f"{parts_a.path}?{urlencode(longer, doseq=True)}")).status_code == 403

@@ -45,7 +45,8 @@ def job_ui_session_user(secret_key: str, cookie: str, *, now: float | None = Non
     """The admin the cookie was issued to, or None when it is forged, altered or expired."""
     payload, _, signature = cookie.rpartition(".")
     user_part, _, expiry_part = payload.partition(".")
-    if not hmac.compare_digest(signature, _signature(secret_key, payload.encode())):
+    # Bytes: a forged cookie may carry non-ASCII characters, which `compare_digest` refuses in str.
+    if not hmac.compare_digest(signature.encode(), _signature(secret_key, payload.encode()).encode()):
         return None
     try:
         user_id, expires_at = UUID(user_part), int(expiry_part)

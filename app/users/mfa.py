@@ -76,7 +76,8 @@ def matching_step(secret: str, code: str, *, at: datetime) -> int | None:
     code = "".join(code.split())
     current = totp.timecode(at)
     for step in range(current - DRIFT_STEPS, current + DRIFT_STEPS + 1):
-        if hmac.compare_digest(totp.generate_otp(step), code):
+        # Bytes: `\d` admits non-ASCII digits, which `compare_digest` refuses in str.
+        if hmac.compare_digest(totp.generate_otp(step).encode(), code.encode()):
             return step
     return None
 
