@@ -175,6 +175,12 @@ async def test_second_factor_input_is_checked(client_for: Any, test_client: ApiC
         "/api/auth/login/second-factor", json={"challenge_token": access, "code": code_at(secret, 1)}
     )
     assert as_challenge.status_code == 401
+    # The code's pattern (`\d`) admits non-ASCII digits: a wrong code, not a 500.
+    arabic_indic = await test_client.post(
+        "/api/auth/login/second-factor", json={"challenge_token": challenge, "code": "١٢٣٤٥٦"}
+    )
+    assert arabic_indic.status_code == 401, arabic_indic.text
+    assert arabic_indic.json()["code"] == "invalid_mfa_code"
 
 
 async def test_wrong_codes_are_rate_limited_like_passwords(client_for: Any, test_client: ApiClient) -> None:
