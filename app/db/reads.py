@@ -29,6 +29,7 @@ from sqlalchemy import Select
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession, async_scoped_session
 from sqlalchemy.sql import sqltypes
+from sqlalchemy.util.concurrency import greenlet_spawn
 
 AnySession = AsyncSession | async_scoped_session[AsyncSession]
 RowBuilder = Callable[[Sequence[Any]], Any]
@@ -124,15 +125,20 @@ async def driver_connection(session: AnySession) -> Any:
     cached = session.info.get(_DRIVER_KEY)
     if transaction is not None and cached is not None and cached[0] is transaction:
         return cached[1]
-    connection = await session.connection()  # begins the transaction: the tenant context is applied
-    raw = await connection.get_raw_connection()
-    adapted: Any = raw.dbapi_connection
+    adapted: Any = await greenlet_spawn(_begin_and_unwrap, sync_session)
     if adapted._transaction is None and not adapted.autocommit:
         # SQLAlchemy's adapter sends BEGIN lazily, before the first statement it runs itself.
         await adapted._start_transaction()
     driver = adapted._connection
     session.info[_DRIVER_KEY] = (sync_session.get_transaction(), driver)
     return driver
+
+
+def _begin_and_unwrap(sync_session: Any) -> Any:
+    """The session's connection (its transaction begun, so the tenant context is applied) as
+    SQLAlchemy's asyncpg adapter: what `await session.connection()` and then
+    `get_raw_connection()` reach in two hops into SQLAlchemy's greenlet, in one."""
+    return sync_session.connection().connection.dbapi_connection
 
 
 async def fetch_records(
