@@ -6,9 +6,7 @@ A domain with background work adds a `tasks.py` and one import line below.
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from litestar import Controller
 from litestar.config.app import AppConfig
@@ -42,29 +40,10 @@ logger = logging.getLogger(__name__)
 _REQUEST_ID_TOKEN = "campaign_platform_request_id_token"
 
 
-RECHECK_AFTER_IDLE_SECONDS = 5.0
-"""A queue connection unused for this long is checked (one round trip) before it is handed out."""
-_last_handed_out: WeakKeyDictionary[AsyncConnection[Any], float] = WeakKeyDictionary()
-
-
-async def check_when_idle(connection: AsyncConnection[Any]) -> None:
-    """The pool's check, skipped for a connection handed out in the last few seconds.
-
-    SAQ takes a connection from the pool three times per job (dequeue, start, finish); checking
-    each one cost a round trip every time, a third of the worker's statements. A connection that
-    just came back in good order is still good; one that sat idle (across a database restart,
-    say) is checked, and the pool replaces it when the check fails."""
-    now = time.monotonic()
-    last = _last_handed_out.get(connection)
-    if last is None or now - last >= RECHECK_AFTER_IDLE_SECONDS:
-        await AsyncConnectionPool.check_connection(connection)
-    _last_handed_out[connection] = now
-
-
 def build_queue(app_url: URL, *, max_connections: int) -> ApplicationQueue:
     pool: AsyncConnectionPool[AsyncConnection[TupleRow]] = AsyncConnectionPool(
         libpq_dsn(app_url),
-        check=check_when_idle,
+        check=AsyncConnectionPool.check_connection,
         open=False,
         kwargs={"autocommit": True, "application_name": "campaign-platform-queue"},
     )
