@@ -30,11 +30,11 @@ from app.lib.auth import AccessTokens, build_jwt_auth
 from app.lib.availability import DatabaseAvailability
 from app.lib.boundary import DecodingBoundaryMiddleware
 from app.lib.crypto import Passwords
-from app.lib.deps import SessionCleanupMiddleware, app_dependencies
+from app.lib.deps import SessionCleanupMiddleware, app_dependencies, resolve_dependencies_one_at_a_time
 from app.lib.errors import exception_handlers
 from app.lib.http_edge import REQUEST_ID_HEADER, HttpEdge, TrustedProxies
 from app.lib.logs import logging_config
-from app.lib.observability import metrics_routes, prometheus_config
+from app.lib.observability import RequestMetrics, metrics_routes
 from app.lib.openapi import ContractOpenAPIConfig, MoneySchemaPlugin
 from app.mail.controllers import DevOutboxController
 from app.media.controllers import LocalMediaObjectController, MediaController
@@ -94,6 +94,7 @@ def _openapi_config() -> ContractOpenAPIConfig:
 def create_app(settings: Settings | None = None) -> Litestar:
     """Build the application. Settings come from the environment unless given."""
     settings = settings or get_config()
+    resolve_dependencies_one_at_a_time()
     jwt_auth = build_jwt_auth(settings.auth, open_job_ui=True)
     owner_url = resolve_owner_url(settings.database)  # starts the embedded server if there is no DATABASE_URL
     saq_config = build_saq_config(settings, owner_url)
@@ -155,7 +156,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ),
         ],
         dependencies=app_dependencies,
-        middleware=[prometheus_config().middleware, SessionCleanupMiddleware(), DecodingBoundaryMiddleware()],
+        middleware=[RequestMetrics, SessionCleanupMiddleware(), DecodingBoundaryMiddleware()],
         lifespan=[database],
         on_app_init=[jwt_auth.on_app_init],
         plugins=[*queue_plugins(saq_config), action_bodies, MoneySchemaPlugin()],
@@ -187,12 +188,21 @@ def _cors_config(settings: Settings) -> CORSConfig | None:
     )
 
 
+YOUNG_GC_THRESHOLD = 10_000
+"""Allocations between young-generation collections (Python's default is 700). Measured with
+py-spy (--native, GIL samples) under wrk, the collector's share of the worker's time: GetBrand
+5.0% at 700, 2.8% at 3,000, 0.9% at 10,000; ListBrands (100) 6.0% at 3,000, 2.0% at 10,000.
+The price is memory held by cyclic garbage between collections: the API worker's RSS after a
+minute of mixed reads was 138 MB at 700, 142 MB at 3,000, 147 MB at 10,000."""
+
+
 def freeze_startup_heap() -> None:
     """Move everything alive after start-up (modules, routes, schemas, compiled statements) out of
-    the garbage collector's reach: the collector then only walks what requests allocate. The
-    thresholds stay Python's defaults (measured: the young generation is what requests churn)."""
+    the garbage collector's reach: the collector then only walks what requests allocate, and
+    less often (`YOUNG_GC_THRESHOLD`)."""
     gc.collect()
     gc.freeze()
+    gc.set_threshold(YOUNG_GC_THRESHOLD, *gc.get_threshold()[1:])
 
 
 def _initial_state(settings: Settings, jwt_auth: object):

@@ -30,15 +30,28 @@ def _load_plan() -> dict[str, Any]:
 
 def _fresh(arguments: list[Any], plan: dict[str, Any], swaps: dict[Any, Any]) -> list[Any]:
     """The arguments with the write's own ids and name replaced (consistently within a request)."""
-    keep = plan["keep"]
+    keep = {str(kept) for kept in plan["keep"]}
     out = []
     for value in arguments:
-        if isinstance(value, uuid.UUID) and value not in keep:
+        if isinstance(value, uuid.UUID) and str(value) not in keep:
             value = swaps.setdefault(value, uuid.uuid4())
+        elif isinstance(value, str) and _is_uuid(value) and value not in keep:
+            # The API's ids reach the driver as text (SQLAlchemy's bind processors render them)
+            value = swaps.setdefault(value, str(uuid.uuid4()))
         elif isinstance(value, str) and value == plan.get("name"):
             value = swaps.setdefault(value, f"{value}-{os.getpid()}-{next(_counter)}")
         out.append(value)
     return out
+
+
+def _is_uuid(value: str) -> bool:
+    if len(value) != 36:
+        return False
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 async def _lifespan(receive: Any, send: Any) -> None:

@@ -8,7 +8,7 @@
    round trips per request are counted at the driver (warm: statements already prepared), and
    the statements the API sent become the bare handler's plan (`bench.bare_app`).
 3. Starts both servers as operators do (`python -m app.cli serve` and Granian on the bare app,
-   one worker each) and drives them with wrk, alternating A and B every round so that load
+   one worker each, from the runtime-only environment of `bench.runtime_env`) and drives them with wrk, alternating A and B every round so that load
    from elsewhere on the machine hits both alike. `uptime`'s load is recorded with each round.
 4. Prints the table and writes `bench/results/<time>.json`, `latest.json` and `latest.png`.
 """
@@ -23,7 +23,6 @@ import re
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -39,6 +38,7 @@ from app.db import setup
 from app.db.engine import libpq_dsn
 from app.lib.auth import AccessTokens, build_jwt_auth
 from bench.data import BenchData, ensure_data
+from bench.runtime_env import runtime_python
 
 RESULTS = PROJECT_ROOT / "bench" / "results"
 SECRET = "benchmark-secret-key-benchmark-secret-key"
@@ -233,13 +233,14 @@ def main() -> None:
     plan_file.write_bytes(pickle.dumps(plans))
     lua.write_text(_LUA_POST)
 
+    python = runtime_python()  # what the image installs: no test tools importing numpy or pydantic
     api = start(
-        [sys.executable, "-m", "app.cli", "serve"],
+        [python, "-m", "app.cli", "serve"],
         {**env, "HOST": "127.0.0.1", "PORT": str(API_PORT), "WEB_WORKERS": "1"},
     )
     bare = start(
         [
-            sys.executable,
+            python,
             "-m",
             "granian",
             "--interface",

@@ -11,13 +11,16 @@ context when the transaction began (one more column there, no round trip of its 
 
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 import msgspec
 from litestar.connection import ASGIConnection
-from litestar.security.jwt import JWTAuth, Token
+from litestar.middleware.authentication import AuthenticationResult
+from litestar.security.jwt import JWTAuth, JWTAuthenticationMiddleware, Token
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import AuthSettings
@@ -92,11 +95,75 @@ async def ensure_session_live(session: AsyncSession, user: AuthUser) -> None:
         raise SessionEndedError(SESSION_ENDED)
 
 
+VERIFIED_TOKENS_KEPT = 4096
+"""Verified tokens remembered per process (a few hundred bytes each): the active users of a worker."""
+
+
+class VerifiedTokens:
+    """An LRU of tokens that passed verification, keyed by the exact token string.
+
+    Verifying an HS256 token (base64, JSON, HMAC, claims) was a tenth of a cached read's CPU;
+    the same client sends the same token for its whole lifetime. A different string (another
+    signature, a tampered claim) is a different key and is verified in full. A hit is checked
+    against the token's expiry every time; not-before and issued-at were checked when it was
+    verified and stay true. Revocation is not a property of the string: the session check in
+    each request's first statement still ends a token whose session has ended.
+    """
+
+    def __init__(self, capacity: int = VERIFIED_TOKENS_KEPT) -> None:
+        self.capacity = capacity
+        self._entries: OrderedDict[str, tuple[float, AuthenticationResult]] = OrderedDict()
+
+    def get(self, encoded: str) -> AuthenticationResult | None:
+        entry = self._entries.get(encoded)
+        if entry is None:
+            return None
+        expires_at, result = entry
+        if time.time() >= expires_at:  # PyJWT's rule: expired once `exp <= now`
+            del self._entries[encoded]
+            return None
+        self._entries.move_to_end(encoded)
+        return result
+
+    def put(self, encoded: str, result: AuthenticationResult) -> None:
+        token: Token = result.auth
+        self._entries[encoded] = (token.exp.timestamp(), result)
+        self._entries.move_to_end(encoded)
+        if len(self._entries) > self.capacity:
+            self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class CachingJWTAuthenticationMiddleware(JWTAuthenticationMiddleware):
+    """Litestar's bearer-token middleware, verifying each distinct token once (`VerifiedTokens`).
+
+    The cached result includes the user, which `_user_from_token` builds from the claims alone."""
+
+    __slots__ = ("verified",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.verified = VerifiedTokens()
+
+    async def authenticate_token(
+        self, encoded_token: str, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
+        if (known := self.verified.get(encoded_token)) is not None:
+            return known
+        result = await super().authenticate_token(encoded_token, connection)  # raises 401 when invalid
+        if self.revoked_token_handler is None:  # a revocation check must run on every request
+            self.verified.put(encoded_token, result)
+        return result
+
+
 def build_jwt_auth(settings: AuthSettings, *, open_job_ui: bool = False) -> JWTAuth[AuthUser, Token]:
     """`open_job_ui`: leave /saq to the job UI's own guard (app/queue/job_ui.py: cookie or token)."""
     exclude = ["^/schema", "^/health$", *(["^/saq"] if open_job_ui else [])]
     return JWTAuth[AuthUser, Token](
         retrieve_user_handler=_user_from_token,
+        authentication_middleware_class=CachingJWTAuthenticationMiddleware,
         token_secret=settings.secret_key,
         algorithm="HS256",
         default_token_expiration=settings.access_token_ttl,
