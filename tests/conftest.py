@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ import httpx
 import pytest
 from litestar import Litestar
 from sqlalchemy import event
+from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings, get_config
@@ -104,6 +106,20 @@ async def base_client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)  # pyright: ignore[reportArgumentType]
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client
+
+
+@pytest.fixture
+async def scratch_database(database: TestDatabase) -> AsyncIterator[URL]:
+    """An empty database on the test server, dropped afterwards: for tests that run the
+    migrations themselves."""
+    name = f"cp_scratch_{uuid.uuid4().hex[:8]}"
+    url = await setup.ensure_database(database.server_url, name)
+    yield url
+    conn = await asyncpg.connect(database.dsn(database.server_url))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
 
 
 @pytest.fixture(scope="session")

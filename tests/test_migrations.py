@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
-
 import asyncpg
-import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -19,18 +15,6 @@ from app.db import setup
 from app.db.engine import libpq_dsn
 from app.metadata import is_managed_table, metadata
 from tests.database import TestDatabase
-
-
-@pytest.fixture
-async def scratch_database(database: TestDatabase) -> AsyncIterator[URL]:
-    name = f"cp_scratch_{uuid.uuid4().hex[:8]}"
-    url = await setup.ensure_database(database.server_url, name)
-    yield url
-    conn = await asyncpg.connect(database.dsn(database.server_url))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 def _alembic_config(url: URL):

@@ -138,18 +138,6 @@ async def test_a_rotated_key_reseals_on_next_use_and_the_old_ring_cannot_read_it
     assert "cannot be read" in stale.json()["detail"]
 
 
-@pytest.fixture
-async def scratch_database(database: TestDatabase) -> AsyncIterator[URL]:
-    name = f"cp_scratch_{uuid.uuid4().hex[:8]}"
-    url = await setup.ensure_database(database.server_url, name)
-    yield url
-    conn = await asyncpg.connect(database.dsn(database.server_url))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 async def test_the_migration_seals_plain_secrets_and_the_downgrade_opens_them(scratch_database: URL) -> None:
     settings = get_config({"DATABASE_URL": scratch_database.render_as_string(hide_password=False)})
     config = setup.alembic_config(scratch_database, settings.database)
