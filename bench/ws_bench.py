@@ -14,13 +14,16 @@ with the API's. Latency = receipt - commit on CLOCK_MONOTONIC, which all process
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from socket import create_connection
 from uuid import UUID
 
 import asyncpg
@@ -164,7 +167,7 @@ async def clients(url: str, token: str, topic: str, count: int, expected: int) -
     sys.stdout.flush()
 
 
-async def run(port: int, api: subprocess.Popen[str], owner_url) -> None:
+async def run(port: int, api: subprocess.Popen[str], owner_url) -> tuple[_Rss, _Rss]:
     settings = get_config()
     team_id, user_id, brand_id = await _seed(libpq_dsn(owner_url))
     tokens = AccessTokens(build_jwt_auth(settings.auth), settings.auth.access_token_ttl)
@@ -251,19 +254,25 @@ async def run(port: int, api: subprocess.Popen[str], owner_url) -> None:
     print(f"API RSS idle: {rss_idle.describe()}")
     print(f"API RSS with {SOCKETS} sockets: {rss_connected.describe()}")
     print(f"API RSS peak: {rss_peak.describe()}")
+    return rss_idle, rss_connected
 
 
-def main() -> None:
-    settings = get_config()
-    owner_url = setup.prepare_database(settings.database)
-    port = int(os.environ.get("BENCH_PORT", "8765"))
-    env = {
-        **os.environ,
-        "DATABASE_URL": libpq_dsn(owner_url),
-        "APP_ENV": os.environ.get("APP_ENV", "test"),
-        "LOG_LEVEL": "WARNING",
-    }
-    api = subprocess.Popen(
+def _port_is_free(port: int) -> bool:
+    # Granian binds with SO_REUSEPORT: a leftover server on the port would silently take half
+    # the connections (and the RSS would be measured on the wrong process).
+    try:
+        create_connection(("127.0.0.1", port), timeout=2).close()
+    except OSError:
+        return True
+    return False
+
+
+@contextlib.contextmanager
+def _granian(target: str, port: int, env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
+    """One Granian worker serving `target` from the runtime environment, up once it answers HTTP."""
+    if not _port_is_free(port):
+        raise SystemExit(f"port {port} is in use (a leftover server?): stop it or set BENCH_PORT")
+    server = subprocess.Popen(
         [
             runtime_python(),
             "-m",
@@ -274,7 +283,7 @@ def main() -> None:
             str(port),
             "--workers",
             "1",
-            "app.main:app",
+            target,
         ],
         cwd=ROOT,
         env=env,
@@ -291,11 +300,48 @@ def main() -> None:
             except httpx.HTTPError:
                 time.sleep(0.2)
         else:
-            raise SystemExit("the API did not start")
-        asyncio.run(run(port, api, owner_url))
+            raise SystemExit(f"{target} did not start")
+        yield server
     finally:
-        api.terminate()
-        api.wait(timeout=20)
+        server.terminate()
+        server.wait(timeout=20)
+
+
+async def floor(port: int, server: subprocess.Popen[str]) -> tuple[_Rss, _Rss]:
+    """RSS of the no-op app's worker idle and with `SOCKETS` open sockets."""
+    idle = _rss(server.pid)
+    sockets: list[ClientConnection] = []
+    for start in range(0, SOCKETS, 25):
+        sockets += await asyncio.gather(
+            *[connect(f"ws://127.0.0.1:{port}/ws") for _ in range(min(25, SOCKETS - start))]
+        )
+    await asyncio.sleep(1)  # the server's side of the last handshakes
+    connected = _rss(server.pid)
+    await asyncio.gather(*[socket.close() for socket in sockets])
+    return idle, connected
+
+
+def main() -> None:
+    settings = get_config()
+    owner_url = setup.prepare_database(settings.database)
+    port = int(os.environ.get("BENCH_PORT", "8765"))
+    env = {
+        **os.environ,
+        "DATABASE_URL": libpq_dsn(owner_url),
+        "APP_ENV": os.environ.get("APP_ENV", "test"),
+        "LOG_LEVEL": "WARNING",
+    }
+    with _granian("app.main:app", port, env) as api:
+        api_idle, api_connected = asyncio.run(run(port, api, owner_url))
+    with _granian("bench.ws_floor_app:app", port, env) as server:
+        floor_idle, floor_connected = asyncio.run(floor(port, server))
+    per_socket = (floor_connected.worker - floor_idle.worker) / SOCKETS
+    ours = ((api_connected.worker - api_idle.worker) - (floor_connected.worker - floor_idle.worker)) / SOCKETS
+    print(
+        f"Granian's floor (a no-op ASGI app, the same {SOCKETS} sockets): worker "
+        f"{floor_idle.worker / 1024:.0f} MB idle -> {floor_connected.worker / 1024:.0f} MB, "
+        f"{per_socket:.0f} KiB per socket in the server; the API adds {ours:.0f} KiB per socket over it"
+    )
 
 
 if __name__ == "__main__":
