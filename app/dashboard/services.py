@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Select, Text, and_, cast, func, select
+from advanced_alchemy.types import GUID
+from sqlalchemy import ColumnElement, Date, Select, Text, and_, bindparam, cast, func, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.campaigns.models import Campaign, CampaignCreator
 from app.campaigns.schemas import CampaignStatus
 from app.dashboard.schemas import CurrencyTotals, MediaStorage, TeamDashboard
-from app.db.reads import fetch_records
+from app.db.reads import CompiledRead, fetch_prepared, prepare
 from app.media.services import storage_used
 from app.posts.models import Post
 from app.posts.schemas import PostStatus
@@ -22,6 +24,8 @@ from app.todos.models import Todo
 from app.todos.services import overdue_condition, today
 
 ZERO = Decimal("0.00")
+TeamId = ColumnElement[UUID]
+"""The team id as the statement sees it: a bound parameter, filled per request."""
 
 
 class DashboardService:
@@ -37,7 +41,7 @@ class DashboardService:
 
     async def team_dashboard(self, team_id: UUID) -> TeamDashboard:
         as_of = today()
-        _, records = await fetch_records(self.session, _dashboard_statement(team_id, as_of))
+        records = await fetch_prepared(self.session, _dashboard(), {"team_id": team_id, "as_of": as_of})
         campaigns, posts, money, overdue, storage = records[0]
         return TeamDashboard(
             campaigns_by_status=_counts(campaigns, CampaignStatus),
@@ -53,7 +57,15 @@ class DashboardService:
         )
 
 
-def _dashboard_statement(team_id: UUID, as_of: date) -> Select[Any, Any, Any, int, Any]:
+@functools.cache
+def _dashboard() -> CompiledRead:
+    """The statement, built and compiled on first use; only `team_id` and `as_of` vary."""
+    team_id = bindparam("team_id", type_=GUID)
+    as_of = bindparam("as_of", type_=Date)
+    return prepare(_dashboard_statement(team_id, as_of))
+
+
+def _dashboard_statement(team_id: TeamId, as_of: ColumnElement[date]) -> Select[Any, Any, Any, int, Any]:
     return select(
         _status_counts(Campaign.status, Campaign.team_id == team_id).label("campaigns"),
         _status_counts(Post.status, Post.team_id == team_id).label("posts"),
@@ -67,7 +79,7 @@ def _dashboard_statement(team_id: UUID, as_of: date) -> Select[Any, Any, Any, in
     )
 
 
-def _storage(team_id: UUID) -> Any:
+def _storage(team_id: TeamId) -> Any:
     used = storage_used(team_id).subquery()
     return select(
         func.json_build_object("used_bytes", used.c.used_bytes, "files", used.c.files)
@@ -81,7 +93,7 @@ def _status_counts(column: Any, condition: ColumnElement[bool]) -> Any:
     return select(func.json_object_agg(counts.c.status, counts.c.n)).scalar_subquery()
 
 
-def _money(team_id: UUID) -> Any:
+def _money(team_id: TeamId) -> Any:
     """Per currency over the campaigns not archived: budget, committed (every booking's fee) and
     spent (the fees of bookings with a published post on their campaign). The published pairs
     are collected once and joined, rather than probed with an EXISTS per booking."""

@@ -73,7 +73,7 @@ LIVE_STATUSES = ("pending", "processing", "ready")
 """What counts against the quota: everything not rejected or on its way out."""
 
 
-def storage_used(team_id: UUID) -> Select[int, int]:
+def storage_used(team_id: UUID | ColumnElement[UUID]) -> Select[int, int]:
     """(bytes, files) the team's media use against the quota (also the dashboard's figure)."""
     return select(
         func.coalesce(func.sum(func.coalesce(MediaFile.size_bytes, MediaFile.declared_size)), 0).label(

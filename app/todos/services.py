@@ -89,7 +89,7 @@ def _sort_column(sort: TodoSort) -> ColumnElement[Any] | InstrumentedAttribute[A
             return Todo.updated_at
 
 
-def overdue_condition(on: date) -> ColumnElement[bool]:
+def overdue_condition(on: date | ColumnElement[date]) -> ColumnElement[bool]:
     """Not done and due before `on` (today, in UTC)."""
     return (Todo.status != TodoStatus.DONE.value) & (Todo.due_date < on)
 
