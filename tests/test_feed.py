@@ -8,12 +8,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import event
-
 from app.db.engine import tenant_session
 from app.db.tenancy import TenantContext
 from app.events.feed import TOTAL_CAP
 from tests.conftest import ApiClient
+from tests.roundtrips import RoundTripCounter
 
 FEED_SIZE = TOTAL_CAP + 500
 
@@ -79,15 +78,9 @@ async def test_a_cursor_does_not_cross_teams(multi_team_setup, owner_connection)
 
 
 async def test_a_deep_page_costs_the_queries_and_rows_of_the_first(
-    app, authenticated_client: ApiClient, team, owner_connection
+    app, authenticated_client: ApiClient, team, owner_connection, round_trips: RoundTripCounter
 ) -> None:
     await fill_feed(owner_connection, team.id)
-    captured: list[tuple[str, Any]] = []
-
-    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
-        captured.append((statement, parameters))
-
-    engine = app.state.engine.sync_engine
     first = (await authenticated_client.get(f"/api/teams/{team.id}/events?limit=50")).json()
     page = first
     for _ in range(20):  # 1,000 events deep
@@ -96,18 +89,15 @@ async def test_a_deep_page_costs_the_queries_and_rows_of_the_first(
                 f"/api/teams/{team.id}/events?limit=50&after={page['next_cursor']}"
             )
         ).json()
-    event.listen(engine, "before_cursor_execute", capture)
-    try:
-        await authenticated_client.get(f"/api/teams/{team.id}/events?limit=50")
-        shallow = list(captured)
-        captured.clear()
-        await authenticated_client.get(f"/api/teams/{team.id}/events?limit=50&after={page['next_cursor']}")
-        deep = list(captured)
-    finally:
-        event.remove(engine, "before_cursor_execute", capture)
+    round_trips.reset()
+    await authenticated_client.get(f"/api/teams/{team.id}/events?limit=50")
+    shallow = [entry for entry in round_trips.entries if entry[0] != "prepare"]
+    round_trips.reset()
+    await authenticated_client.get(f"/api/teams/{team.id}/events?limit=50&after={page['next_cursor']}")
+    deep = [entry for entry in round_trips.entries if entry[0] != "prepare"]
     assert len(deep) == len(shallow)
 
-    statement, parameters = next((s, p) for s, p in deep if "FROM events" in s)
+    statement, parameters = next((sql, arguments) for _, sql, arguments in deep if "FROM events" in sql)
     assert "OVER ()" not in statement
     async with tenant_session(app.state.session_maker, TenantContext(team_id=team.id)) as session:
         raw = await (await session.connection()).get_raw_connection()

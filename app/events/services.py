@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, Session, UOWTransaction
 
 from app.db.tenancy import TenantSession
-from app.events.feed import TOTAL_CAP, FeedCursor, after_condition, encode_cursor, fetch_feed_rows
+from app.events.feed import TOTAL_CAP, FeedCursor, after_condition, encode_cursor, fetch_feed_page
 from app.events.models import Event
 from app.events.schemas import EventList, EventRead, EventSort, EventType
 from app.lib.pagination import Page, SortOrder
@@ -217,9 +217,9 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
             statement, conditions = self.page_statement(
                 team_id=team_id, sort=sort, order=order, filters=filters
             )
-            rows, total = await fetch_feed_rows(self.session, statement, conditions=conditions, page=page)
-            items = msgspec.convert([row._mapping for row in rows], list[EventRead], strict=False)
-            return items, total
+            return await fetch_feed_page(
+                self.session, statement, conditions=conditions, page=page, schema=EventRead
+            )
 
     repository_type = Repo
 
