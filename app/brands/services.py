@@ -8,13 +8,13 @@ from uuid import UUID
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from saq.queue.base import Queue
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute
 
 from app.brands.models import Brand
 from app.brands.schemas import BrandList, BrandRead, BrandSort
-from app.db.paging import fetch_one, fetch_page
+from app.db.paging import PreparedGet, fetch_page
 from app.events.schemas import EventType
 from app.events.services import emit_event, snapshot, update_model_with_event
 from app.lib.errors import ConflictError, ErrorCode, ResourceNotFoundError
@@ -55,7 +55,8 @@ class BrandService(SQLAlchemyAsyncRepositoryService[Brand]):
     class Repo(SQLAlchemyAsyncRepository[Brand]):
         model_type = Brand
 
-        def readable(self) -> Select[Any]:  # pyright: ignore[reportInvalidTypeArguments]
+        @staticmethod
+        def readable() -> Select[Any]:  # pyright: ignore[reportInvalidTypeArguments]
             """The one statement every brand read starts from; RLS limits it to the current team."""
             return select(*_READ_COLUMNS)  # pyright: ignore[reportReturnType]
 
@@ -81,13 +82,14 @@ class BrandService(SQLAlchemyAsyncRepositoryService[Brand]):
             )
             return await fetch_page(self.session, statement, page=page, schema=BrandRead)
 
+        by_id = PreparedGet(
+            lambda: BrandService.Repo.readable().where(Brand.id == bindparam("brand_id")),
+            schema=BrandRead,
+            missing="Brand not found.",
+        )
+
         async def read_one(self, brand_id: UUID) -> BrandRead:
-            return await fetch_one(
-                self.session,
-                self.readable().where(Brand.id == brand_id),
-                schema=BrandRead,
-                missing="Brand not found.",
-            )
+            return await self.by_id.fetch(self.session, brand_id=brand_id)
 
     repository_type = Repo
 

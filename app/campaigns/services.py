@@ -15,7 +15,7 @@ from uuid import UUID
 import msgspec
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, bindparam, func, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from app.brands.models import Brand
@@ -31,7 +31,7 @@ from app.campaigns.schemas import (
     CampaignStatus,
     CampaignUpdate,
 )
-from app.db.paging import fetch_one, fetch_page
+from app.db.paging import PreparedGet, fetch_page
 from app.events.schemas import EventType
 from app.events.services import emit_event, snapshot, update_model_with_event
 from app.lib.errors import invalid_field, unknown_reference
@@ -116,7 +116,8 @@ class CampaignService(SQLAlchemyAsyncRepositoryService[Campaign]):
     class Repo(SQLAlchemyAsyncRepository[Campaign]):
         model_type = Campaign
 
-        def readable(self) -> Select[Any]:  # pyright: ignore[reportInvalidTypeArguments]
+        @staticmethod
+        def readable() -> Select[Any]:  # pyright: ignore[reportInvalidTypeArguments]
             """The one statement every campaign read starts from; RLS limits it to the team (and a guest's list)."""
             return select(*_READ_COLUMNS)  # pyright: ignore[reportReturnType]
 
@@ -131,13 +132,14 @@ class CampaignService(SQLAlchemyAsyncRepositoryService[Campaign]):
             )
             return await fetch_page(self.session, statement, page=page, schema=CampaignRead)
 
+        by_id = PreparedGet(
+            lambda: CampaignService.Repo.readable().where(Campaign.id == bindparam("campaign_id")),
+            schema=CampaignRead,
+            missing="Campaign not found.",
+        )
+
         async def read_one(self, campaign_id: UUID) -> CampaignRead:
-            return await fetch_one(
-                self.session,
-                self.readable().where(Campaign.id == campaign_id),
-                schema=CampaignRead,
-                missing="Campaign not found.",
-            )
+            return await self.by_id.fetch(self.session, campaign_id=campaign_id)
 
         async def brand_is_visible(self, brand_id: UUID) -> bool:
             """Another team's brand is hidden by RLS, so it counts as missing."""

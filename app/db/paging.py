@@ -7,6 +7,9 @@ The statement a caller passes carries its columns, joins, filters and ordering; 
 empty past the first (an offset past the end) costs a second query, a count of the same
 statement, so `total` is right either way (an empty first page needs none: the total is 0).
 
+`PreparedGet` is `fetch_one` for a statement whose only varying values are named `bindparam`s (a
+get by id): it is built and compiled on first use, so a request builds no statement at all.
+
 `fetch_page` and `fetch_one` take the fast path of `app.db.reads`: each statement shape is
 compiled once, runs on the session's own asyncpg connection (same transaction, same tenant
 context, same row-level security) and its rows become schemas by position. `fetch_rows` is
@@ -15,12 +18,12 @@ for statements that select ORM entities, which need the ORM to build them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Row, Select, func, literal_column, select
 
-from app.db.reads import AnySession, fetch_records, row_builder
+from app.db.reads import AnySession, CompiledRead, fetch_prepared, fetch_records, prepare, row_builder
 from app.lib.errors import ResourceNotFoundError
 from app.lib.pagination import Page
 
@@ -100,4 +103,29 @@ async def fetch_one_or_none(
     return row_builder(read, schema)(records[0])
 
 
-__all__ = ["count_rows", "fetch_one", "fetch_one_or_none", "fetch_page", "fetch_rows"]
+class PreparedGet(Generic[T]):
+    """One row as `schema` by named values, from a statement built and compiled once.
+
+    `build` returns the statement with `bindparam`s for the values a request varies; it runs on
+    the first `fetch` (not at import, when the models may not all be mapped yet)."""
+
+    def __init__(
+        self, build: Callable[[], Select[*tuple[Any, ...]]], *, schema: type[T], missing: str
+    ) -> None:
+        self._build = build
+        self._read: CompiledRead | None = None
+        self.schema = schema
+        self.missing = missing
+
+    async def fetch(self, session: AnySession, **values: Any) -> T:
+        """The row; `missing` is the 404's detail when there is none (or RLS hides it)."""
+        read = self._read
+        if read is None:
+            read = self._read = prepare(self._build())
+        records = await fetch_prepared(session, read, values)
+        if not records:
+            raise ResourceNotFoundError(self.missing)
+        return row_builder(read, self.schema)(records[0])
+
+
+__all__ = ["PreparedGet", "count_rows", "fetch_one", "fetch_one_or_none", "fetch_page", "fetch_rows"]

@@ -16,7 +16,7 @@ import msgspec
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from saq.queue.base import Queue
-from sqlalchemy import ColumnElement, Select, func, select, tuple_, update
+from sqlalchemy import ColumnElement, Select, bindparam, func, select, tuple_, update
 from sqlalchemy.orm import InstrumentedAttribute
 
 from app.campaigns.models import Campaign, CampaignCreator
@@ -27,7 +27,7 @@ from app.campaigns.rules import (
     ensure_listed_campaign,
     visible_campaign,
 )
-from app.db.paging import fetch_one, fetch_page
+from app.db.paging import PreparedGet, fetch_page
 from app.events.schemas import EventType
 from app.events.services import Changes, emit_event, field_change, snapshot, update_model_with_event
 from app.lib.errors import ConflictError, ResourceNotFoundError, invalid_field, unknown_reference
@@ -140,7 +140,8 @@ class PostService(SQLAlchemyAsyncRepositoryService[Post]):
     class Repo(SQLAlchemyAsyncRepository[Post]):
         model_type = Post
 
-        def readable(self) -> Select[Any]:  # pyright: ignore[reportInvalidTypeArguments]
+        @staticmethod
+        def readable() -> Select[Any]:  # pyright: ignore[reportInvalidTypeArguments]
             """Posts with their creator's name; RLS limits them to the team (and a guest's campaigns)."""
             return select(*_READ_COLUMNS).join(Creator, Creator.id == Post.creator_id)  # pyright: ignore[reportReturnType]
 
@@ -155,9 +156,16 @@ class PostService(SQLAlchemyAsyncRepositoryService[Post]):
             )
             return await fetch_page(self.session, statement, page=page, schema=PostRead)
 
+        by_id = PreparedGet(
+            lambda: PostService.Repo.readable().where(
+                Post.id == bindparam("post_id"), Post.campaign_id == bindparam("campaign_id")
+            ),
+            schema=PostRead,
+            missing="Post not found.",
+        )
+
         async def read_one(self, campaign_id: UUID, post_id: UUID) -> PostRead:
-            statement = self.readable().where(Post.id == post_id, Post.campaign_id == campaign_id)
-            return await fetch_one(self.session, statement, schema=PostRead, missing="Post not found.")
+            return await self.by_id.fetch(self.session, post_id=post_id, campaign_id=campaign_id)
 
         async def read_many(self, post_ids: Sequence[UUID]) -> dict[UUID, PostRead]:
             statement = self.readable().where(Post.id.in_(post_ids))

@@ -11,11 +11,11 @@ import msgspec
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from saq.queue.base import Queue
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute
 
-from app.db.paging import fetch_one, fetch_page
+from app.db.paging import PreparedGet, fetch_page
 from app.events.schemas import EventType
 from app.events.services import emit_event, snapshot, update_model_with_event
 from app.lib.errors import ConflictError, ErrorCode, ResourceNotFoundError
@@ -86,7 +86,8 @@ class CreatorService(SQLAlchemyAsyncRepositoryService[Creator]):
     class Repo(SQLAlchemyAsyncRepository[Creator]):
         model_type = Creator
 
-        def readable(self) -> Select[Any]:  # pyright: ignore[reportInvalidTypeArguments]
+        @staticmethod
+        def readable() -> Select[Any]:  # pyright: ignore[reportInvalidTypeArguments]
             """The one statement every creator read starts from; RLS limits it to the current team."""
             return select(*_READ_COLUMNS)  # pyright: ignore[reportReturnType]
 
@@ -99,9 +100,14 @@ class CreatorService(SQLAlchemyAsyncRepositoryService[Creator]):
             )
             return await fetch_page(self.session, statement, page=page, schema=CreatorRead)
 
+        by_id = PreparedGet(
+            lambda: CreatorService.Repo.readable().where(Creator.id == bindparam("creator_id")),
+            schema=CreatorRead,
+            missing="Creator not found.",
+        )
+
         async def read_one(self, creator_id: UUID) -> CreatorRead:
-            statement = self.readable().where(Creator.id == creator_id)
-            return await fetch_one(self.session, statement, schema=CreatorRead, missing="Creator not found.")
+            return await self.by_id.fetch(self.session, creator_id=creator_id)
 
     repository_type = Repo
 

@@ -13,7 +13,7 @@ from uuid import UUID
 import msgspec
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, bindparam, func, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from app.campaigns.models import Campaign
@@ -24,7 +24,7 @@ from app.campaigns.rules import (
     ensure_listed_campaign,
     visible_campaign,
 )
-from app.db.paging import fetch_one, fetch_page
+from app.db.paging import PreparedGet, fetch_page
 from app.events.schemas import EventType
 from app.events.services import emit_event, snapshot, update_model_with_event
 from app.lib.errors import ResourceNotFoundError, unknown_reference
@@ -117,7 +117,8 @@ class TodoService(SQLAlchemyAsyncRepositoryService[Todo]):
     class Repo(SQLAlchemyAsyncRepository[Todo]):
         model_type = Todo
 
-        def readable(self) -> Select[Any]:  # pyright: ignore[reportInvalidTypeArguments]
+        @staticmethod
+        def readable() -> Select[Any]:  # pyright: ignore[reportInvalidTypeArguments]
             """The one statement every to-do read starts from; RLS limits it to the team (and a guest's campaigns)."""
             return select(*_READ_COLUMNS)  # pyright: ignore[reportReturnType]
 
@@ -132,9 +133,16 @@ class TodoService(SQLAlchemyAsyncRepositoryService[Todo]):
             )
             return await fetch_page(self.session, statement, page=page, schema=TodoRead)
 
+        by_id = PreparedGet(
+            lambda: TodoService.Repo.readable().where(
+                Todo.id == bindparam("todo_id"), Todo.campaign_id == bindparam("campaign_id")
+            ),
+            schema=TodoRead,
+            missing="To-do not found.",
+        )
+
         async def read_one(self, campaign_id: UUID, todo_id: UUID) -> TodoRead:
-            statement = self.readable().where(Todo.id == todo_id, Todo.campaign_id == campaign_id)
-            return await fetch_one(self.session, statement, schema=TodoRead, missing="To-do not found.")
+            return await self.by_id.fetch(self.session, todo_id=todo_id, campaign_id=campaign_id)
 
         async def is_team_member(self, team_id: UUID, user_id: UUID) -> bool:
             statement = select(TeamMember.id).where(
