@@ -13,7 +13,7 @@ from uuid import UUID
 
 import msgspec
 from sqlalchemy import Select, func, select, tuple_, union_all
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.engine import Connection
 from uuid_utils.compat import uuid7
 
@@ -44,6 +44,17 @@ MESSAGE_COLUMNS = (
 def message_statement() -> Select[Any]:  # pyright: ignore[reportInvalidTypeArguments]
     """Messages with their author's name; RLS limits them to the team (and a guest's campaigns)."""
     return select(*MESSAGE_COLUMNS).outerjoin(User, User.id == ThreadMessage.author_id)  # pyright: ignore[reportReturnType]
+
+
+def with_rows(statement: Insert, rows: Sequence[Mapping[str, Any]]) -> Insert:
+    """`statement.values(rows)`, in the form SQLAlchemy caches compiled when there is one row.
+
+    A multi-row VALUES is never cached (`visit_dml_multi_values` marks it uncacheable), so each
+    call compiles it again: for the one-event flush of a create or an update, compiling the
+    thread and message inserts was most of the request's CPU. One row as a plain `.values(dict)`
+    compiles once per process to the same SQL; several rows (bulk actions) still compile per call.
+    """
+    return statement.values(rows[0]) if len(rows) == 1 else statement.values(list(rows))
 
 
 def thread_id_of(connection: Connection, object_type: str, object_id: UUID) -> UUID | None:
@@ -156,8 +167,8 @@ def threads_of(
     if create:
         now = datetime.now(tz=UTC)
         inserted = (
-            insert(Thread)
-            .values(
+            with_rows(
+                insert(Thread),
                 [
                     {
                         "id": uuid7(),
@@ -169,7 +180,7 @@ def threads_of(
                         "updated_at": now,
                     }
                     for (object_type, object_id), (team_id, campaign_id) in sorted(create.items())
-                ]
+                ],
             )
             .on_conflict_do_nothing(index_elements=["object_type", "object_id"])
             .returning(Thread.id, Thread.campaign_id, Thread.object_type, Thread.object_id)
@@ -200,7 +211,7 @@ def add_messages(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> l
     ]
     table_columns = [column for column in MESSAGE_COLUMNS if column.key != "author_name"]
     inserted = (
-        insert(ThreadMessage).values(values).returning(*table_columns).cte("inserted_messages")  # pyright: ignore[reportArgumentType]
+        with_rows(insert(ThreadMessage), values).returning(*table_columns).cte("inserted_messages")  # pyright: ignore[reportArgumentType]
     )
     statement = select(
         *(inserted.c[column.key] for column in table_columns), User.name.label("author_name")
