@@ -473,6 +473,10 @@ def _write(report: dict[str, Any], results: list[Result]) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = report["when"].replace(":", "").replace("-", "")
     text = json.dumps(report, indent=2, default=str)
+    if ONLY:  # a selection is not the table the README carries: its JSON only, named for it
+        (RESULTS / f"{stamp}-only-{re.sub(r'[^a-z0-9]+', '-', ONLY.lower())}.json").write_text(text)
+        print("\n".join([HEADER, *(_row(r) for r in results)]))
+        return
     (RESULTS / f"{stamp}.json").write_text(text)
     (RESULTS / "latest.json").write_text(text)
     rss = report["rss_mb"]
