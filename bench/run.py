@@ -44,7 +44,10 @@ from bench.runtime_env import runtime_python
 
 RESULTS = PROJECT_ROOT / "bench" / "results"
 SECRET = "benchmark-secret-key-benchmark-secret-key"
-API_PORT, BARE_PORT = 8201, 8202
+API_PORT = int(os.environ.get("BENCH_API_PORT", "8201"))
+BARE_PORT = int(os.environ.get("BENCH_BARE_PORT", "8202"))
+"""Two benches on one machine must not share ports: a second server on the same port took over
+the first's connections (or refused them) mid-run."""
 SECONDS = int(os.environ.get("BENCH_SECONDS", "4"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
