@@ -25,11 +25,13 @@ import statistics
 import subprocess
 import tempfile
 import time
+import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import psutil
 
@@ -42,10 +44,18 @@ from bench.runtime_env import runtime_python
 
 RESULTS = PROJECT_ROOT / "bench" / "results"
 SECRET = "benchmark-secret-key-benchmark-secret-key"
-API_PORT, BARE_PORT = 8201, 8202
+API_PORT = int(os.environ.get("BENCH_API_PORT", "8201"))
+BARE_PORT = int(os.environ.get("BENCH_BARE_PORT", "8202"))
+"""Two benches on one machine must not share ports: a second server on the same port took over
+the first's connections (or refused them) mid-run."""
 SECONDS = int(os.environ.get("BENCH_SECONDS", "4"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
+UPDATE_TARGETS = 4000
+"""Brands of the write team that UpdateBrand cycles through, one request each before coming back
+(their versions are reset before every wrk run, so the version each request sends is known)."""
+ONLY = os.environ.get("BENCH_ONLY", "")
+"""Comma-separated parts of endpoint names to run (case-insensitive), e.g. `BENCH_ONLY=create,update`."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +64,8 @@ class Endpoint:
     method: str
     path: str
     body: dict[str, Any] | None = None
+    update: bool = False
+    """A declarative update of one of the `UPDATE_TARGETS` brands, with the version it has."""
 
     @property
     def slug(self) -> str:
@@ -72,7 +84,69 @@ def endpoints(data: BenchData) -> list[Endpoint]:
         Endpoint("ListCreators (search, 20)", "GET", f"{team}/creators?q=ab1&limit=20"),
         Endpoint("GetTeamDashboard", "GET", f"{team}/dashboard"),
         Endpoint("CreateBrand", "POST", f"/api/teams/{data.write_team_id}/brands", {"name": "Bench brand"}),
+        Endpoint("UpdateBrand", "PUT", f"/api/teams/{data.write_team_id}/brands", {}, update=True),
     ]
+
+
+# --- 1b. the brands UpdateBrand updates ---------------------------------------------------------
+
+
+async def update_targets(owner_dsn: str, data: BenchData) -> list[uuid.UUID]:
+    """The write team's `UPDATE_TARGETS` brands named `bench-update-*`, made on the first run."""
+    conn = await asyncpg.connect(owner_dsn)
+    try:
+        async with conn.transaction():
+            await conn.execute("SELECT set_config('app.team_id', $1, true)", str(data.write_team_id))
+            mine = "SELECT id FROM brands WHERE team_id = $1 AND (name LIKE 'bench-update-%' OR name LIKE 'Upd %')"
+            have = len(await conn.fetch(mine, data.write_team_id))
+            await conn.execute(
+                "INSERT INTO brands (id, team_id, name, website, description, version, created_at, updated_at) "
+                "SELECT u, $1, 'bench-update-' || u, NULL, NULL, 1, now(), now() "
+                "FROM (SELECT gen_random_uuid() AS u FROM generate_series(1, $2::int)) AS fresh",
+                data.write_team_id,
+                max(UPDATE_TARGETS - have, 0),
+            )
+            rows = await conn.fetch(mine + " ORDER BY id LIMIT $2", data.write_team_id, UPDATE_TARGETS)
+        return [row["id"] for row in rows]
+    finally:
+        await conn.close()
+
+
+async def reset_update_targets(owner_dsn: str, data: BenchData, ids: list[uuid.UUID]) -> None:
+    """Version 1 and the original name again, so a run's n-th request knows its brand's version."""
+    conn = await asyncpg.connect(owner_dsn)
+    try:
+        async with conn.transaction():
+            await conn.execute("SELECT set_config('app.team_id', $1, true)", str(data.write_team_id))
+            await conn.execute(
+                "UPDATE brands SET version = 1, name = 'bench-update-' || id, website = NULL, "
+                "description = NULL WHERE team_id = $1 AND id = ANY($2::uuid[])",
+                data.write_team_id,
+                ids,
+            )
+    finally:
+        await conn.close()
+
+
+async def thread_of(owner_dsn: str, data: BenchData, brand_id: uuid.UUID) -> uuid.UUID:
+    conn = await asyncpg.connect(owner_dsn)
+    try:
+        async with conn.transaction():
+            await conn.execute("SELECT set_config('app.team_id', $1, true)", str(data.write_team_id))
+            return await conn.fetchval(
+                "SELECT id FROM threads WHERE object_type = 'brand' AND object_id = $1", brand_id
+            )
+    finally:
+        await conn.close()
+
+
+def update_body(n: int, version: int) -> dict[str, Any]:
+    return {
+        "name": f"Upd {n}-{time.time_ns()}",
+        "website": None,
+        "description": "Updated by the benchmark.",
+        "version": version,
+    }
 
 
 @dataclass
@@ -99,7 +173,12 @@ class Result:
 
 
 async def record_plans(
-    settings: Settings, token: str, data: BenchData, points: list[Endpoint]
+    settings: Settings,
+    token: str,
+    data: BenchData,
+    points: list[Endpoint],
+    targets: list[uuid.UUID],
+    owner_dsn: str,
 ) -> dict[str, Any]:
     from app.main import create_app
     from tests.roundtrips import RoundTripCounter, RoundTripProbe
@@ -115,8 +194,14 @@ async def record_plans(
             for point in points:
                 for attempt in range(2):  # the second call is warm (statements prepared)
                     counter.reset()
-                    body = {"name": f"Bench brand {time.time_ns()}"} if point.body is not None else None
-                    response = await client.request(point.method, point.path, json=body)
+                    path = f"{point.path}/{targets[0]}" if point.update else point.path
+                    if point.update:
+                        body = update_body(attempt, version=attempt + 1)  # targets were reset to 1
+                    elif point.body is not None:
+                        body = {"name": f"Bench brand {time.time_ns()}"}
+                    else:
+                        body = None
+                    response = await client.request(point.method, path, json=body)
                     assert response.status_code in (200, 201), (point.name, response.text)
                     if attempt == 1:
                         statements = [
@@ -129,7 +214,19 @@ async def record_plans(
                             "keep": {data.team_id, data.write_team_id, data.user_id},
                             "round_trips": counter.count,
                             "other_calls": [c for c in counter.calls if not c.startswith("bind_execute")],
+                            # UpdateBrand: the recorded brand and version, replaced by the request's
+                            # and the brand's thread (the message insert names it; the bare handler
+                            # takes the one its thread statement returns)
+                            "update": {
+                                "brand_id": targets[0],
+                                "version": 2,
+                                "thread_id": await thread_of(owner_dsn, data, targets[0]),
+                            }
+                            if point.update
+                            else None,
                         }
+                        if counter.entries and any(kind != "bind_execute" for kind, _, _ in counter.entries):
+                            print(f"  {point.name}: also {plans[point.slug]['other_calls']}", flush=True)
         probe.remove()
     return plans
 
@@ -143,7 +240,7 @@ def start(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     )
 
 
-def wait_ready(url: str, headers: dict[str, str], within: float = 120) -> None:
+def wait_ready(url: str, headers: dict[str, str] | None = None, within: float = 120) -> None:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         try:
@@ -166,6 +263,32 @@ request = function()
 end
 """
 
+# Request n (from 0) of a run updates target n % len with the version it has by then: every target
+# is back at version 1 when the run starts (`reset_update_targets`), and with thousands of targets
+# the request for a brand's next version leaves long after the previous one was answered.
+_LUA_PUT = """
+wrk.method = "PUT"
+wrk.headers["Content-Type"] = "application/json"
+local ids = {%(ids)s}
+local n = 0
+local prefix = tostring(os.time()) .. tostring(math.random(1000000))
+local api = string.sub(wrk.path, 1, 5) == "/api/"
+request = function()
+  local i = n %% #ids
+  local version = 1 + math.floor(n / #ids)
+  n = n + 1
+  local path
+  if api then
+    path = wrk.path .. "/" .. ids[i + 1]
+  else
+    path = wrk.path .. "?brand=" .. ids[i + 1] .. "&version=" .. version
+  end
+  local body = '{"name": "Upd ' .. prefix .. '-' .. n .. '", "website": null, '
+    .. '"description": "Updated by the benchmark.", "version": ' .. version .. '}'
+  return wrk.format(nil, path, nil, body)
+end
+"""
+
 
 def wrk(url: str, token: str | None, seconds: int, script: str | None) -> tuple[float, float, float]:
     command = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency"]
@@ -173,9 +296,10 @@ def wrk(url: str, token: str | None, seconds: int, script: str | None) -> tuple[
         command += ["-H", f"Authorization: Bearer {token}"]
     if script:
         command += ["-s", script]
-    out = subprocess.run(
-        [*command, url], capture_output=True, text=True, check=True, timeout=seconds + 60
-    ).stdout
+    done = subprocess.run([*command, url], capture_output=True, text=True, check=False, timeout=seconds + 60)
+    if done.returncode != 0:
+        raise RuntimeError(f"wrk failed ({done.returncode}) on {url}:\n{done.stdout}\n{done.stderr}")
+    out = done.stdout
     errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     if errors:
         print(f"  {url}: {errors.group(1)} responses were not 2xx", flush=True)
@@ -226,12 +350,19 @@ def main() -> None:
     token = AccessTokens(build_jwt_auth(settings.auth), settings.auth.access_token_ttl).issue(
         data.user_id, is_platform_admin=False
     )
-    points = endpoints(data)
-    plans = asyncio.run(record_plans(settings, token, data, points))
+    points = [
+        point
+        for point in endpoints(data)
+        if not ONLY or any(part.strip().lower() in point.name.lower() for part in ONLY.split(","))
+    ]
+    targets = asyncio.run(update_targets(owner_dsn, data))
+    asyncio.run(reset_update_targets(owner_dsn, data, targets))
+    plans = asyncio.run(record_plans(settings, token, data, points, targets, owner_dsn))
     workdir = Path(tempfile.mkdtemp(prefix="bench-"))
-    plan_file, lua = workdir / "plan.pickle", workdir / "post.lua"
+    plan_file, lua, lua_put = workdir / "plan.pickle", workdir / "post.lua", workdir / "put.lua"
     plan_file.write_bytes(pickle.dumps(plans))
     lua.write_text(_LUA_POST)
+    lua_put.write_text(_LUA_PUT % {"ids": ", ".join(f'"{target}"' for target in targets)})
 
     python = runtime_python()  # what the image installs: no test tools importing numpy or pydantic
     api = start(
@@ -259,22 +390,38 @@ def main() -> None:
     results: list[Result] = []
     try:
         auth = {"Authorization": f"Bearer {token}"}
-        wait_ready(f"http://127.0.0.1:{API_PORT}{points[0].path}", auth)
-        wait_ready(f"http://127.0.0.1:{BARE_PORT}{points[0].slug}", {})
+        wait_ready(f"http://127.0.0.1:{API_PORT}/health")
+        wait_ready(f"http://127.0.0.1:{API_PORT}/api/teams/{data.team_id}/brands?limit=1", auth)
+        wait_ready(f"http://127.0.0.1:{BARE_PORT}/health")
         idle_rss = rss_mb(api)
         for point in points:
             plan = plans[point.slug]
             result = Result(point.name, plan["round_trips"], len(plan["statements"]) + 2)
-            script = str(lua) if point.method == "POST" else None
+            script = str(lua_put) if point.update else str(lua) if point.method == "POST" else None
             api_url = f"http://127.0.0.1:{API_PORT}{point.path}"
             bare_url = f"http://127.0.0.1:{BARE_PORT}{point.slug}"
-            wrk(api_url, token, 1, script)  # warm-up
-            wrk(bare_url, None, 1, script)
+
+            def run(
+                url: str,
+                bearer: str | None,
+                seconds: int,
+                point: Endpoint = point,
+                script: str | None = script,
+            ) -> tuple[float, float, float]:
+                if point.update:
+                    # wrk stops with requests in flight; one committing after the reset would
+                    # leave its brand a version ahead of what the next run sends (409)
+                    time.sleep(2)
+                    asyncio.run(reset_update_targets(owner_dsn, data, targets))
+                return wrk(url, bearer, seconds, script)
+
+            run(api_url, token, 1)  # warm-up
+            run(bare_url, None, 1)
             for round_ in range(ROUNDS):
                 result.load.append(load_average())
                 order = [("bare", bare_url, None), ("api", api_url, token)]
                 for side, url, bearer in order if round_ % 2 == 0 else reversed(order):
-                    rps, p50, p99 = wrk(url, bearer, SECONDS, script)
+                    rps, p50, p99 = run(url, bearer, SECONDS)
                     target = result.api if side == "api" else result.bare
                     target.rps.append(rps)
                     target.p50_ms.append(p50)
@@ -329,6 +476,10 @@ def _write(report: dict[str, Any], results: list[Result]) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = report["when"].replace(":", "").replace("-", "")
     text = json.dumps(report, indent=2, default=str)
+    if ONLY:  # a selection is not the table the README carries: its JSON only, named for it
+        (RESULTS / f"{stamp}-only-{re.sub(r'[^a-z0-9]+', '-', ONLY.lower())}.json").write_text(text)
+        print("\n".join([HEADER, *(_row(r) for r in results)]))
+        return
     (RESULTS / f"{stamp}.json").write_text(text)
     (RESULTS / "latest.json").write_text(text)
     rss = report["rss_mb"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import jwt
 from litestar import Litestar
@@ -13,6 +14,8 @@ from litestar._kwargs.dependencies import DependencyContainer  # pyright: ignore
 from litestar.di import Provide
 from litestar.middleware.authentication import AuthenticationResult
 from litestar.security.jwt import Token
+from sqlalchemy import event
+from sqlalchemy.engine.default import CACHE_HIT
 
 from app.lib.auth import ISSUER, VerifiedTokens
 from app.lib.deps import _one_dependency_per_batch  # pyright: ignore[reportPrivateUsage]
@@ -102,3 +105,38 @@ async def test_a_refused_request_is_counted_with_the_status_it_answered(
     text = (await test_client.get("/metrics")).text
     assert (sample(text, "campaign_platform_requests_total", **labels) or 0) == before + 1
     assert "no-such-route-for-metrics" not in text  # an unknown path mints no series
+
+
+async def test_a_brands_system_message_statements_are_compiled_once(
+    app: Litestar, authenticated_client: ApiClient, team: Any
+) -> None:
+    """The thread and message inserts of a one-event flush come from SQLAlchemy's compiled cache
+    from the second create and update on (a multi-row VALUES is never cached: it used to be
+    compiled on every write, most of a create's CPU), and the system messages are still written."""
+    seen: list[tuple[str, Any]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        if "INSERT INTO threads" in statement or "INSERT INTO thread_messages" in statement:
+            seen.append(("threads" if "INSERT INTO threads" in statement else "messages", context.cache_hit))
+
+    engine = app.state.engine.sync_engine
+    event.listen(engine, "after_cursor_execute", record)
+    try:
+        base = f"/api/teams/{team.id}/brands"
+        brand: dict[str, Any] = {}
+        for n in range(3):
+            created = await authenticated_client.post(base, json={"name": f"Cached {n}"})
+            assert created.status_code == 201, created.text
+            brand = created.json()
+            updated = await authenticated_client.put(
+                f"{base}/{brand['id']}",
+                json={"name": f"Cached {n} again", "website": None, "description": None, "version": 1},
+            )
+            assert updated.status_code == 200, updated.text
+    finally:
+        event.remove(engine, "after_cursor_execute", record)
+    assert len(seen) == 12  # 6 writes x (thread statement, message insert)
+    assert {hit for _, hit in seen[4:]} == {CACHE_HIT}, seen
+    thread = await authenticated_client.get(f"/api/teams/{team.id}/threads/brand/{brand['id']}/messages")
+    assert thread.status_code == 200, thread.text
+    assert sorted(m["event_type"] for m in thread.json()["items"]) == ["created", "updated"]

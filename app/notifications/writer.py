@@ -137,7 +137,10 @@ def notify_all(connection: Connection, drafts: Sequence[NotificationDraft]) -> l
         # No RETURNING: the writer may not read other people's notifications (that is the policy).
         # No conflict target on purpose: with one, PostgreSQL applies the SELECT policy to the
         # new rows (and refuses other people's); without, any duplicate is skipped as well.
-        connection.execute(insert(Notification).values(values).on_conflict_do_nothing())
+        # One row as `.values(dict)`: SQLAlchemy caches that compiled; a multi-row VALUES it never
+        # caches, so it is compiled again on every call (see `app.threads.store.with_rows`).
+        rows: Any = values[0] if len(values) == 1 else values
+        connection.execute(insert(Notification).values(rows).on_conflict_do_nothing())
         publish_many(connection, publications)
     return notified
 

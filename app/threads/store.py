@@ -6,14 +6,15 @@ so there is one implementation of "the thread of this object, created on first u
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import Select, func, select, tuple_, union_all
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import CompoundSelect, Select, bindparam, func, select, tuple_, union_all
+from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.engine import Connection
 from uuid_utils.compat import uuid7
 
@@ -44,6 +45,17 @@ MESSAGE_COLUMNS = (
 def message_statement() -> Select[Any]:  # pyright: ignore[reportInvalidTypeArguments]
     """Messages with their author's name; RLS limits them to the team (and a guest's campaigns)."""
     return select(*MESSAGE_COLUMNS).outerjoin(User, User.id == ThreadMessage.author_id)  # pyright: ignore[reportReturnType]
+
+
+def with_rows(statement: Insert, rows: Sequence[Mapping[str, Any]]) -> Insert:
+    """`statement.values(rows)`, in the form SQLAlchemy caches compiled when there is one row.
+
+    A multi-row VALUES is never cached (`visit_dml_multi_values` marks it uncacheable), so each
+    call compiles it again: for the one-event flush of a create or an update, compiling the
+    thread and message inserts was most of the request's CPU. One row as a plain `.values(dict)`
+    compiles once per process to the same SQL; several rows (bulk actions) still compile per call.
+    """
+    return statement.values(rows[0]) if len(rows) == 1 else statement.values(list(rows))
 
 
 def thread_id_of(connection: Connection, object_type: str, object_id: UUID) -> UUID | None:
@@ -137,6 +149,39 @@ class ThreadRow(msgspec.Struct, frozen=True):
     campaign_id: UUID | None
 
 
+_THREAD_COLUMNS = (Thread.id, Thread.campaign_id, Thread.object_type, Thread.object_id)
+
+
+def _threads_in(keys: Sequence[ObjectKey]) -> Select[Any]:  # pyright: ignore[reportInvalidTypeArguments]
+    return select(*_THREAD_COLUMNS).where(tuple_(Thread.object_type, Thread.object_id).in_(keys))  # pyright: ignore[reportReturnType]
+
+
+@functools.cache
+def _one_thread_statement() -> CompoundSelect:
+    """`threads_of` for one object whose thread may be created (a create's or an update's event):
+    built once, so neither the statement nor its cache key is rebuilt per call; values are bound."""
+    inserted = (
+        insert(Thread)
+        .values(
+            id=bindparam("new_id"),
+            team_id=bindparam("new_team_id"),
+            campaign_id=bindparam("new_campaign_id"),
+            object_type=bindparam("new_object_type"),
+            object_id=bindparam("new_object_id"),
+            created_at=bindparam("new_created_at"),
+            updated_at=bindparam("new_updated_at"),
+        )
+        .on_conflict_do_nothing(index_elements=["object_type", "object_id"])
+        .returning(*_THREAD_COLUMNS)
+        .cte("inserted_threads")
+    )
+    existing = select(*_THREAD_COLUMNS).where(
+        Thread.object_type == bindparam("key_type"), Thread.object_id == bindparam("key_id")
+    )
+    # The statement's snapshot does not see its own CTE's rows: the union has both, once each.
+    return union_all(select(inserted), existing)
+
+
 def threads_of(
     connection: Connection,
     keys: Iterable[ObjectKey],
@@ -149,43 +194,72 @@ def threads_of(
     wanted = sorted(set(keys) | set(create))
     if not wanted:
         return {}
-    existing = select(Thread.id, Thread.campaign_id, Thread.object_type, Thread.object_id).where(
-        tuple_(Thread.object_type, Thread.object_id).in_(wanted)
-    )
-    statement: Any = existing
-    if create:
-        now = datetime.now(tz=UTC)
-        inserted = (
-            insert(Thread)
-            .values(
-                [
-                    {
-                        "id": uuid7(),
-                        "team_id": team_id,
-                        "campaign_id": campaign_id,
-                        "object_type": object_type,
-                        "object_id": object_id,
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                    for (object_type, object_id), (team_id, campaign_id) in sorted(create.items())
-                ]
-            )
-            .on_conflict_do_nothing(index_elements=["object_type", "object_id"])
-            .returning(Thread.id, Thread.campaign_id, Thread.object_type, Thread.object_id)
-            .cte("inserted_threads")
+    now = datetime.now(tz=UTC)
+    if len(wanted) == 1 and len(create) == 1:
+        ((object_type, object_id), (team_id, campaign_id)) = next(iter(create.items()))
+        rows = connection.execute(
+            _one_thread_statement(),
+            {
+                "new_id": uuid7(),
+                "new_team_id": team_id,
+                "new_campaign_id": campaign_id,
+                "new_object_type": object_type,
+                "new_object_id": object_id,
+                "new_created_at": now,
+                "new_updated_at": now,
+                "key_type": object_type,
+                "key_id": object_id,
+            },
         )
-        # The statement's snapshot does not see its own CTE's rows: the union has both, once each.
-        statement = union_all(select(inserted), existing)
-    found = {
-        (row.object_type, row.object_id): ThreadRow(row.id, row.campaign_id)
-        for row in connection.execute(statement)
-    }
+    else:
+        statement: Any = _threads_in(wanted)
+        if create:
+            inserted = (
+                with_rows(
+                    insert(Thread),
+                    [
+                        {
+                            "id": uuid7(),
+                            "team_id": team_id,
+                            "campaign_id": campaign_id,
+                            "object_type": object_type,
+                            "object_id": object_id,
+                            "created_at": now,
+                            "updated_at": now,
+                        }
+                        for (object_type, object_id), (team_id, campaign_id) in sorted(create.items())
+                    ],
+                )
+                .on_conflict_do_nothing(index_elements=["object_type", "object_id"])
+                .returning(*_THREAD_COLUMNS)
+                .cte("inserted_threads")
+            )
+            statement = union_all(select(inserted), statement)
+        rows = connection.execute(statement)
+    found = {(row.object_type, row.object_id): ThreadRow(row.id, row.campaign_id) for row in rows}
     late = [key for key in create if key not in found]
     if late:
-        for row in connection.execute(existing.where(tuple_(Thread.object_type, Thread.object_id).in_(late))):
+        for row in connection.execute(_threads_in(late)):
             found[(row.object_type, row.object_id)] = ThreadRow(row.id, row.campaign_id)
     return found
+
+
+_MESSAGE_TABLE_COLUMNS = tuple(column for column in MESSAGE_COLUMNS if column.key != "author_name")
+
+
+def _inserted_messages(inserted: Insert) -> Select[Any]:  # pyright: ignore[reportInvalidTypeArguments]
+    cte = inserted.returning(*_MESSAGE_TABLE_COLUMNS).cte("inserted_messages")  # pyright: ignore[reportArgumentType]
+    return select(  # pyright: ignore[reportReturnType]
+        *(cte.c[column.key] for column in _MESSAGE_TABLE_COLUMNS), User.name.label("author_name")
+    ).outerjoin(User, User.id == cte.c.author_id)
+
+
+@functools.cache
+def _one_message_statement(columns: tuple[str, ...]) -> Select[Any]:  # pyright: ignore[reportInvalidTypeArguments]
+    """`add_messages` for one row with these columns: built once per column set, values bound."""
+    return _inserted_messages(
+        insert(ThreadMessage).values({name: bindparam(f"m_{name}") for name in columns})
+    )
 
 
 def add_messages(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> list[ThreadMessageRead]:
@@ -198,14 +272,12 @@ def add_messages(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> l
         {"id": uuid7(), "version": 1, "mentions": [], "created_at": now, "updated_at": now, **row}
         for row in rows
     ]
-    table_columns = [column for column in MESSAGE_COLUMNS if column.key != "author_name"]
-    inserted = (
-        insert(ThreadMessage).values(values).returning(*table_columns).cte("inserted_messages")  # pyright: ignore[reportArgumentType]
-    )
-    statement = select(
-        *(inserted.c[column.key] for column in table_columns), User.name.label("author_name")
-    ).outerjoin(User, User.id == inserted.c.author_id)
-    by_id = {row["id"]: row for row in connection.execute(statement).mappings()}
+    if len(values) == 1:
+        statement = _one_message_statement(tuple(values[0]))
+        result = connection.execute(statement, {f"m_{name}": value for name, value in values[0].items()})
+    else:
+        result = connection.execute(_inserted_messages(insert(ThreadMessage).values(values)))
+    by_id = {row["id"]: row for row in result.mappings()}
     return [msgspec.convert(by_id[value["id"]], ThreadMessageRead, strict=False) for value in values]
 
 
