@@ -1,25 +1,85 @@
-"""SAQ's PostgreSQL queue, with its schema owned by our migrations.
+"""SAQ's PostgreSQL queue, with its schema owned by our migrations and fewer round trips per job.
 
 SAQ normally creates its tables on connect. The application role may not create tables (and
 must not), so `ApplicationQueue.init_db` only checks that the migrations put them in place.
+
+Round trips. SAQ 0.26's PostgreSQL queue spends most of a no-op job waiting on the database:
+every state change (`_update`) is BEGIN, UPDATE, COMMIT, and inside the dequeue transaction a
+SAVEPOINT, UPDATE, RELEASE per job; every pool checkout ran a check query first. With
+`ApplicationQueue` (same statements, same locking, same transactions where they matter):
+
+- `_update` with a known status is one UPDATE: a single statement is already atomic, the
+  explicit transaction added nothing but two round trips. With no status SAQ reads it
+  `FOR UPDATE` first, which does need the transaction: that path is SAQ's own.
+- `_dequeue` claims its batch as SAQ does (`FOR UPDATE SKIP LOCKED`, up to one job per idle
+  `process` task, group keys respected) and then writes all the claimed jobs' bodies in one
+  UPDATE over `unnest(...)` in the same transaction, with the `saq:dequeue` NOTIFY inside it
+  (PostgreSQL delivers it on commit, as before, when it was sent right after the commit).
+- The pool's check (`ProbeWhenSuspect`) costs no round trip for a connection that is quiet and
+  was used recently; one that has bytes waiting (PostgreSQL says goodbye on a restart or a
+  terminated backend) or sat unused for a while gets the real check.
 """
 
 from __future__ import annotations
 
+import select
+import time
+import typing as t
+import weakref
+from functools import cached_property
+
+from psycopg import AsyncConnection
 from psycopg.errors import UndefinedTable
-from psycopg.sql import SQL
-from saq.queue.postgres import PostgresQueue
+from psycopg.sql import SQL, Composed, Identifier
+from psycopg_pool import AsyncConnectionPool
+from saq.job import Job, Status
+from saq.queue.postgres import DEQUEUE, PostgresQueue
 from saq.queue.postgres_migrations import get_migrations
+from saq.utils import now, now_seconds
 
 
 def saq_schema_version() -> int:
-    from psycopg.sql import Identifier
-
     return get_migrations(jobs_table=Identifier("saq_jobs"), stats_table=Identifier("saq_stats"))[-1][0]
 
 
 class QueueSchemaError(RuntimeError):
     """SAQ's tables are missing or older than the installed SAQ expects."""
+
+
+PROBE_AFTER_IDLE_SECONDS = 10.0
+"""A pooled connection unused for longer than this gets a real check (one round trip) when taken."""
+
+
+class ProbeWhenSuspect:
+    """The pool's `check` and `reset` callbacks: probe a connection only when it may be broken.
+
+    `reset` (run when a connection comes back to the pool in a good state) notes the time. On
+    checkout a connection is probed with `check_connection` when it was idle for longer than
+    `PROBE_AFTER_IDLE_SECONDS`, was never noted, or has bytes waiting on its socket: an idle
+    connection receives nothing unless the server is telling it something, most often that it
+    is shutting down or that the backend was terminated. A failed probe makes the pool replace
+    the connection, as before.
+    """
+
+    def __init__(self, probe_after_idle: float = PROBE_AFTER_IDLE_SECONDS) -> None:
+        self.probe_after_idle = probe_after_idle
+        self._returned: weakref.WeakKeyDictionary[AsyncConnection[t.Any], float] = weakref.WeakKeyDictionary()
+
+    async def reset(self, conn: AsyncConnection[t.Any]) -> None:
+        self._returned[conn] = time.monotonic()
+
+    async def check(self, conn: AsyncConnection[t.Any]) -> None:
+        returned = self._returned.pop(conn, None)
+        if returned is None or time.monotonic() - returned > self.probe_after_idle or _has_input(conn):
+            await AsyncConnectionPool.check_connection(conn)
+
+
+def _has_input(conn: AsyncConnection[t.Any]) -> bool:
+    try:
+        readable, _, _ = select.select([conn.pgconn.socket], [], [], 0)
+    except (OSError, ValueError):
+        return True  # no usable socket: let the real check decide
+    return bool(readable)
 
 
 class ApplicationQueue(PostgresQueue):
@@ -36,3 +96,106 @@ class ApplicationQueue(PostgresQueue):
             raise QueueSchemaError(
                 f"SAQ's tables are at version {found}, SAQ expects {expected}; add a migration that upgrades them."
             )
+
+    @cached_property
+    def _statements(self) -> dict[str, Composed]:
+        """The statements, composed once (SAQ formats and dedents them for every call)."""
+        jobs = self.jobs_table
+        return {
+            "update": SQL(
+                "UPDATE {jobs} SET job = %(job)s, status = %(status)s, scheduled = %(scheduled)s WHERE key = %(key)s"
+            ).format(jobs=jobs),
+            "update_expiring": SQL(
+                "UPDATE {jobs} SET job = %(job)s, status = %(status)s, scheduled = %(scheduled)s, "
+                "expire_at = %(expire_at)s WHERE key = %(key)s"
+            ).format(jobs=jobs),
+            # SAQ's dequeue statement, unchanged.
+            "claim": SQL(
+                "WITH locked_job AS ("
+                " SELECT key FROM {jobs}"
+                " WHERE status = 'queued' AND queue = %(queue)s AND %(now)s >= scheduled"
+                " AND priority BETWEEN %(plow)s AND %(phigh)s"
+                " AND group_key NOT IN ("
+                "  SELECT DISTINCT group_key FROM {jobs}"
+                "  WHERE status = 'active' AND queue = %(queue)s AND group_key IS NOT NULL)"
+                " ORDER BY priority, scheduled LIMIT %(limit)s FOR UPDATE SKIP LOCKED)"
+                " UPDATE {jobs} SET status = 'active' FROM locked_job"
+                " WHERE {jobs}.key = locked_job.key RETURNING job"
+            ).format(jobs=jobs),
+            "mark_active": SQL(
+                "UPDATE {jobs} SET job = claimed.job, status = 'active', scheduled = claimed.scheduled "
+                "FROM unnest(%(keys)s::text[], %(jobs)s::bytea[], %(scheduled)s::bigint[]) "
+                "AS claimed(key, job, scheduled) WHERE {jobs}.key = claimed.key"
+            ).format(jobs=jobs),
+            "notify_dequeue": SQL("NOTIFY {channel}, {payload}").format(
+                channel=Identifier(self._channel), payload=DEQUEUE
+            ),
+        }
+
+    async def _update(self, job: Job, status: Status | None = None, **kwargs: t.Any) -> None:
+        if status is None:  # SAQ reads the status FOR UPDATE in a transaction first
+            await super()._update(job, status, **kwargs)
+            return
+        expire_at = kwargs.pop("expire_at", -1)
+        connection: AsyncConnection[t.Any] | None = kwargs.pop("connection", None)
+        job.status = status
+        params = {
+            "job": self.serialize(job),
+            "status": job.status,
+            "key": job.key,
+            "scheduled": job.scheduled,
+        }
+        statements = self._statements
+        if expire_at == -1:
+            statement = statements["update"]
+        else:
+            statement = statements["update_expiring"]
+            params["expire_at"] = expire_at
+        if connection is not None:
+            await connection.execute(statement, params)
+            return
+        async with self.pool.connection() as conn:
+            await conn.execute(statement, params)
+
+    async def _dequeue(self) -> None:
+        if self._dequeue_lock.locked():
+            return
+        statements = self._statements
+        async with self._dequeue_lock:
+            async with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
+                if not self._waiting:
+                    return
+                await cursor.execute(
+                    statements["claim"],
+                    {
+                        "queue": self.name,
+                        "now": now_seconds(),
+                        "limit": self._waiting,
+                        "plow": self._priorities[0],
+                        "phigh": self._priorities[1],
+                    },
+                )
+                rows = await cursor.fetchall()
+                if not rows:
+                    return
+                dequeued = now()
+                claimed: list[Job] = []
+                for row in rows:
+                    job = self.deserialize(row[0], Status.ACTIVE)
+                    assert job
+                    job.started = dequeued
+                    job.touched = dequeued
+                    job.status = Status.ACTIVE
+                    claimed.append(job)
+                await cursor.execute(
+                    statements["mark_active"],
+                    {
+                        "keys": [job.key for job in claimed],
+                        "jobs": [self.serialize(job) for job in claimed],
+                        "scheduled": [job.scheduled for job in claimed],
+                    },
+                )
+                await cursor.execute(statements["notify_dequeue"])
+            # Committed: hand the jobs to the waiting `process` tasks.
+            for job in claimed:
+                self._job_queue.put_nowait(job)
