@@ -12,9 +12,10 @@ SAVEPOINT, UPDATE, RELEASE per job; every pool checkout ran a check query first.
   explicit transaction added nothing but two round trips. With no status SAQ reads it
   `FOR UPDATE` first, which does need the transaction: that path is SAQ's own.
 - `_dequeue` claims its batch as SAQ does (`FOR UPDATE SKIP LOCKED`, up to one job per idle
-  `process` task, group keys respected) and then writes all the claimed jobs' bodies in one
-  UPDATE over `unnest(...)` in the same transaction, with the `saq:dequeue` NOTIFY inside it
-  (PostgreSQL delivers it on commit, as before, when it was sent right after the commit).
+  `process` task, group keys respected) and, in the same statement, stamps the claimed jobs'
+  bodies as started (so the sweep never sees a claimed job without its start time, the race
+  SAQ's per-job UPDATE closed) and sends the `saq:dequeue` notification: one round trip.
+- The LISTEN connection stays for the queue's life (`PersistentListener`).
 - The pool's check (`ProbeWhenSuspect`) costs no round trip for a connection that is quiet and
   was used recently; one that has bytes waiting (PostgreSQL says goodbye on a restart or a
   terminated backend) or sat unused for a while gets the real check.
@@ -22,10 +23,12 @@ SAVEPOINT, UPDATE, RELEASE per job; every pool checkout ran a check query first.
 
 from __future__ import annotations
 
+import asyncio
 import select
 import time
 import typing as t
 import weakref
+from contextlib import suppress
 from functools import cached_property
 
 from psycopg import AsyncConnection
@@ -33,7 +36,7 @@ from psycopg.errors import UndefinedTable
 from psycopg.sql import SQL, Composed, Identifier
 from psycopg_pool import AsyncConnectionPool
 from saq.job import Job, Status
-from saq.queue.postgres import DEQUEUE, PostgresQueue
+from saq.queue.postgres import DEQUEUE, ListenMultiplexer, PostgresQueue
 from saq.queue.postgres_migrations import get_migrations
 from saq.utils import now, now_seconds
 
@@ -46,6 +49,8 @@ class QueueSchemaError(RuntimeError):
     """SAQ's tables are missing or older than the installed SAQ expects."""
 
 
+LISTENER_CLOSE_SECONDS = 2.0
+"""How long the queue's listener gets to stop listening when the queue disconnects."""
 PROBE_AFTER_IDLE_SECONDS = 10.0
 """A pooled connection unused for longer than this gets a real check (one round trip) when taken."""
 
@@ -82,7 +87,44 @@ def _has_input(conn: AsyncConnection[t.Any]) -> bool:
     return bool(readable)
 
 
+class PersistentListener(ListenMultiplexer):
+    """SAQ's LISTEN connection, kept for the queue's life instead of once per wait.
+
+    SAQ's multiplexer stops when its last subscriber leaves (an idle worker's waiting task got
+    its job) and returns the connection to the pool still LISTENing; the next wait takes another
+    connection and LISTENs again. Pooled connections piled up subscriptions, so every
+    notification reached most of the pool, and a notification sent between two waits reached
+    nobody (the job then waited for the next schedule tick). Here the listening connection stays
+    until the queue disconnects, and leaves with `UNLISTEN *` so it goes back to the pool clean.
+    """
+
+    async def unsubscribe(self, queue: t.Any) -> None:
+        for channel in self._queues.pop(queue, []):
+            self._subscriptions[channel].remove(queue)
+
+    async def _start(self) -> None:
+        async with self.pool.connection() as conn:
+            try:
+                await conn.execute(SQL("LISTEN {}").format(Identifier(self.key)))
+                async for notify in conn.notifies():
+                    self.publish(notify.payload, notify.payload)
+            finally:
+                with suppress(Exception):
+                    await conn.execute(SQL("UNLISTEN *"))
+
+
 class ApplicationQueue(PostgresQueue):
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._listener = PersistentListener(self.pool, self._channel)  # pyright: ignore[reportArgumentType]
+
+    async def disconnect(self) -> None:
+        listening = self._listener._daemon_task  # pyright: ignore[reportPrivateUsage]
+        await self._listener.close()
+        if listening is not None:  # let it UNLISTEN and give its connection back before the pool closes
+            await asyncio.wait([listening], timeout=LISTENER_CLOSE_SECONDS)
+        await super().disconnect()
+
     async def init_db(self) -> None:
         async with self.pool.connection() as conn, conn.cursor() as cursor:
             try:
@@ -109,7 +151,13 @@ class ApplicationQueue(PostgresQueue):
                 "UPDATE {jobs} SET job = %(job)s, status = %(status)s, scheduled = %(scheduled)s, "
                 "expire_at = %(expire_at)s WHERE key = %(key)s"
             ).format(jobs=jobs),
-            # SAQ's dequeue statement, unchanged.
+            # SAQ's dequeue statement, which also stamps the claimed jobs' bodies as started and
+            # wakes this queue's listeners: one autocommit statement instead of a transaction with
+            # one UPDATE per job and a NOTIFY after it. The body is SAQ's JSON object; its last
+            # byte ("}") is replaced by `, "status": ..., "started": ..., "touched": ...}`, and
+            # JSON's last-key-wins reading gives the job those values (the next `_update` writes a
+            # clean body). No JSON parsing in SQL, so no job's content can make the claim fail.
+            # PostgreSQL delivers one notification per transaction for identical payloads.
             "claim": SQL(
                 "WITH locked_job AS ("
                 " SELECT key FROM {jobs}"
@@ -118,18 +166,13 @@ class ApplicationQueue(PostgresQueue):
                 " AND group_key NOT IN ("
                 "  SELECT DISTINCT group_key FROM {jobs}"
                 "  WHERE status = 'active' AND queue = %(queue)s AND group_key IS NOT NULL)"
-                " ORDER BY priority, scheduled LIMIT %(limit)s FOR UPDATE SKIP LOCKED)"
-                " UPDATE {jobs} SET status = 'active' FROM locked_job"
-                " WHERE {jobs}.key = locked_job.key RETURNING job"
+                " ORDER BY priority, scheduled LIMIT %(limit)s FOR UPDATE SKIP LOCKED),"
+                " claimed AS ("
+                " UPDATE {jobs} SET status = 'active',"
+                " job = substring({jobs}.job FROM 1 FOR length({jobs}.job) - 1) || %(stamp)s::bytea"
+                " FROM locked_job WHERE {jobs}.key = locked_job.key RETURNING {jobs}.job)"
+                " SELECT job, pg_notify(%(channel)s, %(payload)s) FROM claimed"
             ).format(jobs=jobs),
-            "mark_active": SQL(
-                "UPDATE {jobs} SET job = claimed.job, status = 'active', scheduled = claimed.scheduled "
-                "FROM unnest(%(keys)s::text[], %(jobs)s::bytea[], %(scheduled)s::bigint[]) "
-                "AS claimed(key, job, scheduled) WHERE {jobs}.key = claimed.key"
-            ).format(jobs=jobs),
-            "notify_dequeue": SQL("NOTIFY {channel}, {payload}").format(
-                channel=Identifier(self._channel), payload=DEQUEUE
-            ),
         }
 
     async def _update(self, job: Job, status: Status | None = None, **kwargs: t.Any) -> None:
@@ -160,42 +203,29 @@ class ApplicationQueue(PostgresQueue):
     async def _dequeue(self) -> None:
         if self._dequeue_lock.locked():
             return
-        statements = self._statements
-        async with self._dequeue_lock:
-            async with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
-                if not self._waiting:
-                    return
-                await cursor.execute(
-                    statements["claim"],
-                    {
-                        "queue": self.name,
-                        "now": now_seconds(),
-                        "limit": self._waiting,
-                        "plow": self._priorities[0],
-                        "phigh": self._priorities[1],
-                    },
-                )
-                rows = await cursor.fetchall()
-                if not rows:
-                    return
-                dequeued = now()
-                claimed: list[Job] = []
-                for row in rows:
-                    job = self.deserialize(row[0], Status.ACTIVE)
-                    assert job
-                    job.started = dequeued
-                    job.touched = dequeued
-                    job.status = Status.ACTIVE
-                    claimed.append(job)
-                await cursor.execute(
-                    statements["mark_active"],
-                    {
-                        "keys": [job.key for job in claimed],
-                        "jobs": [self.serialize(job) for job in claimed],
-                        "scheduled": [job.scheduled for job in claimed],
-                    },
-                )
-                await cursor.execute(statements["notify_dequeue"])
-            # Committed: hand the jobs to the waiting `process` tasks.
-            for job in claimed:
+        async with self._dequeue_lock, self.pool.connection() as conn, conn.cursor() as cursor:
+            if not self._waiting:
+                return
+            dequeued = now()
+            await cursor.execute(
+                self._statements["claim"],
+                {
+                    "queue": self.name,
+                    "now": now_seconds(),
+                    "limit": self._waiting,
+                    "plow": self._priorities[0],
+                    "phigh": self._priorities[1],
+                    "stamp": b', "status": "active", "started": %d, "touched": %d}' % (dequeued, dequeued),
+                    "channel": self._channel,
+                    "payload": DEQUEUE,
+                },
+            )
+            rows = await cursor.fetchall()
+            # Committed (autocommit). No await before the jobs are in `_job_queue`: the task
+            # that listens may hear the dequeue notification as soon as this one yields.
+            for row in rows:
+                job = self.deserialize(row[0], Status.ACTIVE)
+                assert job
+                job.started = dequeued
+                job.touched = dequeued
                 self._job_queue.put_nowait(job)

@@ -41,7 +41,7 @@ logger = logging.getLogger(__name__)
 _REQUEST_ID_TOKEN = "campaign_platform_request_id_token"
 
 
-def build_queue(app_url: URL, *, max_connections: int) -> ApplicationQueue:
+def build_queue(app_url: URL, *, max_connections: int, name: str = QUEUE_NAME) -> ApplicationQueue:
     probe = ProbeWhenSuspect()
     pool: AsyncConnectionPool[AsyncConnection[TupleRow]] = AsyncConnectionPool(
         libpq_dsn(app_url),
@@ -50,9 +50,7 @@ def build_queue(app_url: URL, *, max_connections: int) -> ApplicationQueue:
         open=False,
         kwargs={"autocommit": True, "application_name": "campaign-platform-queue"},
     )
-    return ApplicationQueue(
-        pool, name=QUEUE_NAME, min_size=1, max_size=max_connections, manage_pool_lifecycle=True
-    )
+    return ApplicationQueue(pool, name=name, min_size=1, max_size=max_connections, manage_pool_lifecycle=True)
 
 
 def cron_jobs(settings: Settings) -> list[CronJob]:
