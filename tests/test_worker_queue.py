@@ -9,7 +9,9 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
+import asyncpg
 import pytest
+from psycopg import AsyncConnection
 from psycopg_pool import PoolTimeout
 from saq.job import Status
 
@@ -86,3 +88,36 @@ async def test_waiting_for_jobs_leaves_no_pooled_connection_listening(queue: App
         for conn in taken:
             await queue.pool.putconn(conn)
     assert len(taken) == POOL_SIZE - 1
+
+
+async def test_pooled_connections_whose_backends_were_terminated_are_replaced_not_handed_out(
+    queue: ApplicationQueue, owner_connection: asyncpg.Connection
+) -> None:
+    # Every connection of the pool, used a moment ago: the pool's probe skips its round trip for
+    # those unless something is waiting on the socket (here, PostgreSQL's goodbye).
+    pids = [conn.info.backend_pid for conn in await _every_pooled_connection(queue)]
+    assert len(pids) == POOL_SIZE
+    for pid in pids:
+        assert await owner_connection.fetchval("SELECT pg_terminate_backend($1)", pid)
+    await asyncio.sleep(0.2)
+
+    job = await queue.enqueue("noop")
+
+    assert job is not None
+    assert queue.pool.get_stats().get("connections_lost", 0) >= 1
+
+
+async def _every_pooled_connection(queue: ApplicationQueue) -> list[AsyncConnection]:
+    """Check out every connection the pool can hand out, touch each, and give them back."""
+    taken: list[AsyncConnection] = []
+    try:
+        while True:
+            try:
+                conn = await queue.pool.getconn(timeout=0.5)
+            except PoolTimeout:
+                return list(taken)
+            taken.append(conn)
+            await conn.execute("SELECT 1")
+    finally:
+        for conn in taken:
+            await queue.pool.putconn(conn)

@@ -31,6 +31,7 @@ import weakref
 from contextlib import suppress
 from functools import cached_property
 
+import psycopg
 from psycopg import AsyncConnection
 from psycopg.errors import UndefinedTable
 from psycopg.sql import SQL, Composed, Identifier
@@ -81,10 +82,11 @@ class ProbeWhenSuspect:
 
 def _has_input(conn: AsyncConnection[t.Any]) -> bool:
     try:
-        readable, _, _ = select.select([conn.pgconn.socket], [], [], 0)
-    except (OSError, ValueError):
+        poller = select.poll()
+        poller.register(conn.pgconn.socket, select.POLLIN)
+        return bool(poller.poll(0))
+    except (OSError, ValueError, psycopg.Error):
         return True  # no usable socket: let the real check decide
-    return bool(readable)
 
 
 class PersistentListener(ListenMultiplexer):
