@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import asyncpg
 import pytest
@@ -107,17 +108,18 @@ async def test_pooled_connections_whose_backends_were_terminated_are_replaced_no
     assert queue.pool.get_stats().get("connections_lost", 0) >= 1
 
 
-async def _every_pooled_connection(queue: ApplicationQueue) -> list[AsyncConnection]:
+async def _every_pooled_connection(queue: ApplicationQueue) -> list[AsyncConnection[Any]]:
     """Check out every connection the pool can hand out, touch each, and give them back."""
-    taken: list[AsyncConnection] = []
+    pool: Any = queue.pool
+    taken: list[AsyncConnection[Any]] = []
     try:
         while True:
             try:
-                conn = await queue.pool.getconn(timeout=0.5)
+                conn = await pool.getconn(timeout=0.5)
             except PoolTimeout:
                 return list(taken)
             taken.append(conn)
             await conn.execute("SELECT 1")
     finally:
         for conn in taken:
-            await queue.pool.putconn(conn)
+            await pool.putconn(conn)
