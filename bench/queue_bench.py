@@ -5,6 +5,10 @@
 Starts a real worker process, enqueues `noop` jobs the way the app does (in a committed
 transaction, woken by pg_notify), and reads SAQ's own timestamps (`queued`, `started`,
 `completed`, in ms) back from `saq_jobs`.
+
+The machine is small and shared, so beside the wall-clock numbers it prints two that load
+hardly moves: the worker process's CPU time per job (from /proc) and the transactions and
+statements PostgreSQL counted per job (`pg_stat_database`, `pg_stat_user_tables`).
 """
 
 from __future__ import annotations
@@ -52,6 +56,9 @@ async def measure(settings: Settings, owner_url: URL, worker: subprocess.Popen[s
         waits = [(job["started"] - job["queued"]) for job in await _jobs(conn, keys)]
 
         keys = [f"bench-throughput-{time.time_ns()}-{i}" for i in range(THROUGHPUT_JOBS)]
+        await asyncio.sleep(STATS_FLUSH_SECONDS)
+        stats_before = await _database_counters(conn)
+        cpu_before = _cpu_seconds(worker.pid)
         began = time.perf_counter()
         async with tenant_session(session_maker, None) as session:
             for key in keys:
@@ -59,6 +66,9 @@ async def measure(settings: Settings, owner_url: URL, worker: subprocess.Popen[s
         enqueued = time.perf_counter()
         await _wait_complete(conn, keys)
         finished = time.perf_counter()
+        cpu_after = _cpu_seconds(worker.pid)
+        await asyncio.sleep(STATS_FLUSH_SECONDS)
+        stats_after = await _database_counters(conn)
     finally:
         await conn.close()
         await engine.dispose()
@@ -76,6 +86,32 @@ async def measure(settings: Settings, owner_url: URL, worker: subprocess.Popen[s
         f"{THROUGHPUT_JOBS / (finished - enqueued):.0f} jobs/s processed by one worker "
         f"(concurrency {settings.queue.concurrency})"
     )
+    per_job = {name: (stats_after[name] - stats_before[name]) / THROUGHPUT_JOBS for name in stats_before}
+    print(
+        f"per job: worker CPU {1000 * (cpu_after - cpu_before) / THROUGHPUT_JOBS:.2f} ms, "
+        f"{per_job['xact_commit']:.2f} committed transactions, {per_job['n_tup_upd']:.2f} saq_jobs row updates "
+        "(whole database, the bench's own enqueue and polling included)"
+    )
+    print(f"load average (1 min) {os.getloadavg()[0]:.2f}")
+
+
+STATS_FLUSH_SECONDS = 1.2
+"""PostgreSQL publishes a backend's statistics at most once a second."""
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process `pid` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _database_counters(conn: asyncpg.Connection) -> dict[str, int]:
+    row = await conn.fetchrow(
+        "SELECT d.xact_commit, t.n_tup_upd FROM pg_stat_database d, pg_stat_user_tables t "
+        "WHERE d.datname = current_database() AND t.relname = 'saq_jobs'"
+    )
+    assert row is not None
+    return {"xact_commit": row["xact_commit"], "n_tup_upd": row["n_tup_upd"]}
 
 
 async def _jobs(conn: asyncpg.Connection, keys: list[str]) -> list[dict]:

@@ -31,7 +31,7 @@ from app.db.engine import create_app_engine, create_engine, create_session_maker
 from app.lib.logs import current_request_id
 from app.lib.observability import record_job
 from app.mail.sender import Mailer
-from app.queue.backend import ApplicationQueue
+from app.queue.backend import ApplicationQueue, ProbeWhenSuspect
 from app.queue.deps import QUEUE_NAME
 from app.queue.enqueue import REQUEST_ID_META
 from app.queue.job_ui import job_ui_guard, redirect_bare_job_ui_path
@@ -41,16 +41,16 @@ logger = logging.getLogger(__name__)
 _REQUEST_ID_TOKEN = "campaign_platform_request_id_token"
 
 
-def build_queue(app_url: URL, *, max_connections: int) -> ApplicationQueue:
+def build_queue(app_url: URL, *, max_connections: int, name: str = QUEUE_NAME) -> ApplicationQueue:
+    probe = ProbeWhenSuspect()
     pool: AsyncConnectionPool[AsyncConnection[TupleRow]] = AsyncConnectionPool(
         libpq_dsn(app_url),
-        check=AsyncConnectionPool.check_connection,
+        check=probe.check,
+        reset=probe.reset,
         open=False,
         kwargs={"autocommit": True, "application_name": "campaign-platform-queue"},
     )
-    return ApplicationQueue(
-        pool, name=QUEUE_NAME, min_size=1, max_size=max_connections, manage_pool_lifecycle=True
-    )
+    return ApplicationQueue(pool, name=name, min_size=1, max_size=max_connections, manage_pool_lifecycle=True)
 
 
 def cron_jobs(settings: Settings) -> list[CronJob]:

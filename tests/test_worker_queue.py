@@ -1,0 +1,125 @@
+"""`ApplicationQueue`'s own statements (app/queue/backend.py), on the real queue tables.
+
+Each test uses a queue of its own name, so a worker running for another test never takes its jobs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import pytest
+from psycopg import AsyncConnection
+from psycopg_pool import PoolTimeout
+from saq.job import Status
+
+from app.config import Settings
+from app.queue.backend import ApplicationQueue
+from app.queue.config import build_queue
+from tests.database import TestDatabase
+
+POOL_SIZE = 4
+
+
+@pytest.fixture
+async def queue(database: TestDatabase, settings: Settings) -> AsyncIterator[ApplicationQueue]:
+    queue = build_queue(
+        settings.database.app_url_from(database.owner_url),
+        max_connections=POOL_SIZE,
+        name=f"test-{uuid.uuid4().hex[:12]}",
+    )
+    await queue.connect()
+    try:
+        yield queue
+    finally:
+        await queue.disconnect()
+
+
+async def _dequeue_when_enqueued(queue: ApplicationQueue) -> str:
+    """Wait for a job first (the LISTEN path), then enqueue one; the key of the job dequeued."""
+    waiting = asyncio.create_task(queue.dequeue(timeout=10))
+    await asyncio.sleep(0.2)
+    job = await queue.enqueue("noop")
+    assert job is not None
+    dequeued = await waiting
+    assert dequeued is not None, "the enqueue notification did not wake the waiting dequeue"
+    return dequeued.key
+
+
+async def test_a_claimed_job_is_stored_started_by_the_claim_itself(queue: ApplicationQueue) -> None:
+    job = await queue.enqueue("noop", timeout=30)
+    assert job is not None
+
+    claimed = await queue.dequeue(timeout=5)
+
+    assert claimed is not None
+    assert claimed.key == job.key
+    assert claimed.started > 0
+    assert claimed.status == Status.ACTIVE
+    stored = await queue.job(job.key)
+    assert stored is not None
+    # The sweep reads the stored body: without the start time a claimed job looks stuck.
+    assert stored.status == Status.ACTIVE
+    assert (stored.started, stored.touched) == (claimed.started, claimed.started)
+    assert not stored.stuck
+    assert (stored.function, stored.timeout, stored.queued) == ("noop", 30, job.queued)
+
+
+async def test_waiting_for_jobs_leaves_no_pooled_connection_listening(queue: ApplicationQueue) -> None:
+    keys = [await _dequeue_when_enqueued(queue) for _ in range(3)]
+    assert len(set(keys)) == 3
+
+    # Every connection the pool can hand out (all but the queue's one listener) listens to nothing:
+    # SAQ's own listener went back to the pool still LISTENing after each wait.
+    taken = []
+    try:
+        while True:
+            try:
+                conn = await queue.pool.getconn(timeout=0.5)
+            except PoolTimeout:
+                break
+            taken.append(conn)
+            cursor = await conn.execute("SELECT count(*) FROM pg_listening_channels()")
+            row = await cursor.fetchone()
+            assert row == (0,), "a pooled connection is still listening"
+    finally:
+        for conn in taken:
+            await queue.pool.putconn(conn)
+    assert len(taken) == POOL_SIZE - 1
+
+
+async def test_pooled_connections_whose_backends_were_terminated_are_replaced_not_handed_out(
+    queue: ApplicationQueue, owner_connection: asyncpg.Connection
+) -> None:
+    # Every connection of the pool, used a moment ago: the pool's probe skips its round trip for
+    # those unless something is waiting on the socket (here, PostgreSQL's goodbye).
+    pids = [conn.info.backend_pid for conn in await _every_pooled_connection(queue)]
+    assert len(pids) == POOL_SIZE
+    for pid in pids:
+        assert await owner_connection.fetchval("SELECT pg_terminate_backend($1)", pid)
+    await asyncio.sleep(0.2)
+
+    job = await queue.enqueue("noop")
+
+    assert job is not None
+    assert queue.pool.get_stats().get("connections_lost", 0) >= 1
+
+
+async def _every_pooled_connection(queue: ApplicationQueue) -> list[AsyncConnection[Any]]:
+    """Check out every connection the pool can hand out, touch each, and give them back."""
+    pool: Any = queue.pool
+    taken: list[AsyncConnection[Any]] = []
+    try:
+        while True:
+            try:
+                conn = await pool.getconn(timeout=0.5)
+            except PoolTimeout:
+                return list(taken)
+            taken.append(conn)
+            await conn.execute("SELECT 1")
+    finally:
+        for conn in taken:
+            await pool.putconn(conn)
