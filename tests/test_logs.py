@@ -141,6 +141,15 @@ def test_granian_logs_stay_plain_text_by_default() -> None:
     ] == ["json"]
 
 
+def _metrics(port: int) -> str | None:
+    """The worker's metrics page, or `None` while its port is not open yet (the worker opens it in
+    its start-up hook, which may still be running when the worker's first log lines appear)."""
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=CEILING).text
+    except httpx.ConnectError:
+        return None
+
+
 async def test_a_job_logs_the_request_id_of_the_request_that_enqueued_it(
     database, smtp_sink, test_client, tmp_path
 ) -> None:
@@ -160,8 +169,11 @@ async def test_a_job_logs_the_request_id_of_the_request_that_enqueued_it(
         smtp_sink.wait_for("traced@example.com")
 
         def job_metrics() -> str | None:
-            text = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=CEILING).text
-            counted = 'campaign_platform_jobs_total{outcome="complete",task="send_email"} 1.0' in text
+            text = _metrics(metrics_port)
+            counted = (
+                text is not None
+                and 'campaign_platform_jobs_total{outcome="complete",task="send_email"} 1.0' in text
+            )
             return text if counted else None
 
         text = wait_until(job_metrics, what="the worker's metrics counting send_email", seen=worker.log)
@@ -190,8 +202,12 @@ async def test_the_worker_counts_failed_jobs_by_task(database, test_client) -> N
         assert registered.status_code == 201
 
         def failures() -> str | None:
-            text = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=CEILING).text
-            return text if 'campaign_platform_job_failures_total{task="send_email"} 1.0' in text else None
+            text = _metrics(metrics_port)
+            return (
+                text
+                if text is not None and 'campaign_platform_job_failures_total{task="send_email"} 1.0' in text
+                else None
+            )
 
         text = wait_until(failures, what="a counted send_email failure", seen=worker.log)
         assert 'campaign_platform_jobs_total{outcome="retried",task="send_email"} 1.0' in text
