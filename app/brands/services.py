@@ -14,11 +14,12 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from app.brands.models import Brand
 from app.brands.schemas import BrandList, BrandRead, BrandSort
-from app.db.paging import PreparedGet, fetch_page
+from app.db.paging import PreparedGet, PreparedPage
 from app.events.schemas import EventType
 from app.events.services import emit_event, snapshot, update_model_with_event
 from app.lib.errors import ConflictError, ErrorCode, ResourceNotFoundError
 from app.lib.pagination import Page, SortOrder
+from app.lib.search import contains_ignoring_case, contains_pattern
 from app.lib.versioning import ensure_current_version
 from app.media.hooks import detach_media_of
 
@@ -47,8 +48,16 @@ def _sort_column(sort: BrandSort) -> ColumnElement[Any] | InstrumentedAttribute[
             return Brand.updated_at
 
 
-def _escape_like(term: str) -> str:
-    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def _page_statement(sort: BrandSort, order: SortOrder, searching: bool) -> Select[Any]:  # pyright: ignore[reportInvalidTypeArguments]
+    conditions: list[ColumnElement[bool]] = [Brand.team_id == bindparam("team_id")]
+    if searching:
+        conditions.append(contains_ignoring_case(Brand.name, bindparam("search")))
+    column = _sort_column(sort)
+    return (
+        BrandService.Repo.readable()
+        .where(*conditions)
+        .order_by(column.desc() if order is SortOrder.DESC else column.asc(), Brand.id)
+    )
 
 
 class BrandService(SQLAlchemyAsyncRepositoryService[Brand]):
@@ -68,19 +77,20 @@ class BrandService(SQLAlchemyAsyncRepositoryService[Brand]):
                 statement = statement.where(Brand.id != except_id)
             return (await self.session.execute(statement.limit(1))).first() is not None
 
+        pages = PreparedPage(_page_statement, schema=BrandRead)
+
         async def list_page(
             self, *, team_id: UUID, page: Page, sort: BrandSort, order: SortOrder, search: str | None
         ) -> tuple[list[BrandRead], int]:
-            filters: list[ColumnElement[bool]] = [Brand.team_id == team_id]
             if search:
-                filters.append(Brand.name.ilike(f"%{_escape_like(search)}%", escape="\\"))
-            column = _sort_column(sort)
-            statement = (
-                self.readable()
-                .where(*filters)
-                .order_by(column.desc() if order is SortOrder.DESC else column.asc(), Brand.id)
-            )
-            return await fetch_page(self.session, statement, page=page, schema=BrandRead)
+                return await self.pages.fetch(
+                    self.session,
+                    (sort, order, True),
+                    page=page,
+                    team_id=team_id,
+                    search=contains_pattern(search),
+                )
+            return await self.pages.fetch(self.session, (sort, order, False), page=page, team_id=team_id)
 
         by_id = PreparedGet(
             lambda: BrandService.Repo.readable().where(Brand.id == bindparam("brand_id")),

@@ -9,6 +9,9 @@ statement, so `total` is right either way (an empty first page needs none: the t
 
 `PreparedGet` is `fetch_one` for a statement whose only varying values are named `bindparam`s (a
 get by id): it is built and compiled on first use, so a request builds no statement at all.
+`PreparedPage` is `fetch_page` the same way, once per shape (sort, direction, which filters are
+set): on a list of 20, building and cache-keying its statement was a third of the request's
+Python. The hot lists use it; `fetch_page` stays for lists whose statement is not worth a shape.
 
 `fetch_page` and `fetch_one` take the fast path of `app.db.reads`: each statement shape is
 compiled once, runs on the session's own asyncpg connection (same transaction, same tenant
@@ -18,10 +21,11 @@ for statements that select ORM entities, which need the ORM to build them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Row, Select, func, literal_column, select
+import msgspec
+from sqlalchemy import Integer, Row, Select, bindparam, func, literal_column, select
 
 from app.db.reads import AnySession, CompiledRead, fetch_prepared, fetch_records, prepare, row_builder
 from app.lib.errors import ResourceNotFoundError
@@ -128,4 +132,71 @@ class PreparedGet(Generic[T]):
         return row_builder(read, self.schema)(records[0])
 
 
-__all__ = ["PreparedGet", "count_rows", "fetch_one", "fetch_one_or_none", "fetch_page", "fetch_rows"]
+class PreparedPage(Generic[T]):
+    """A page as `schema` and the total, from a statement built and compiled once per shape.
+
+    `build(*shape)` returns the list's statement for one shape (its ordering, which optional
+    filters it has) with a named `bindparam` for every value a request varies; `fetch` passes
+    the values by name. The page's limit, offset and window total are added here, and the
+    count for a page past the end is prepared once per shape too.
+    """
+
+    _SHAPES_LIMIT = 256
+    """Shapes are few in use (the filters people combine); the limit only bounds a scan of all."""
+
+    def __init__(self, build: Callable[..., Select[*tuple[Any, ...]]], *, schema: type[T]) -> None:
+        self._build = build
+        self._reads: dict[Hashable, tuple[CompiledRead, Select[*tuple[Any, ...]]]] = {}
+        self._counts: dict[Hashable, CompiledRead] = {}
+        self.schema = schema
+
+    async def fetch(
+        self, session: AnySession, shape: tuple[Hashable, ...], *, page: Page, **values: Any
+    ) -> tuple[list[T], int]:
+        entry = self._reads.get(shape)
+        if entry is None:
+            if len(self._reads) >= self._SHAPES_LIMIT:
+                self._reads.clear()
+                self._counts.clear()
+            statement = self._build(*shape)
+            paged = (
+                statement.add_columns(_TOTAL)
+                .limit(bindparam("page_limit", type_=Integer))
+                .offset(bindparam("page_offset", type_=Integer))
+            )
+            entry = self._reads[shape] = (prepare(paged), statement)
+        read, statement = entry
+        records = await fetch_prepared(
+            session, read, {**values, "page_limit": page.limit, "page_offset": page.offset}
+        )
+        if records:
+            build = row_builder(read, self.schema)
+            return [build(record) for record in records], int(records[0][-1])
+        if page.offset == 0:  # nothing at all
+            return [], 0
+        count = self._counts.get(shape)
+        if count is None:
+            count = self._counts[shape] = prepare(
+                select(func.count()).select_from(statement.order_by(None).subquery())
+            )
+        return [], int((await fetch_prepared(session, count, values))[0][0])
+
+
+def set_filters(filters: msgspec.Struct) -> dict[str, Any]:
+    """The filters a request set (those not `None`), by field name: the values of a
+    `PreparedPage` and, as their names, part of its shape."""
+    return {
+        name: value for name in filters.__struct_fields__ if (value := getattr(filters, name)) is not None
+    }
+
+
+__all__ = [
+    "PreparedGet",
+    "PreparedPage",
+    "count_rows",
+    "fetch_one",
+    "fetch_one_or_none",
+    "fetch_page",
+    "fetch_rows",
+    "set_filters",
+]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import BindParameter, ColumnElement
 from sqlalchemy.orm import InstrumentedAttribute
 
 from app.lib.pagination import SortOrder
@@ -15,8 +15,14 @@ def escape_like(term: str) -> str:
     return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def contains_ignoring_case(column: Any, term: str) -> ColumnElement[bool]:
-    return column.ilike(f"%{escape_like(term)}%", escape="\\")
+def contains_pattern(term: str) -> str:
+    """The pattern `contains_ignoring_case` matches `term` with, for a bound value."""
+    return f"%{escape_like(term)}%"
+
+
+def contains_ignoring_case(column: Any, term: str | BindParameter[str]) -> ColumnElement[bool]:
+    """`column` contains `term`, ignoring case; a bound `term` takes a `contains_pattern`."""
+    return column.ilike(term if isinstance(term, BindParameter) else contains_pattern(term), escape="\\")
 
 
 def ordered(column: ColumnElement[Any] | InstrumentedAttribute[Any], order: SortOrder) -> Any:
