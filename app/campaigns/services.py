@@ -7,7 +7,7 @@ start date, budgets are exact, and its status moves only along `CAMPAIGN_TRANSIT
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -31,13 +31,13 @@ from app.campaigns.schemas import (
     CampaignStatus,
     CampaignUpdate,
 )
-from app.db.paging import PreparedGet, fetch_page
+from app.db.paging import PreparedGet, PreparedPage, set_filters
 from app.events.schemas import EventType
 from app.events.services import emit_event, snapshot, update_model_with_event
 from app.lib.errors import invalid_field, unknown_reference
 from app.lib.money import checked_amount
 from app.lib.pagination import Page, SortOrder
-from app.lib.search import contains_ignoring_case, ordered
+from app.lib.search import contains_ignoring_case, contains_pattern, ordered
 from app.lib.transitions import ensure_transition
 from app.lib.versioning import ensure_current_version
 from app.roster.models import Creator
@@ -93,23 +93,24 @@ def _sort_column(sort: CampaignSort) -> ColumnElement[Any] | InstrumentedAttribu
             return Campaign.updated_at
 
 
-def _conditions(team_id: UUID, filters: CampaignFilters) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = [Campaign.team_id == team_id]
-    if filters.search:
-        conditions.append(contains_ignoring_case(Campaign.name, filters.search))
-    if filters.status is not None:
-        conditions.append(Campaign.status == filters.status.value)
-    if filters.brand_id is not None:
-        conditions.append(Campaign.brand_id == filters.brand_id)
-    if filters.start_after is not None:
-        conditions.append(Campaign.start_date >= filters.start_after)
-    if filters.start_before is not None:
-        conditions.append(Campaign.start_date <= filters.start_before)
-    if filters.end_after is not None:
-        conditions.append(Campaign.end_date >= filters.end_after)
-    if filters.end_before is not None:
-        conditions.append(Campaign.end_date <= filters.end_before)
-    return conditions
+_FILTERS: dict[str, Callable[[], ColumnElement[bool]]] = {
+    "search": lambda: contains_ignoring_case(Campaign.name, bindparam("search")),
+    "status": lambda: Campaign.status == bindparam("status"),
+    "brand_id": lambda: Campaign.brand_id == bindparam("brand_id"),
+    "start_after": lambda: Campaign.start_date >= bindparam("start_after"),
+    "start_before": lambda: Campaign.start_date <= bindparam("start_before"),
+    "end_after": lambda: Campaign.end_date >= bindparam("end_after"),
+    "end_before": lambda: Campaign.end_date <= bindparam("end_before"),
+}
+"""Each filter's condition, its value bound by the filter's name."""
+
+
+def _page_statement(sort: CampaignSort, order: SortOrder, filters: tuple[str, ...]) -> Select[Any]:  # pyright: ignore[reportInvalidTypeArguments]
+    return (
+        CampaignService.Repo.readable()
+        .where(Campaign.team_id == bindparam("team_id"), *(_FILTERS[name]() for name in filters))
+        .order_by(ordered(_sort_column(sort), order).nulls_last(), Campaign.id)
+    )
 
 
 class CampaignService(SQLAlchemyAsyncRepositoryService[Campaign]):
@@ -121,16 +122,15 @@ class CampaignService(SQLAlchemyAsyncRepositoryService[Campaign]):
             """The one statement every campaign read starts from; RLS limits it to the team (and a guest's list)."""
             return select(*_READ_COLUMNS)  # pyright: ignore[reportReturnType]
 
+        pages = PreparedPage(_page_statement, schema=CampaignRead)
+
         async def list_page(
             self, *, team_id: UUID, page: Page, sort: CampaignSort, order: SortOrder, filters: CampaignFilters
         ) -> tuple[list[CampaignRead], int]:
-            conditions = _conditions(team_id, filters)
-            statement = (
-                self.readable()
-                .where(*conditions)
-                .order_by(ordered(_sort_column(sort), order).nulls_last(), Campaign.id)
+            values = set_filters(filters, search=contains_pattern)
+            return await self.pages.fetch(
+                self.session, (sort, order, tuple(values)), page=page, team_id=team_id, **values
             )
-            return await fetch_page(self.session, statement, page=page, schema=CampaignRead)
 
         by_id = PreparedGet(
             lambda: CampaignService.Repo.readable().where(Campaign.id == bindparam("campaign_id")),

@@ -21,6 +21,7 @@ for statements that select ORM entities, which need the ORM to build them.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -182,12 +183,19 @@ class PreparedPage(Generic[T]):
         return [], int((await fetch_prepared(session, count, values))[0][0])
 
 
-def set_filters(filters: msgspec.Struct) -> dict[str, Any]:
-    """The filters a request set (those not `None`), by field name: the values of a
-    `PreparedPage` and, as their names, part of its shape."""
-    return {
-        name: value for name in filters.__struct_fields__ if (value := getattr(filters, name)) is not None
-    }
+def set_filters(filters: msgspec.Struct, **convert: Callable[[Any], Any]) -> dict[str, Any]:
+    """The filters a request set (neither `None` nor `False`) by field name, enums as their
+    values and `convert`ed where named: a `PreparedPage`'s values and, as their names, part of
+    its shape."""
+    values: dict[str, Any] = {}
+    for name in filters.__struct_fields__:
+        value = getattr(filters, name)
+        if value is None or value is False:
+            continue
+        if isinstance(value, enum.Enum):
+            value = value.value
+        values[name] = convert[name](value) if name in convert else value
+    return values
 
 
 __all__ = [

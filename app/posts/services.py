@@ -7,7 +7,7 @@ campaign takes no new posts and an archived one's are read-only (409, `ensure_ca
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 from uuid import UUID
@@ -27,12 +27,12 @@ from app.campaigns.rules import (
     ensure_listed_campaign,
     visible_campaign,
 )
-from app.db.paging import PreparedGet, fetch_page
+from app.db.paging import PreparedGet, PreparedPage, set_filters
 from app.events.schemas import EventType
 from app.events.services import Changes, emit_event, field_change, snapshot, update_model_with_event
 from app.lib.errors import ConflictError, ResourceNotFoundError, invalid_field, unknown_reference
 from app.lib.pagination import Page, SortOrder
-from app.lib.search import contains_ignoring_case, ordered
+from app.lib.search import contains_ignoring_case, contains_pattern, ordered
 from app.lib.transitions import ensure_transition
 from app.lib.versioning import ensure_current_version
 from app.media.hooks import detach_media_of
@@ -119,21 +119,23 @@ def _sort_column(sort: PostSort) -> ColumnElement[Any] | InstrumentedAttribute[A
             return Post.views
 
 
-def _conditions(campaign_id: UUID, filters: PostFilters) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = [Post.campaign_id == campaign_id]
-    if filters.search:
-        conditions.append(contains_ignoring_case(Post.caption, filters.search))
-    if filters.status is not None:
-        conditions.append(Post.status == filters.status.value)
-    if filters.creator_id is not None:
-        conditions.append(Post.creator_id == filters.creator_id)
-    if filters.platform is not None:
-        conditions.append(Post.platform == filters.platform.value)
-    if filters.scheduled_after is not None:
-        conditions.append(Post.scheduled_at >= filters.scheduled_after)
-    if filters.scheduled_before is not None:
-        conditions.append(Post.scheduled_at <= filters.scheduled_before)
-    return conditions
+_FILTERS: dict[str, Callable[[], ColumnElement[bool]]] = {
+    "search": lambda: contains_ignoring_case(Post.caption, bindparam("search")),
+    "status": lambda: Post.status == bindparam("status"),
+    "creator_id": lambda: Post.creator_id == bindparam("creator_id"),
+    "platform": lambda: Post.platform == bindparam("platform"),
+    "scheduled_after": lambda: Post.scheduled_at >= bindparam("scheduled_after"),
+    "scheduled_before": lambda: Post.scheduled_at <= bindparam("scheduled_before"),
+}
+"""Each filter's condition, its value bound by the filter's name."""
+
+
+def _page_statement(sort: PostSort, order: SortOrder, filters: tuple[str, ...]) -> Select[Any]:  # pyright: ignore[reportInvalidTypeArguments]
+    return (
+        PostService.Repo.readable()
+        .where(Post.campaign_id == bindparam("campaign_id"), *(_FILTERS[name]() for name in filters))
+        .order_by(ordered(_sort_column(sort), order).nulls_last(), Post.id)
+    )
 
 
 class PostService(SQLAlchemyAsyncRepositoryService[Post]):
@@ -145,16 +147,15 @@ class PostService(SQLAlchemyAsyncRepositoryService[Post]):
             """Posts with their creator's name; RLS limits them to the team (and a guest's campaigns)."""
             return select(*_READ_COLUMNS).join(Creator, Creator.id == Post.creator_id)  # pyright: ignore[reportReturnType]
 
+        pages = PreparedPage(_page_statement, schema=PostRead)
+
         async def list_page(
             self, *, campaign_id: UUID, page: Page, sort: PostSort, order: SortOrder, filters: PostFilters
         ) -> tuple[list[PostRead], int]:
-            conditions = _conditions(campaign_id, filters)
-            statement = (
-                self.readable()
-                .where(*conditions)
-                .order_by(ordered(_sort_column(sort), order).nulls_last(), Post.id)
+            values = set_filters(filters, search=contains_pattern)
+            return await self.pages.fetch(
+                self.session, (sort, order, tuple(values)), page=page, campaign_id=campaign_id, **values
             )
-            return await fetch_page(self.session, statement, page=page, schema=PostRead)
 
         by_id = PreparedGet(
             lambda: PostService.Repo.readable().where(

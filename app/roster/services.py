@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -11,17 +11,17 @@ import msgspec
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from saq.queue.base import Queue
-from sqlalchemy import ColumnElement, Select, bindparam, func, select
+from sqlalchemy import ColumnElement, Select, Text, bindparam, func, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute
 
-from app.db.paging import PreparedGet, fetch_page
+from app.db.paging import PreparedGet, PreparedPage, set_filters
 from app.events.schemas import EventType
 from app.events.services import emit_event, snapshot, update_model_with_event
 from app.lib.errors import ConflictError, ErrorCode, ResourceNotFoundError
 from app.lib.pagination import Page, SortOrder
 from app.lib.schema import normalize_email
-from app.lib.search import contains_ignoring_case, ordered
+from app.lib.search import contains_ignoring_case, contains_pattern, ordered
 from app.lib.versioning import ensure_current_version
 from app.media.hooks import detach_media_of
 from app.roster.models import Creator
@@ -64,17 +64,25 @@ def _sort_column(sort: CreatorSort) -> ColumnElement[Any] | InstrumentedAttribut
             return Creator.updated_at
 
 
-def _conditions(team_id: UUID, filters: CreatorFilters) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = [Creator.team_id == team_id]
-    if filters.search:
-        conditions.append(contains_ignoring_case(Creator.name, filters.search))
-    if filters.tag:
-        conditions.append(Creator.tags.contains([filters.tag]))
-    if filters.platform is not None:
-        conditions.append(Creator.handles.has_key(filters.platform.value))
-    if not filters.include_archived:
+_FILTERS: dict[str, Callable[[], ColumnElement[bool]]] = {
+    "search": lambda: contains_ignoring_case(Creator.name, bindparam("search")),
+    "tag": lambda: Creator.tags.contains(bindparam("tag")),
+    "platform": lambda: Creator.handles.has_key(bindparam("platform", type_=Text)),
+    "include_archived": lambda: true(),
+}
+"""Each filter's condition, its value bound by the filter's name (`tag`'s is a one-tag list).
+`include_archived` lifts the condition that hides archived creators."""
+
+
+def _page_statement(sort: CreatorSort, order: SortOrder, filters: tuple[str, ...]) -> Select[Any]:  # pyright: ignore[reportInvalidTypeArguments]
+    conditions = [Creator.team_id == bindparam("team_id"), *(_FILTERS[name]() for name in filters)]
+    if "include_archived" not in filters:
         conditions.append(Creator.archived_at.is_(None))
-    return conditions
+    return (
+        CreatorService.Repo.readable()
+        .where(*conditions)
+        .order_by(ordered(_sort_column(sort), order), Creator.id)
+    )
 
 
 def _clean_tags(tags: list[str]) -> list[str]:
@@ -91,14 +99,15 @@ class CreatorService(SQLAlchemyAsyncRepositoryService[Creator]):
             """The one statement every creator read starts from; RLS limits it to the current team."""
             return select(*_READ_COLUMNS)  # pyright: ignore[reportReturnType]
 
+        pages = PreparedPage(_page_statement, schema=CreatorRead)
+
         async def list_page(
             self, *, team_id: UUID, page: Page, sort: CreatorSort, order: SortOrder, filters: CreatorFilters
         ) -> tuple[list[CreatorRead], int]:
-            conditions = _conditions(team_id, filters)
-            statement = (
-                self.readable().where(*conditions).order_by(ordered(_sort_column(sort), order), Creator.id)
+            values = set_filters(filters, search=contains_pattern, tag=lambda tag: [tag])
+            return await self.pages.fetch(
+                self.session, (sort, order, tuple(values)), page=page, team_id=team_id, **values
             )
-            return await fetch_page(self.session, statement, page=page, schema=CreatorRead)
 
         by_id = PreparedGet(
             lambda: CreatorService.Repo.readable().where(Creator.id == bindparam("creator_id")),

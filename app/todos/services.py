@@ -5,7 +5,7 @@ A completed campaign takes no new to-dos and an archived one's are read-only (40
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 from uuid import UUID
@@ -13,7 +13,7 @@ from uuid import UUID
 import msgspec
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
-from sqlalchemy import ColumnElement, Select, bindparam, func, select
+from sqlalchemy import ColumnElement, Date, Select, bindparam, func, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from app.campaigns.models import Campaign
@@ -24,12 +24,12 @@ from app.campaigns.rules import (
     ensure_listed_campaign,
     visible_campaign,
 )
-from app.db.paging import PreparedGet, fetch_page
+from app.db.paging import PreparedGet, PreparedPage, set_filters
 from app.events.schemas import EventType
 from app.events.services import emit_event, snapshot, update_model_with_event
 from app.lib.errors import ResourceNotFoundError, unknown_reference
 from app.lib.pagination import Page, SortOrder
-from app.lib.search import contains_ignoring_case, ordered
+from app.lib.search import contains_ignoring_case, contains_pattern, ordered
 from app.lib.versioning import ensure_current_version
 from app.posts.models import Post
 from app.teams.models import TeamMember
@@ -94,23 +94,24 @@ def overdue_condition(on: date | ColumnElement[date]) -> ColumnElement[bool]:
     return (Todo.status != TodoStatus.DONE.value) & (Todo.due_date < on)
 
 
-def _conditions(campaign_id: UUID, filters: TodoFilters) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = [Todo.campaign_id == campaign_id]
-    if filters.search:
-        conditions.append(contains_ignoring_case(Todo.title, filters.search))
-    if filters.status is not None:
-        conditions.append(Todo.status == filters.status.value)
-    if filters.assignee_id is not None:
-        conditions.append(Todo.assignee_id == filters.assignee_id)
-    if filters.post_id is not None:
-        conditions.append(Todo.post_id == filters.post_id)
-    if filters.due_after is not None:
-        conditions.append(Todo.due_date >= filters.due_after)
-    if filters.due_before is not None:
-        conditions.append(Todo.due_date <= filters.due_before)
-    if filters.overdue:
-        conditions.append(overdue_condition(today()))
-    return conditions
+_FILTERS: dict[str, Callable[[], ColumnElement[bool]]] = {
+    "search": lambda: contains_ignoring_case(Todo.title, bindparam("search")),
+    "status": lambda: Todo.status == bindparam("status"),
+    "assignee_id": lambda: Todo.assignee_id == bindparam("assignee_id"),
+    "post_id": lambda: Todo.post_id == bindparam("post_id"),
+    "due_after": lambda: Todo.due_date >= bindparam("due_after"),
+    "due_before": lambda: Todo.due_date <= bindparam("due_before"),
+    "overdue": lambda: overdue_condition(bindparam("overdue", type_=Date)),
+}
+"""Each filter's condition, its value bound by the filter's name (`overdue`'s is today)."""
+
+
+def _page_statement(sort: TodoSort, order: SortOrder, filters: tuple[str, ...]) -> Select[Any]:  # pyright: ignore[reportInvalidTypeArguments]
+    return (
+        TodoService.Repo.readable()
+        .where(Todo.campaign_id == bindparam("campaign_id"), *(_FILTERS[name]() for name in filters))
+        .order_by(ordered(_sort_column(sort), order).nulls_last(), Todo.id)
+    )
 
 
 class TodoService(SQLAlchemyAsyncRepositoryService[Todo]):
@@ -122,16 +123,15 @@ class TodoService(SQLAlchemyAsyncRepositoryService[Todo]):
             """The one statement every to-do read starts from; RLS limits it to the team (and a guest's campaigns)."""
             return select(*_READ_COLUMNS)  # pyright: ignore[reportReturnType]
 
+        pages = PreparedPage(_page_statement, schema=TodoRead)
+
         async def list_page(
             self, *, campaign_id: UUID, page: Page, sort: TodoSort, order: SortOrder, filters: TodoFilters
         ) -> tuple[list[TodoRead], int]:
-            conditions = _conditions(campaign_id, filters)
-            statement = (
-                self.readable()
-                .where(*conditions)
-                .order_by(ordered(_sort_column(sort), order).nulls_last(), Todo.id)
+            values = set_filters(filters, search=contains_pattern, overdue=lambda _: today())
+            return await self.pages.fetch(
+                self.session, (sort, order, tuple(values)), page=page, campaign_id=campaign_id, **values
             )
-            return await fetch_page(self.session, statement, page=page, schema=TodoRead)
 
         by_id = PreparedGet(
             lambda: TodoService.Repo.readable().where(
