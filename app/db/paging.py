@@ -134,20 +134,29 @@ class PreparedGet(Generic[T]):
 
 
 class PreparedPage(Generic[T]):
-    """A page as `schema` and the total, from a statement built and compiled once per shape.
+    """A page as `schema` and the total, from statements built and compiled once per shape.
 
     `build(*shape)` returns the list's statement for one shape (its ordering, which optional
     filters it has) with a named `bindparam` for every value a request varies; `fetch` passes
-    the values by name. The page's limit, offset and window total are added here, and the
-    count for a page past the end is prepared once per shape too.
+    the values by name. The page's limit and offset are added here, and the total: a window
+    count, or the scalar of `count(*shape)` for a list that counts differently (the feed's
+    capped total, which also ignores its cursor). A page that comes back empty costs the count
+    on its own, prepared once per shape too.
     """
 
     _SHAPES_LIMIT = 256
     """Shapes are few in use (the filters people combine); the limit only bounds a scan of all."""
 
-    def __init__(self, build: Callable[..., Select[*tuple[Any, ...]]], *, schema: type[T]) -> None:
+    def __init__(
+        self,
+        build: Callable[..., Select[*tuple[Any, ...]]],
+        *,
+        schema: type[T],
+        count: Callable[..., Select[*tuple[Any, ...]]] | None = None,
+    ) -> None:
         self._build = build
-        self._reads: dict[Hashable, tuple[CompiledRead, Select[*tuple[Any, ...]]]] = {}
+        self._count = count
+        self._reads: dict[Hashable, tuple[CompiledRead, Callable[[], Select[*tuple[Any, ...]]]]] = {}
         self._counts: dict[Hashable, CompiledRead] = {}
         self.schema = schema
 
@@ -156,31 +165,46 @@ class PreparedPage(Generic[T]):
     ) -> tuple[list[T], int]:
         entry = self._reads.get(shape)
         if entry is None:
-            if len(self._reads) >= self._SHAPES_LIMIT:
-                self._reads.clear()
-                self._counts.clear()
-            statement = self._build(*shape)
-            paged = (
-                statement.add_columns(_TOTAL)
-                .limit(bindparam("page_limit", type_=Integer))
-                .offset(bindparam("page_offset", type_=Integer))
-            )
-            entry = self._reads[shape] = (prepare(paged), statement)
-        read, statement = entry
+            entry = self._reads[shape] = self._prepare(shape)
+        read, count_statement = entry
         records = await fetch_prepared(
             session, read, {**values, "page_limit": page.limit, "page_offset": page.offset}
         )
         if records:
             build = row_builder(read, self.schema)
             return [build(record) for record in records], int(records[0][-1])
-        if page.offset == 0:  # nothing at all
+        if self._count is None and page.offset == 0:  # nothing at all
             return [], 0
         count = self._counts.get(shape)
         if count is None:
-            count = self._counts[shape] = prepare(
-                select(func.count()).select_from(statement.order_by(None).subquery())
-            )
+            count = self._counts[shape] = prepare(count_statement())
         return [], int((await fetch_prepared(session, count, values))[0][0])
+
+    def _prepare(
+        self, shape: tuple[Hashable, ...]
+    ) -> tuple[CompiledRead, Callable[[], Select[*tuple[Any, ...]]]]:
+        if len(self._reads) >= self._SHAPES_LIMIT:
+            self._reads.clear()
+            self._counts.clear()
+        statement = self._build(*shape)
+        if self._count is None:
+            total: Any = _TOTAL
+
+            def count_statement() -> Select[*tuple[Any, ...]]:
+                return select(func.count()).select_from(statement.order_by(None).subquery())
+        else:
+            total = self._count(*shape).scalar_subquery().label("total")
+
+            def count_statement() -> Select[*tuple[Any, ...]]:
+                assert self._count is not None
+                return self._count(*shape)
+
+        paged = (
+            statement.add_columns(total)
+            .limit(bindparam("page_limit", type_=Integer))
+            .offset(bindparam("page_offset", type_=Integer))
+        )
+        return prepare(paged), count_statement
 
 
 def set_filters(filters: msgspec.Struct, **convert: Callable[[Any], Any]) -> dict[str, Any]:

@@ -15,18 +15,15 @@ import base64
 import binascii
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import ColumnElement, Select, func, literal, select, tuple_
+from sqlalchemy import ColumnElement, Select, bindparam, func, literal, select, tuple_
 
-from app.db.reads import AnySession, fetch_records, row_builder
 from app.events.models import Event
 from app.lib.errors import invalid_field
-from app.lib.pagination import Page, SortOrder
-
-T = TypeVar("T")
+from app.lib.pagination import SortOrder
 
 TOTAL_CAP = 1000
 """Totals are exact up to this many events; beyond it `total` is `TOTAL_CAP + 1` and `total_exact` false."""
@@ -53,10 +50,18 @@ def decode_cursor(cursor: str) -> FeedCursor:
         ) from None
 
 
-def after_condition(cursor: FeedCursor, order: SortOrder) -> ColumnElement[bool]:
+def after_condition(order: SortOrder) -> ColumnElement[bool]:
+    """After the position bound as `after_created_at` and `after_id`, in the feed's order."""
     position = tuple_(Event.created_at, Event.id)
-    boundary = tuple_(literal(cursor.created_at), literal(cursor.id))
+    boundary = tuple_(
+        bindparam("after_created_at", type_=Event.created_at.type), bindparam("after_id", type_=Event.id.type)
+    )
     return position < boundary if order is SortOrder.DESC else position > boundary
+
+
+def cursor_values(cursor: FeedCursor) -> dict[str, Any]:
+    """The bound values of `after_condition`."""
+    return {"after_created_at": cursor.created_at, "after_id": cursor.id}
 
 
 def capped_count(conditions: Sequence[ColumnElement[bool]]) -> Select[int]:
@@ -71,24 +76,3 @@ def capped_count(conditions: Sequence[ColumnElement[bool]]) -> Select[int]:
         .subquery()
     )
     return select(func.count()).select_from(limited)
-
-
-async def fetch_feed_page(
-    session: AnySession,
-    statement: Select[Any],
-    *,
-    conditions: Sequence[ColumnElement[bool]],
-    page: Page,
-    schema: type[T],
-) -> tuple[list[T], int]:
-    """The page as `schema` instances plus a capped total, in one statement (two when the page
-    is empty); on the fast read path of `app.db.reads`, like every other list."""
-    total = capped_count(conditions).scalar_subquery().label("total")
-    read, records = await fetch_records(
-        session, statement.add_columns(total).limit(page.limit).offset(page.offset)
-    )
-    if records:
-        build = row_builder(read, schema)
-        return [build(record) for record in records], int(records[0][-1])
-    _, records = await fetch_records(session, capped_count(conditions))
-    return [], int(records[0][0])

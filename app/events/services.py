@@ -20,13 +20,14 @@ from uuid import UUID
 import msgspec
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, Select, bindparam, select
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, Session, UOWTransaction
 
+from app.db.paging import PreparedPage, set_filters
 from app.db.tenancy import TenantSession
-from app.events.feed import TOTAL_CAP, FeedCursor, after_condition, encode_cursor, fetch_feed_page
+from app.events.feed import TOTAL_CAP, FeedCursor, after_condition, capped_count, cursor_values, encode_cursor
 from app.events.models import Event
 from app.events.schemas import EventList, EventRead, EventSort, EventType
 from app.lib.pagination import Page, SortOrder
@@ -181,44 +182,62 @@ class EventFilters(msgspec.Struct, frozen=True, kw_only=True):
     """Continue after this position (a decoded `next_cursor`)."""
 
 
+_FILTERS: dict[str, Callable[[], ColumnElement[bool]]] = {
+    "event_type": lambda: Event.event_type == bindparam("event_type"),
+    "actor_id": lambda: Event.actor_id == bindparam("actor_id"),
+    "object_type": lambda: Event.object_type == bindparam("object_type"),
+    "object_id": lambda: Event.object_id == bindparam("object_id"),
+}
+"""Each filter's condition, its value bound by the filter's name."""
+
+
+def _conditions(filters: tuple[str, ...]) -> list[ColumnElement[bool]]:
+    """What the feed and its total have in common (the total ignores the cursor)."""
+    return [
+        Event.team_id == bindparam("team_id"),
+        *(_FILTERS[name]() for name in filters if name in _FILTERS),
+    ]
+
+
+def _page_statement(sort: EventSort, order: SortOrder, filters: tuple[str, ...], after: bool) -> Select[Any]:  # pyright: ignore[reportInvalidTypeArguments]
+    column = _sort_column(sort)
+    # UUIDv7 ids grow with time: the tie-breaker keeps events of one transaction in order.
+    tie = Event.id.desc() if order is SortOrder.DESC else Event.id.asc()
+    statement = EventService.Repo.readable().where(*_conditions(filters))
+    if after:
+        statement = statement.where(after_condition(order))
+    return statement.order_by(column.desc() if order is SortOrder.DESC else column.asc(), tie)
+
+
+def _capped_total(sort: EventSort, order: SortOrder, filters: tuple[str, ...], after: bool) -> Select[int]:
+    del sort, order, after  # the total is the whole filtered feed's, in any order, from its start
+    return capped_count(_conditions(filters))
+
+
 class EventService(SQLAlchemyAsyncRepositoryService[Event]):
     class Repo(SQLAlchemyAsyncRepository[Event]):
         model_type = Event
 
-        def readable(self) -> Select[Any]:  # pyright: ignore[reportInvalidTypeArguments]
+        @staticmethod
+        def readable() -> Select[Any]:  # pyright: ignore[reportInvalidTypeArguments]
             """The one statement every event read starts from; RLS limits it to the current team."""
             return select(*_READ_COLUMNS)  # pyright: ignore[reportReturnType]
 
-        def page_statement(
-            self, *, team_id: UUID, sort: EventSort, order: SortOrder, filters: EventFilters
-        ) -> tuple[Select[Any], list[ColumnElement[bool]]]:  # pyright: ignore[reportInvalidTypeArguments]
-            """The feed's statement (without limit/offset) and the conditions its total counts."""
-            conditions: list[ColumnElement[bool]] = [Event.team_id == team_id]
-            if filters.event_type is not None:
-                conditions.append(Event.event_type == filters.event_type.value)
-            if filters.actor_id is not None:
-                conditions.append(Event.actor_id == filters.actor_id)
-            if filters.object_type is not None:
-                conditions.append(Event.object_type == filters.object_type)
-            if filters.object_id is not None:
-                conditions.append(Event.object_id == filters.object_id)
-            column = _sort_column(sort)
-            # UUIDv7 ids grow with time: the tie-breaker keeps events of one transaction in order.
-            tie = Event.id.desc() if order is SortOrder.DESC else Event.id.asc()
-            statement = self.readable().where(*conditions)
-            if filters.after is not None:
-                statement = statement.where(after_condition(filters.after, order))
-            statement = statement.order_by(column.desc() if order is SortOrder.DESC else column.asc(), tie)
-            return statement, conditions
+        pages = PreparedPage(_page_statement, schema=EventRead, count=_capped_total)
 
         async def list_page(
             self, *, team_id: UUID, page: Page, sort: EventSort, order: SortOrder, filters: EventFilters
         ) -> tuple[list[EventRead], int]:
-            statement, conditions = self.page_statement(
-                team_id=team_id, sort=sort, order=order, filters=filters
-            )
-            return await fetch_feed_page(
-                self.session, statement, conditions=conditions, page=page, schema=EventRead
+            values = set_filters(filters)
+            after = values.pop("after", None)
+            if after is not None:
+                values.update(cursor_values(after))
+            return await self.pages.fetch(
+                self.session,
+                (sort, order, tuple(values), after is not None),
+                page=page,
+                team_id=team_id,
+                **values,
             )
 
     repository_type = Repo
