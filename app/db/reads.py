@@ -110,10 +110,18 @@ def _compile(statement: Select[*tuple[Any, ...]], key: Any) -> CompiledRead:
         sql=compiled.string,
         compiled=compiled,
         parameter_names=names,
-        bind_processors=tuple(bind_processors.get(name) for name in names),
+        bind_processors=tuple(
+            None if _is_guid(compiled.binds[name].type) else bind_processors.get(name) for name in names
+        ),
         column_names=tuple(column.keyname for column in columns),
         result_processors=tuple(_result_processor(column.type) for column in columns),
     )
+
+
+def _is_guid(type_: Any) -> bool:
+    """Advanced Alchemy's `GUID` binds a UUID as its text on PostgreSQL, which asyncpg then
+    parses back; asyncpg encodes a UUID (or its text) for a `uuid` parameter itself."""
+    return isinstance(type_, GUID)
 
 
 _NUMERIC_OID, _FLOAT8_OID = 1700, 701
