@@ -105,6 +105,7 @@ async def test_list_filters_searches_sorts_and_paginates(authenticated_client: A
     tiktok = (await authenticated_client.get(url + "?platform=tiktok")).json()
     assert [c["name"] for c in tiktok["items"]] == ["Bea"]
     assert (await authenticated_client.get(url + "?q=AL")).json()["total"] == 1
+    assert (await authenticated_client.get(url + "?q=&tag=")).json()["total"] == 3  # empty: no filter
     assert (await authenticated_client.get(url + "?platform=myspace")).status_code == 400
     assert (await authenticated_client.get(url + "?sort=followers")).status_code == 400
 

@@ -19,7 +19,7 @@ from app.events.schemas import EventType
 from app.events.services import emit_event, snapshot, update_model_with_event
 from app.lib.errors import ConflictError, ErrorCode, ResourceNotFoundError
 from app.lib.pagination import Page, SortOrder
-from app.lib.search import contains_ignoring_case, contains_pattern
+from app.lib.search import contains_ignoring_case, search_pattern
 from app.lib.versioning import ensure_current_version
 from app.media.hooks import detach_media_of
 
@@ -82,15 +82,11 @@ class BrandService(SQLAlchemyAsyncRepositoryService[Brand]):
         async def list_page(
             self, *, team_id: UUID, page: Page, sort: BrandSort, order: SortOrder, search: str | None
         ) -> tuple[list[BrandRead], int]:
-            if search:
-                return await self.pages.fetch(
-                    self.session,
-                    (sort, order, True),
-                    page=page,
-                    team_id=team_id,
-                    search=contains_pattern(search),
-                )
-            return await self.pages.fetch(self.session, (sort, order, False), page=page, team_id=team_id)
+            pattern = search_pattern(search) if search else None
+            values = {} if pattern is None else {"search": pattern}
+            return await self.pages.fetch(
+                self.session, (sort, order, pattern is not None), page=page, team_id=team_id, **values
+            )
 
         by_id = PreparedGet(
             lambda: BrandService.Repo.readable().where(Brand.id == bindparam("brand_id")),

@@ -37,7 +37,7 @@ from app.events.services import emit_event, snapshot, update_model_with_event
 from app.lib.errors import invalid_field, unknown_reference
 from app.lib.money import checked_amount
 from app.lib.pagination import Page, SortOrder
-from app.lib.search import contains_ignoring_case, contains_pattern, ordered
+from app.lib.search import contains_ignoring_case, ordered, search_pattern
 from app.lib.transitions import ensure_transition
 from app.lib.versioning import ensure_current_version
 from app.roster.models import Creator
@@ -127,7 +127,7 @@ class CampaignService(SQLAlchemyAsyncRepositoryService[Campaign]):
         async def list_page(
             self, *, team_id: UUID, page: Page, sort: CampaignSort, order: SortOrder, filters: CampaignFilters
         ) -> tuple[list[CampaignRead], int]:
-            values = set_filters(filters, search=contains_pattern)
+            values = set_filters(filters, search=search_pattern)
             return await self.pages.fetch(
                 self.session, (sort, order, tuple(values)), page=page, team_id=team_id, **values
             )

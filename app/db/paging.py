@@ -156,7 +156,7 @@ class PreparedPage(Generic[T]):
     ) -> None:
         self._build = build
         self._count = count
-        self._reads: dict[Hashable, tuple[CompiledRead, Callable[[], Select[*tuple[Any, ...]]]]] = {}
+        self._reads: dict[Hashable, tuple[CompiledRead, Select[*tuple[Any, ...]]]] = {}
         self._counts: dict[Hashable, CompiledRead] = {}
         self.schema = schema
 
@@ -177,28 +177,21 @@ class PreparedPage(Generic[T]):
             return [], 0
         count = self._counts.get(shape)
         if count is None:
-            count = self._counts[shape] = prepare(count_statement())
+            count = self._counts[shape] = prepare(count_statement)
         return [], int((await fetch_prepared(session, count, values))[0][0])
 
-    def _prepare(
-        self, shape: tuple[Hashable, ...]
-    ) -> tuple[CompiledRead, Callable[[], Select[*tuple[Any, ...]]]]:
+    def _prepare(self, shape: tuple[Hashable, ...]) -> tuple[CompiledRead, Select[*tuple[Any, ...]]]:
+        """The shape's compiled page and the statement that counts it (compiled only if needed)."""
         if len(self._reads) >= self._SHAPES_LIMIT:
             self._reads.clear()
             self._counts.clear()
         statement = self._build(*shape)
         if self._count is None:
             total: Any = _TOTAL
-
-            def count_statement() -> Select[*tuple[Any, ...]]:
-                return select(func.count()).select_from(statement.order_by(None).subquery())
+            count_statement = select(func.count()).select_from(statement.order_by(None).subquery())
         else:
-            total = self._count(*shape).scalar_subquery().label("total")
-
-            def count_statement() -> Select[*tuple[Any, ...]]:
-                assert self._count is not None
-                return self._count(*shape)
-
+            count_statement = self._count(*shape)
+            total = count_statement.scalar_subquery().label("total")
         paged = (
             statement.add_columns(total)
             .limit(bindparam("page_limit", type_=Integer))
@@ -209,8 +202,8 @@ class PreparedPage(Generic[T]):
 
 def set_filters(filters: msgspec.Struct, **convert: Callable[[Any], Any]) -> dict[str, Any]:
     """The filters a request set (neither `None` nor `False`) by field name, enums as their
-    values and `convert`ed where named: a `PreparedPage`'s values and, as their names, part of
-    its shape."""
+    values and `convert`ed where named (a conversion to `None` leaves the filter unset): a
+    `PreparedPage`'s values and, as their names, part of its shape."""
     values: dict[str, Any] = {}
     for name in filters.__struct_fields__:
         value = getattr(filters, name)
@@ -218,7 +211,9 @@ def set_filters(filters: msgspec.Struct, **convert: Callable[[Any], Any]) -> dic
             continue
         if isinstance(value, enum.Enum):
             value = value.value
-        values[name] = convert[name](value) if name in convert else value
+        if name in convert and (value := convert[name](value)) is None:
+            continue
+        values[name] = value
     return values
 
 

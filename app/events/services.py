@@ -195,7 +195,7 @@ def _conditions(filters: tuple[str, ...]) -> list[ColumnElement[bool]]:
     """What the feed and its total have in common (the total ignores the cursor)."""
     return [
         Event.team_id == bindparam("team_id"),
-        *(_FILTERS[name]() for name in filters if name in _FILTERS),
+        *(_FILTERS[name]() for name in filters),
     ]
 
 
@@ -230,15 +230,10 @@ class EventService(SQLAlchemyAsyncRepositoryService[Event]):
         ) -> tuple[list[EventRead], int]:
             values = set_filters(filters)
             after = values.pop("after", None)
+            shape = (sort, order, tuple(values), after is not None)
             if after is not None:
                 values.update(cursor_values(after))
-            return await self.pages.fetch(
-                self.session,
-                (sort, order, tuple(values), after is not None),
-                page=page,
-                team_id=team_id,
-                **values,
-            )
+            return await self.pages.fetch(self.session, shape, page=page, team_id=team_id, **values)
 
     repository_type = Repo
 

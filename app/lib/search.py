@@ -20,6 +20,12 @@ def contains_pattern(term: str) -> str:
     return f"%{escape_like(term)}%"
 
 
+def search_pattern(term: str) -> str | None:
+    """A list's bound search value: the `contains_pattern` of `term`, or `None` (no search) when
+    it is empty, as `?q=` is."""
+    return contains_pattern(term) if term else None
+
+
 def contains_ignoring_case(column: Any, term: str | BindParameter[str]) -> ColumnElement[bool]:
     """`column` contains `term`, ignoring case; a bound `term` takes a `contains_pattern`."""
     return column.ilike(term if isinstance(term, BindParameter) else contains_pattern(term), escape="\\")

@@ -32,7 +32,7 @@ from app.events.schemas import EventType
 from app.events.services import Changes, emit_event, field_change, snapshot, update_model_with_event
 from app.lib.errors import ConflictError, ResourceNotFoundError, invalid_field, unknown_reference
 from app.lib.pagination import Page, SortOrder
-from app.lib.search import contains_ignoring_case, contains_pattern, ordered
+from app.lib.search import contains_ignoring_case, ordered, search_pattern
 from app.lib.transitions import ensure_transition
 from app.lib.versioning import ensure_current_version
 from app.media.hooks import detach_media_of
@@ -152,7 +152,7 @@ class PostService(SQLAlchemyAsyncRepositoryService[Post]):
         async def list_page(
             self, *, campaign_id: UUID, page: Page, sort: PostSort, order: SortOrder, filters: PostFilters
         ) -> tuple[list[PostRead], int]:
-            values = set_filters(filters, search=contains_pattern)
+            values = set_filters(filters, search=search_pattern)
             return await self.pages.fetch(
                 self.session, (sort, order, tuple(values)), page=page, campaign_id=campaign_id, **values
             )

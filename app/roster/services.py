@@ -21,7 +21,7 @@ from app.events.services import emit_event, snapshot, update_model_with_event
 from app.lib.errors import ConflictError, ErrorCode, ResourceNotFoundError
 from app.lib.pagination import Page, SortOrder
 from app.lib.schema import normalize_email
-from app.lib.search import contains_ignoring_case, contains_pattern, ordered
+from app.lib.search import contains_ignoring_case, ordered, search_pattern
 from app.lib.versioning import ensure_current_version
 from app.media.hooks import detach_media_of
 from app.roster.models import Creator
@@ -104,7 +104,7 @@ class CreatorService(SQLAlchemyAsyncRepositoryService[Creator]):
         async def list_page(
             self, *, team_id: UUID, page: Page, sort: CreatorSort, order: SortOrder, filters: CreatorFilters
         ) -> tuple[list[CreatorRead], int]:
-            values = set_filters(filters, search=contains_pattern, tag=lambda tag: [tag])
+            values = set_filters(filters, search=search_pattern, tag=lambda tag: [tag] if tag else None)
             return await self.pages.fetch(
                 self.session, (sort, order, tuple(values)), page=page, team_id=team_id, **values
             )

@@ -29,7 +29,7 @@ from app.events.schemas import EventType
 from app.events.services import emit_event, snapshot, update_model_with_event
 from app.lib.errors import ResourceNotFoundError, unknown_reference
 from app.lib.pagination import Page, SortOrder
-from app.lib.search import contains_ignoring_case, contains_pattern, ordered
+from app.lib.search import contains_ignoring_case, ordered, search_pattern
 from app.lib.versioning import ensure_current_version
 from app.posts.models import Post
 from app.teams.models import TeamMember
@@ -128,7 +128,7 @@ class TodoService(SQLAlchemyAsyncRepositoryService[Todo]):
         async def list_page(
             self, *, campaign_id: UUID, page: Page, sort: TodoSort, order: SortOrder, filters: TodoFilters
         ) -> tuple[list[TodoRead], int]:
-            values = set_filters(filters, search=contains_pattern, overdue=lambda _: today())
+            values = set_filters(filters, search=search_pattern, overdue=lambda _: today())
             return await self.pages.fetch(
                 self.session, (sort, order, tuple(values)), page=page, campaign_id=campaign_id, **values
             )
