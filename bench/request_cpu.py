@@ -1,10 +1,13 @@
-"""CPU per request in the API process, which the machine's load does not move much:
+"""CPU per read request in-process, which the machine's load does not move much:
 `python -m bench.request_cpu [N]` calls the application's ASGI callable directly (no client, no
-server: the scope, receive and send are the minimum ASGI asks for) N times per endpoint of
-`make bench`, one request at a time, on the bench data, and prints the process CPU time per
-request (`time.process_time`: this process only, so PostgreSQL's work and other engineers' load
-are out). `BENCH_ONLY` picks endpoints as in `bench.run`; `BENCH_PROFILE=<file>` writes a
-cProfile of the measured requests.
+server: the scope, receive and send are the minimum ASGI asks for) N times per read endpoint of
+`make bench`, one request at a time, on the bench data, alternating with the bare handler
+(`bench.bare_app`, the same recorded statements) in the same process for `BENCH_ROUNDS` rounds,
+and prints the process CPU time per request (`time.process_time`: this process only, so
+PostgreSQL's work and other engineers' load are out) and the ratio. `BENCH_FLOOR=1` adds
+Litestar's own floor (`bench.litestar_floor_app`); `BENCH_ONLY` picks endpoints as in
+`bench.run`; `BENCH_PROFILE=<file>` writes a cProfile of the API's measured requests. Writes are
+`bench.write_cpu`'s.
 """
 
 from __future__ import annotations
@@ -19,45 +22,39 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import msgspec
 from sqlalchemy.engine import URL
 
-from app.config import PROJECT_ROOT, Settings, get_config
-from app.db import setup
+from app.config import Settings, get_config
 from app.db.engine import libpq_dsn
 from app.lib.auth import AccessTokens, build_jwt_auth
 from bench.data import ensure_data
 from bench.run import (
     ONLY,
     ROUNDS,
-    SECRET,
     Endpoint,
+    bench_environment,
     endpoints,
     record_plans,
-    reset_update_targets,
-    update_body,
+    stop_bench_database,
     update_targets,
 )
 
 
-def _scope(method: str, target: str, token: str, body: bytes, query: str = "") -> dict[str, Any]:
+def _scope(target: str, token: str) -> dict[str, Any]:
     url = urlsplit(target)
     headers = [(b"host", b"bench"), (b"authorization", f"Bearer {token}".encode())]
-    if body:
-        headers += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     return {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": "2.3"},
         "http_version": "1.1",
-        "method": method,
+        "method": "GET",
         "scheme": "http",
         "path": url.path,
         "raw_path": url.path.encode(),
-        "query_string": (query or url.query).encode(),
+        "query_string": url.query.encode(),
         "root_path": "",
         "headers": headers,
         "client": ("127.0.0.1", 50000),
@@ -65,11 +62,11 @@ def _scope(method: str, target: str, token: str, body: bytes, query: str = "") -
     }
 
 
-async def _call(application: Any, scope: dict[str, Any], body: bytes) -> int:
+async def _call(application: Any, scope: dict[str, Any]) -> int:
     status = 0
 
     async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": body, "more_body": False}
+        return {"type": "http.request", "body": b"", "more_body": False}
 
     async def send(message: dict[str, Any]) -> None:
         nonlocal status
@@ -84,8 +81,7 @@ async def measure(n: int, settings: Settings, owner_dsn: str, owner_url: URL) ->
     from app.main import create_app
 
     data = await ensure_data(owner_dsn)
-    targets = await update_targets(owner_dsn, data)
-    await reset_update_targets(owner_dsn, data, targets)
+    targets = await update_targets(owner_dsn, data)  # record_plans takes them (for UpdateBrand)
     token = AccessTokens(build_jwt_auth(settings.auth), settings.auth.access_token_ttl).issue(
         data.user_id, is_platform_admin=False
     )
@@ -96,7 +92,6 @@ async def measure(n: int, settings: Settings, owner_dsn: str, owner_url: URL) ->
         and (not ONLY or any(p.strip() in e.name.lower() for p in ONLY.lower().split(",")))
     ]
     plans = await record_plans(settings, token, data, chosen, targets, owner_dsn)
-    await reset_update_targets(owner_dsn, data, targets)
     with tempfile.NamedTemporaryFile(suffix=".pickle") as plan_file:
         plan_file.write(pickle.dumps(plans))
         plan_file.flush()
@@ -115,11 +110,11 @@ async def measure(n: int, settings: Settings, owner_dsn: str, owner_url: URL) ->
                 await stack.enter_async_context(floor.lifespan())
             for endpoint in chosen:
                 sides = {
-                    "API": (application, _request_of(endpoint, token, targets)),
-                    "bare": (bare_app.app, _bare_request_of(endpoint, targets)),
+                    "API": (application, _request_of(endpoint, token)),
+                    "bare": (bare_app.app, _bare_request_of(endpoint)),
                 }
                 if floor is not None:
-                    sides["Litestar floor"] = (floor, _bare_request_of(endpoint, targets))
+                    sides["Litestar floor"] = (floor, _bare_request_of(endpoint))
                 await _compare(endpoint, n, sides)
 
 
@@ -172,51 +167,23 @@ async def _bare_lifespan(bare: Any) -> AsyncIterator[None]:
         await task
 
 
-def _bare_request_of(endpoint: Endpoint, targets: list[Any]) -> Callable[[Any, int], Any]:
-    if endpoint.update:
-        return lambda bare, i: _call(
-            bare, _scope("PUT", endpoint.slug, "", b"", f"brand={targets[i % len(targets)]}&version=1"), b""
-        )
-    method = "POST" if endpoint.method == "POST" else "GET"
-    scope = _scope(method, endpoint.slug, "", b"")
-    return lambda bare, i: _call(bare, scope, b"")
+def _bare_request_of(endpoint: Endpoint) -> Callable[[Any, int], Any]:
+    scope = _scope(endpoint.slug, "")
+    return lambda bare, i: _call(bare, scope)
 
 
-def _request_of(endpoint: Endpoint, token: str, targets: list[Any]) -> Callable[[Any, int], Any]:
-    if endpoint.update:
-        base = endpoint.path
-
-        def update(application: Any, i: int) -> Any:
-            body = msgspec.json.encode(update_body(i, 1))
-            return _call(application, _scope("PUT", f"{base}/{targets[i % len(targets)]}", token, body), body)
-
-        return update
-    if endpoint.method == "POST":
-
-        def create(application: Any, i: int) -> Any:
-            body = msgspec.json.encode({"name": f"Cpu {time.time_ns()}"})
-            return _call(application, _scope("POST", endpoint.path, token, body), body)
-
-        return create
-    scope = _scope(endpoint.method, endpoint.path, token, b"")
-    return lambda application, i: _call(application, scope, b"")
+def _request_of(endpoint: Endpoint, token: str) -> Callable[[Any, int], Any]:
+    scope = _scope(endpoint.path, token)
+    return lambda application, i: _call(application, scope)
 
 
 def main() -> None:
-    env = {**os.environ, "APP_ENV": "production", "SECRET_KEY": SECRET, "LOG_LEVEL": "WARNING"}
-    if "DATABASE_URL" not in os.environ:
-        env["EMBEDDED_DB_DIR"] = str(PROJECT_ROOT / ".data" / "bench-postgres")
-    settings = get_config(env)
-    owner_url = setup.prepare_database(settings.database)
-    owner_dsn = libpq_dsn(owner_url)
-    env["DATABASE_URL"] = owner_dsn
+    env, owner_url = bench_environment()
     try:
-        asyncio.run(
-            measure(int(sys.argv[1]) if len(sys.argv) > 1 else 200, get_config(env), owner_dsn, owner_url)
-        )
+        n = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+        asyncio.run(measure(n, get_config(env), env["DATABASE_URL"], owner_url))
     finally:
-        if "EMBEDDED_DB_DIR" in env:
-            setup.stop_embedded_server(Path(env["EMBEDDED_DB_DIR"]))
+        stop_bench_database(env)
 
 
 if __name__ == "__main__":

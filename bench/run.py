@@ -34,6 +34,7 @@ from typing import Any
 import asyncpg
 import httpx
 import psutil
+from sqlalchemy.engine import URL
 
 from app.config import PROJECT_ROOT, Settings, get_config
 from app.db import setup
@@ -335,16 +336,29 @@ def ensure_wrk() -> None:
     subprocess.run(["apt-get", "install", "-y", "wrk"], check=True, capture_output=True)
 
 
-def main() -> None:
-    began = time.monotonic()
-    ensure_wrk()
+def bench_environment() -> tuple[dict[str, str], URL]:
+    """The benchmarks' environment (production settings; their own embedded server in
+    `.data/bench-postgres` unless `DATABASE_URL` is set), its `DATABASE_URL` the prepared
+    database's, and the owner's URL."""
     env = {**os.environ, "APP_ENV": "production", "SECRET_KEY": SECRET, "LOG_LEVEL": "WARNING"}
     if "DATABASE_URL" not in os.environ:
         env["EMBEDDED_DB_DIR"] = str(PROJECT_ROOT / ".data" / "bench-postgres")
-    settings = get_config(env)
-    owner_url = setup.prepare_database(settings.database)
-    owner_dsn = libpq_dsn(owner_url)
-    env["DATABASE_URL"] = owner_dsn
+    owner_url = setup.prepare_database(get_config(env).database)
+    env["DATABASE_URL"] = libpq_dsn(owner_url)
+    return env, owner_url
+
+
+def stop_bench_database(env: dict[str, str]) -> None:
+    """Stop the embedded server `bench_environment` started, if it did (its data stays for the next run)."""
+    if "EMBEDDED_DB_DIR" in env:
+        setup.stop_embedded_server(Path(env["EMBEDDED_DB_DIR"]))
+
+
+def main() -> None:
+    began = time.monotonic()
+    ensure_wrk()
+    env, owner_url = bench_environment()
+    owner_dsn = env["DATABASE_URL"]
     settings = get_config(env)
     data = asyncio.run(ensure_data(owner_dsn))
     token = AccessTokens(build_jwt_auth(settings.auth), settings.auth.access_token_ttl).issue(
@@ -451,8 +465,7 @@ def main() -> None:
         "duration_s": round(time.monotonic() - began),
     }
     _write(report, results)
-    if settings.database.is_embedded or "DATABASE_URL" not in os.environ:
-        setup.stop_embedded_server(Path(env["EMBEDDED_DB_DIR"]))  # its data stays for the next run
+    stop_bench_database(env)
 
 
 def _row(r: Result) -> str:

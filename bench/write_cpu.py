@@ -11,16 +11,19 @@ import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import httpx
 
-from app.config import PROJECT_ROOT, Settings, get_config
-from app.db import setup
-from app.db.engine import libpq_dsn
+from app.config import Settings, get_config
 from app.lib.auth import AccessTokens, build_jwt_auth
 from bench.data import ensure_data
-from bench.run import SECRET, reset_update_targets, update_body, update_targets
+from bench.run import (
+    bench_environment,
+    reset_update_targets,
+    stop_bench_database,
+    update_body,
+    update_targets,
+)
 
 
 async def measure(n: int, settings: Settings, owner_dsn: str) -> None:
@@ -61,17 +64,13 @@ async def measure(n: int, settings: Settings, owner_dsn: str) -> None:
 
 
 def main() -> None:
-    env = {**os.environ, "APP_ENV": "production", "SECRET_KEY": SECRET, "LOG_LEVEL": "WARNING"}
-    if "DATABASE_URL" not in os.environ:
-        env["EMBEDDED_DB_DIR"] = str(PROJECT_ROOT / ".data" / "bench-postgres")
-    settings = get_config(env)
-    owner_dsn = libpq_dsn(setup.prepare_database(settings.database))
-    env["DATABASE_URL"] = owner_dsn
+    env, _ = bench_environment()
     try:
-        asyncio.run(measure(int(sys.argv[1]) if len(sys.argv) > 1 else 300, get_config(env), owner_dsn))
+        asyncio.run(
+            measure(int(sys.argv[1]) if len(sys.argv) > 1 else 300, get_config(env), env["DATABASE_URL"])
+        )
     finally:
-        if "EMBEDDED_DB_DIR" in env:
-            setup.stop_embedded_server(Path(env["EMBEDDED_DB_DIR"]))
+        stop_bench_database(env)
 
 
 if __name__ == "__main__":
