@@ -82,7 +82,7 @@ class BrandService(SQLAlchemyAsyncRepositoryService[Brand]):
         async def list_page(
             self, *, team_id: UUID, page: Page, sort: BrandSort, order: SortOrder, search: str | None
         ) -> tuple[list[BrandRead], int]:
-            pattern = search_pattern(search) if search else None
+            pattern = search_pattern(search)
             values = {} if pattern is None else {"search": pattern}
             return await self.pages.fetch(
                 self.session, (sort, order, pattern is not None), page=page, team_id=team_id, **values

@@ -20,9 +20,9 @@ def contains_pattern(term: str) -> str:
     return f"%{escape_like(term)}%"
 
 
-def search_pattern(term: str) -> str | None:
+def search_pattern(term: str | None) -> str | None:
     """A list's bound search value: the `contains_pattern` of `term`, or `None` (no search) when
-    it is empty, as `?q=` is."""
+    it is absent or empty, as `?q=` is."""
     return contains_pattern(term) if term else None
 
 
