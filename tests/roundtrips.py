@@ -28,6 +28,10 @@ _WAITING_CALLS = frozenset(
 )
 
 
+_WARM_UP_CALLS = frozenset({"prepare", "close_statement"})
+"""Round trips a statement's first use on a connection costs (`steady_entries` leaves them out)."""
+
+
 class _CountingProtocol:
     """Forwards everything to asyncpg's protocol and records the calls that wait for the server."""
 
@@ -59,11 +63,20 @@ class RoundTripCounter:
 
     @property
     def steady_count(self) -> int:
+        return len(self.steady_entries())
+
+    def steady_entries(self) -> list[tuple[str, str, list[Any]]]:
         """What a request costs once the connection knows its statements: without prepares, and
-        without asyncpg's type introspection (the first time a connection meets a type it has not
-        decoded yet, asyncpg turns JIT off, reads the type and restores JIT: three more round
-        trips, once per connection, so which pooled connection a request gets decides them)."""
-        return sum(1 for kind, sql, _ in self.entries if kind != "prepare" and not _is_introspection(sql))
+        without what only a prepare brings along. asyncpg closes statements garbage-collected
+        earlier on that connection (by any request) only when it prepares a new one, one
+        `close_statement` each; and the first time a connection meets a type it has not decoded
+        yet, it turns JIT off, reads the type and restores JIT (three more). Which pooled
+        connection a request gets decides all of these, so they are left out."""
+        return [entry for entry in self.entries if _is_steady(entry)]
+
+    def steady_calls(self) -> list[str]:
+        """`calls` (one line each) of the `steady_entries`."""
+        return [call for call, entry in zip(self.calls, self.entries, strict=True) if _is_steady(entry)]
 
     def reset(self) -> None:
         self.calls.clear()
@@ -80,6 +93,11 @@ class RoundTripCounter:
 
     def __repr__(self) -> str:
         return "\n".join(self.calls)
+
+
+def _is_steady(entry: tuple[str, str, list[Any]]) -> bool:
+    kind, sql, _ = entry
+    return kind not in _WARM_UP_CALLS and not _is_introspection(sql)
 
 
 def _is_introspection(sql: str) -> bool:

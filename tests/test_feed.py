@@ -91,10 +91,10 @@ async def test_a_deep_page_costs_the_queries_and_rows_of_the_first(
         ).json()
     round_trips.reset()
     await authenticated_client.get(f"/api/teams/{team.id}/events?limit=50")
-    shallow = [entry for entry in round_trips.entries if entry[0] != "prepare"]
+    shallow = round_trips.steady_entries()
     round_trips.reset()
     await authenticated_client.get(f"/api/teams/{team.id}/events?limit=50&after={page['next_cursor']}")
-    deep = [entry for entry in round_trips.entries if entry[0] != "prepare"]
+    deep = round_trips.steady_entries()
     assert len(deep) == len(shallow)
 
     statement, parameters = next((sql, arguments) for _, sql, arguments in deep if "FROM events" in sql)
