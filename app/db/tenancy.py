@@ -68,13 +68,27 @@ _SET_CONTEXT = text(
 )
 
 
+def _session_live_sql(*, user_id: str, session_epoch: str, session_id: str) -> str:
+    """The caller's session check, as one boolean column: the account is active, the token's session
+    epoch is current, and its sign-in session (refresh-token family) has not been revoked. The
+    arguments are the statement's placeholders for each value (never values themselves)."""
+    return (
+        f"(SELECT u.is_active AND u.session_epoch = {session_epoch} FROM users u WHERE u.id = {user_id}) "  # noqa: S608 - placeholders only
+        f"AND NOT EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.family_id = {session_id} "
+        "AND r.revoked_at IS NOT NULL)"
+    )
+
+
 _SET_CONTEXT_CHECK_SESSION = text(
     "SELECT set_config('app.user_id', :user_id, true), set_config('app.team_id', :team_id, true), "
     "set_config('app.is_platform_admin', :is_platform_admin, true), "
     "set_config('app.campaign_ids', :campaign_ids, true), "
-    "(SELECT u.is_active AND u.session_epoch = :session_epoch FROM users u "
-    "WHERE u.id = CAST(:user_id AS uuid)) AND NOT EXISTS (SELECT 1 FROM refresh_tokens r "
-    "WHERE r.family_id = CAST(:session_id AS uuid) AND r.revoked_at IS NOT NULL) AS live"
+    + _session_live_sql(
+        user_id="CAST(:user_id AS uuid)",
+        session_epoch=":session_epoch",
+        session_id="CAST(:session_id AS uuid)",
+    )
+    + " AS live"
 )
 _SESSION_LIVE_KEY = "tenant_session_live"
 
@@ -139,9 +153,9 @@ ENTER_TEAM_SQL = (
     # $1 team, $2 user (uuids), $3 the user as text, $4 platform admin ('on' or ''), $5 the empty
     # campaign restriction (`NO_CAMPAIGN`), $6 the token's session epoch, $7 its sign-in session
     # (refresh-token family; NULL for a token without one), ended once its family is revoked.
-    "SELECT set_config('app.user_id', $3, true) AS _user, "
-    "(SELECT u.is_active AND u.session_epoch = $6 FROM users u WHERE u.id = $2) AND NOT EXISTS "
-    "(SELECT 1 FROM refresh_tokens r WHERE r.family_id = $7 AND r.revoked_at IS NOT NULL) AS live, "
+    "SELECT set_config('app.user_id', $3, true) AS _user, "  # noqa: S608 - constants and placeholders
+    + _session_live_sql(user_id="$2", session_epoch="$6", session_id="$7")
+    + " AS live, "
     "set_config('app.is_platform_admin', $4, true) AS _admin, "
     "set_config('app.campaign_ids', '', true) AS _no_campaigns, "
     "(SELECT m.role FROM team_members m WHERE m.team_id = $1 AND m.user_id = $2) AS role, "
