@@ -25,15 +25,13 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy.engine import URL
-
-from app.config import Settings, get_config
 from app.db.engine import libpq_dsn
 from app.lib.auth import AccessTokens, build_jwt_auth
 from bench.data import ensure_data
 from bench.run import (
     ONLY,
     ROUNDS,
+    BenchEnvironment,
     Endpoint,
     bench_environment,
     endpoints,
@@ -77,9 +75,10 @@ async def _call(application: Any, scope: dict[str, Any]) -> int:
     return status
 
 
-async def measure(n: int, settings: Settings, owner_dsn: str, owner_url: URL) -> None:
+async def measure(n: int, bench: BenchEnvironment) -> None:
     from app.main import create_app
 
+    settings, owner_dsn = bench.settings, bench.owner_dsn
     data = await ensure_data(owner_dsn)
     targets = await update_targets(owner_dsn, data)  # record_plans takes them (for UpdateBrand)
     token = AccessTokens(build_jwt_auth(settings.auth), settings.auth.access_token_ttl).issue(
@@ -96,7 +95,7 @@ async def measure(n: int, settings: Settings, owner_dsn: str, owner_url: URL) ->
         plan_file.write(pickle.dumps(plans))
         plan_file.flush()
         os.environ["BENCH_PLAN"] = plan_file.name
-        os.environ["BENCH_APP_DSN"] = libpq_dsn(settings.database.app_url_from(owner_url))
+        os.environ["BENCH_APP_DSN"] = libpq_dsn(settings.database.app_url_from(bench.owner_url))
         from bench import bare_app
 
         application = create_app(settings)
@@ -178,12 +177,11 @@ def _request_of(endpoint: Endpoint, token: str) -> Callable[[Any, int], Any]:
 
 
 def main() -> None:
-    env, owner_url = bench_environment()
+    bench = bench_environment()
     try:
-        n = int(sys.argv[1]) if len(sys.argv) > 1 else 200
-        asyncio.run(measure(n, get_config(env), env["DATABASE_URL"], owner_url))
+        asyncio.run(measure(int(sys.argv[1]) if len(sys.argv) > 1 else 200, bench))
     finally:
-        stop_bench_database(env)
+        stop_bench_database(bench.env)
 
 
 if __name__ == "__main__":

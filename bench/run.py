@@ -336,16 +336,29 @@ def ensure_wrk() -> None:
     subprocess.run(["apt-get", "install", "-y", "wrk"], check=True, capture_output=True)
 
 
-def bench_environment() -> tuple[dict[str, str], URL]:
-    """The benchmarks' environment (production settings; their own embedded server in
-    `.data/bench-postgres` unless `DATABASE_URL` is set), its `DATABASE_URL` the prepared
-    database's, and the owner's URL."""
+@dataclass(frozen=True)
+class BenchEnvironment:
+    """What every benchmark runs with: `env` for its processes (production settings, `DATABASE_URL`
+    the prepared database's), the owner's URL, and the settings read from `env`."""
+
+    env: dict[str, str]
+    owner_url: URL
+    settings: Settings
+
+    @property
+    def owner_dsn(self) -> str:
+        return self.env["DATABASE_URL"]
+
+
+def bench_environment() -> BenchEnvironment:
+    """Prepare the benchmarks' database: their own embedded server in `.data/bench-postgres`
+    unless `DATABASE_URL` is set."""
     env = {**os.environ, "APP_ENV": "production", "SECRET_KEY": SECRET, "LOG_LEVEL": "WARNING"}
     if "DATABASE_URL" not in os.environ:
         env["EMBEDDED_DB_DIR"] = str(PROJECT_ROOT / ".data" / "bench-postgres")
     owner_url = setup.prepare_database(get_config(env).database)
     env["DATABASE_URL"] = libpq_dsn(owner_url)
-    return env, owner_url
+    return BenchEnvironment(env=env, owner_url=owner_url, settings=get_config(env))
 
 
 def stop_bench_database(env: dict[str, str]) -> None:
@@ -357,9 +370,8 @@ def stop_bench_database(env: dict[str, str]) -> None:
 def main() -> None:
     began = time.monotonic()
     ensure_wrk()
-    env, owner_url = bench_environment()
-    owner_dsn = env["DATABASE_URL"]
-    settings = get_config(env)
+    bench = bench_environment()
+    env, owner_url, owner_dsn, settings = bench.env, bench.owner_url, bench.owner_dsn, bench.settings
     data = asyncio.run(ensure_data(owner_dsn))
     token = AccessTokens(build_jwt_auth(settings.auth), settings.auth.access_token_ttl).issue(
         data.user_id, is_platform_admin=False

@@ -14,7 +14,7 @@ import time
 
 import httpx
 
-from app.config import Settings, get_config
+from app.config import Settings
 from app.lib.auth import AccessTokens, build_jwt_auth
 from bench.data import ensure_data
 from bench.run import (
@@ -64,13 +64,11 @@ async def measure(n: int, settings: Settings, owner_dsn: str) -> None:
 
 
 def main() -> None:
-    env, _ = bench_environment()
+    bench = bench_environment()
     try:
-        asyncio.run(
-            measure(int(sys.argv[1]) if len(sys.argv) > 1 else 300, get_config(env), env["DATABASE_URL"])
-        )
+        asyncio.run(measure(int(sys.argv[1]) if len(sys.argv) > 1 else 300, bench.settings, bench.owner_dsn))
     finally:
-        stop_bench_database(env)
+        stop_bench_database(bench.env)
 
 
 if __name__ == "__main__":
