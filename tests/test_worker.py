@@ -103,6 +103,11 @@ async def test_a_worker_killed_mid_job_loses_no_job(
     finally:
         second.stop()
     assert await _markers(owner_connection) == ["survivor"]
+    # The killed attempt counts: the claim stored it before the job ran.
+    attempts = await owner_connection.fetchval(
+        "SELECT (convert_from(job, 'UTF8')::jsonb ->> 'attempts')::int FROM saq_jobs WHERE key NOT LIKE 'cron:%'"
+    )
+    assert attempts == 2
 
 
 async def test_a_cron_job_runs_once_per_schedule_with_two_workers(

@@ -6,6 +6,7 @@ Each test uses a queue of its own name, so a worker running for another test nev
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -123,3 +124,79 @@ async def _every_pooled_connection(queue: ApplicationQueue) -> list[AsyncConnect
     finally:
         for conn in taken:
             await pool.putconn(conn)
+
+
+async def _stored(owner_connection: asyncpg.Connection, key: str) -> tuple[dict[str, Any], int]:
+    """The job's stored body and its row version (`xmin` changes on every write)."""
+    row = await owner_connection.fetchrow(
+        "SELECT job, xmin::text::bigint AS version FROM saq_jobs WHERE key = $1", key
+    )
+    assert row is not None
+    return json.loads(bytes(row["job"])), row["version"]
+
+
+async def test_a_workers_claim_records_the_attempt_and_the_start_writes_nothing_more(
+    queue: ApplicationQueue, owner_connection: asyncpg.Connection
+) -> None:
+    queue.claimant_id = "worker-1"
+    job = await queue.enqueue("noop")
+    assert job is not None
+
+    claimed = await queue.dequeue(timeout=5)
+
+    assert claimed is not None
+    stored, version = await _stored(owner_connection, job.key)
+    assert (stored["status"], stored["attempts"], stored["worker_id"]) == ("active", 1, "worker-1")
+    # What SAQ's `process` does next: count the attempt, then store the job as active.
+    assert claimed.attempts == 0
+    claimed.attempts += 1
+    await queue.update(claimed, status=Status.ACTIVE)
+    assert await _stored(owner_connection, job.key) == (stored, version)
+
+    await queue.retry(claimed, error="once more")
+    again = await queue.dequeue(timeout=5)
+    assert again is not None
+    assert (await _stored(owner_connection, job.key))[0]["attempts"] == 2
+
+
+async def test_a_body_the_claim_cannot_read_is_claimed_and_its_attempt_stored_by_the_start(
+    queue: ApplicationQueue, owner_connection: asyncpg.Connection
+) -> None:
+    queue.claimant_id = "worker-1"
+    job = await queue.enqueue("noop", text="NUL \x00 is valid JSON but not jsonb")  # jsonb refuses \u0000
+    assert job is not None
+
+    claimed = await queue.dequeue(timeout=5)
+
+    assert claimed is not None
+    assert claimed.key == job.key
+    stored, _ = await _stored(owner_connection, job.key)
+    assert stored["status"] == "active"
+    assert "attempts" not in stored
+    claimed.attempts += 1
+    await queue.update(claimed, status=Status.ACTIVE)
+    stored, _ = await _stored(owner_connection, job.key)
+    assert (stored["attempts"], stored["kwargs"]["text"]) == (1, "NUL \x00 is valid JSON but not jsonb")
+
+
+async def test_claimed_jobs_no_task_took_go_back_to_the_queue_on_disconnect(
+    queue: ApplicationQueue, owner_connection: asyncpg.Connection
+) -> None:
+    queue.claimant_id = "worker-1"
+    jobs = [await queue.enqueue("noop") for _ in range(2)]
+    # Two tasks waiting, then both cancelled after the claim (a worker stopping): the jobs are
+    # claimed into the queue's buffer and nobody takes them.
+    queue._waiting = 2  # pyright: ignore[reportPrivateUsage]
+    await queue._dequeue()  # pyright: ignore[reportPrivateUsage]
+    queue._waiting = 0  # pyright: ignore[reportPrivateUsage]
+    for job in jobs:
+        assert job is not None
+        assert (await _stored(owner_connection, job.key))[0]["attempts"] == 1
+
+    await queue.disconnect()
+
+    for job in jobs:
+        assert job is not None
+        stored, _ = await _stored(owner_connection, job.key)
+        assert stored["status"] == "queued"
+        assert not ({"attempts", "started", "worker_id"} & stored.keys()), stored

@@ -15,6 +15,13 @@ SAVEPOINT, UPDATE, RELEASE per job; every pool checkout ran a check query first.
   `process` task, group keys respected) and, in the same statement, stamps the claimed jobs'
   bodies as started (so the sweep never sees a claimed job without its start time, the race
   SAQ's per-job UPDATE closed) and sends the `saq:dequeue` notification: one round trip.
+- When a worker claims (`claimant_id` set), the claim also records the attempt: the body gets
+  the worker's id and `attempts + 1` (`saq_next_attempt`, migration 0018). SAQ's `process` then
+  writes the job again only to store those same values (`update(status=ACTIVE)`); for a job whose
+  attempt the claim recorded that write is skipped. A body the function cannot read is claimed
+  all the same and its attempt written by SAQ's own update, as before.
+- Jobs claimed but never handed to a `process` task (the worker stopped first) are put back
+  on disconnect, their attempt undone, instead of waiting for the sweep to call them stuck.
 - The LISTEN connection stays for the queue's life (`PersistentListener`).
 - The pool's check (`ProbeWhenSuspect`) costs no round trip for a connection that is quiet and
   was used recently; one that has bytes waiting (PostgreSQL says goodbye on a restart or a
@@ -24,6 +31,8 @@ SAVEPOINT, UPDATE, RELEASE per job; every pool checkout ran a check query first.
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import select
 import time
 import typing as t
@@ -40,6 +49,8 @@ from saq.job import Job, Status
 from saq.queue.postgres import DEQUEUE, ListenMultiplexer, PostgresQueue
 from saq.queue.postgres_migrations import get_migrations
 from saq.utils import now, now_seconds
+
+logger = logging.getLogger(__name__)
 
 
 def saq_schema_version() -> int:
@@ -119,8 +130,16 @@ class ApplicationQueue(PostgresQueue):
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
         self._listener = PersistentListener(self.pool, self._channel)  # pyright: ignore[reportArgumentType]
+        self.claimant_id: str | None = None
+        """The worker's id, set by the worker that dequeues: its claims then record the attempt."""
+        self._recorded_attempts: set[str] = set()
+        """Keys of claimed jobs whose attempt the claim stored and `process` has not yet started."""
 
     async def disconnect(self) -> None:
+        if self._connected and not self._job_queue.empty():
+            with suppress(Exception):  # the sweep still retries them, later
+                released = await self.release_unstarted()
+                logger.info("put back %d claimed job(s) no task started: %s", len(released), released)
         listening = self._listener._daemon_task  # pyright: ignore[reportPrivateUsage]
         await self._listener.close()
         if listening is not None:  # let it UNLISTEN and give its connection back before the pool closes
@@ -160,9 +179,13 @@ class ApplicationQueue(PostgresQueue):
             # JSON's last-key-wins reading gives the job those values (the next `_update` writes a
             # clean body). No JSON parsing in SQL, so no job's content can make the claim fail.
             # PostgreSQL delivers one notification per transaction for identical payloads.
+            # With `record` the stamp also stores the attempt the claim starts (the body's
+            # `attempts` + 1, read by `saq_next_attempt`, NULL for a body it cannot read): the
+            # second column says whether it did. FOR UPDATE hands the function the locked row.
             "claim": SQL(
                 "WITH locked_job AS ("
-                " SELECT key FROM {jobs}"
+                " SELECT key, CASE WHEN %(record)s THEN saq_next_attempt(job) END AS next_attempt"
+                " FROM {jobs}"
                 " WHERE status = 'queued' AND queue = %(queue)s AND %(now)s >= scheduled"
                 " AND priority BETWEEN %(plow)s AND %(phigh)s"
                 " AND group_key NOT IN ("
@@ -172,8 +195,11 @@ class ApplicationQueue(PostgresQueue):
                 " claimed AS ("
                 " UPDATE {jobs} SET status = 'active',"
                 " job = substring({jobs}.job FROM 1 FOR length({jobs}.job) - 1) || %(stamp)s::bytea"
-                " FROM locked_job WHERE {jobs}.key = locked_job.key RETURNING {jobs}.job)"
-                " SELECT job, pg_notify(%(channel)s, %(payload)s) FROM claimed"
+                " || CASE WHEN locked_job.next_attempt IS NULL THEN '}}'::bytea"
+                " ELSE convert_to(', \"attempts\": ' || locked_job.next_attempt || '}}', 'UTF8') END"
+                " FROM locked_job WHERE {jobs}.key = locked_job.key"
+                " RETURNING {jobs}.job, locked_job.next_attempt IS NOT NULL AS recorded)"
+                " SELECT job, recorded, pg_notify(%(channel)s, %(payload)s) FROM claimed"
             ).format(jobs=jobs),
         }
 
@@ -209,6 +235,9 @@ class ApplicationQueue(PostgresQueue):
             if not self._waiting:
                 return
             dequeued = now()
+            stamp = b', "status": "active", "started": %d, "touched": %d' % (dequeued, dequeued)
+            if self.claimant_id is not None:
+                stamp += b', "worker_id": ' + json.dumps(self.claimant_id).encode()
             await cursor.execute(
                 self._statements["claim"],
                 {
@@ -217,7 +246,8 @@ class ApplicationQueue(PostgresQueue):
                     "limit": self._waiting,
                     "plow": self._priorities[0],
                     "phigh": self._priorities[1],
-                    "stamp": b', "status": "active", "started": %d, "touched": %d}' % (dequeued, dequeued),
+                    "record": self.claimant_id is not None,
+                    "stamp": stamp,
                     "channel": self._channel,
                     "payload": DEQUEUE,
                 },
@@ -225,9 +255,40 @@ class ApplicationQueue(PostgresQueue):
             rows = await cursor.fetchall()
             # Committed (autocommit). No await before the jobs are in `_job_queue`: the task
             # that listens may hear the dequeue notification as soon as this one yields.
-            for row in rows:
-                job = self.deserialize(row[0], Status.ACTIVE)
+            for body, recorded, _ in rows:
+                job = self.deserialize(body, Status.ACTIVE)
                 assert job
                 job.started = dequeued
                 job.touched = dequeued
+                if recorded:
+                    # As SAQ's `process` expects to find it: it counts the attempt itself, then
+                    # calls `update(status=ACTIVE)`, which has nothing left to store.
+                    job.attempts -= 1
+                    self._recorded_attempts.add(job.key)
                 self._job_queue.put_nowait(job)
+
+    async def update(self, job: Job, **kwargs: t.Any) -> None:
+        if kwargs.get("status") == Status.ACTIVE and job.key in self._recorded_attempts:
+            self._recorded_attempts.discard(job.key)
+            job.touched = now()
+            for name, value in kwargs.items():
+                setattr(job, name, value)
+            return
+        await super().update(job, **kwargs)
+
+    async def release_unstarted(self) -> list[str]:
+        """Put back the jobs this queue claimed that no `process` task took; their keys.
+
+        Each goes back to `queued` as it was before the claim (attempt count, no start time, no
+        worker), so the next worker runs it now instead of the sweep retrying it after its
+        timeout. Call it once nothing will dequeue from this queue again.
+        """
+        released = []
+        while not self._job_queue.empty():
+            job = self._job_queue.get_nowait()
+            self._recorded_attempts.discard(job.key)  # its `attempts` is already the count before the claim
+            job.started = 0
+            job.worker_id = None
+            await self.update(job, status=Status.QUEUED)
+            released.append(job.key)
+        return released

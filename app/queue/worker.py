@@ -14,7 +14,12 @@ and most of them never finish by themselves: the upkeep loops sleep between roun
 every 30 s) and idle `process` tasks wait for the next job. So a worker with nothing to do waited
 out the grace period and logged "Some tasks did not finish". Here only jobs that are really
 running get the grace period; the idle loops are cancelled right away (an idle `process` task
-holds no job: cancelling it loses nothing, and a job caught mid-dequeue is retried by the sweep).
+holds no job: cancelling it loses nothing). They are cancelled only while no claim is on the
+wire, so every job claimed is either running or in the queue's buffer, which the queue's
+disconnect puts back (`ApplicationQueue.release_unstarted`).
+
+Starting. The claim stores the job's attempt and this worker's id (`claimant_id`, set at start),
+so SAQ's `process` starts the job without writing it again (see app/queue/backend.py).
 """
 
 from __future__ import annotations
@@ -22,11 +27,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from contextlib import AbstractAsyncContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
 from litestar_saq.base import Worker
 
+from app.queue.backend import ApplicationQueue
 from app.queue.signals import StopRequest
 
 logger = logging.getLogger(__name__)
@@ -47,6 +54,8 @@ class PromptlyStoppingWorker(Worker):
         if self.stop_request is not None and self.stop_request.requested:
             logger.info("stop requested during start-up; not starting")
             return
+        if isinstance(self.queue, ApplicationQueue):
+            self.queue.claimant_id = str(self.id)
         await super().start()
 
     async def stop(self) -> None:
@@ -55,17 +64,26 @@ class PromptlyStoppingWorker(Worker):
         if running:
             await asyncio.wait(running, timeout=self._shutdown_grace_period_s or None)
             await asyncio.wait(list(self.tasks), timeout=SETTLE_SECONDS)
-        idle = list(self.tasks)
-        for task in idle:
-            task.cancel()
-        if idle:
-            # A task that swallows its cancellation (seen: now and then one right after start-up)
-            # would make SAQ's stop wait out the whole grace period; leave it to the teardown.
-            _, stuck = await asyncio.wait(idle, timeout=CANCEL_SECONDS)
-            if stuck:
-                logger.warning("%d idle task(s) ignored cancellation: %s", len(stuck), stuck)
-                self.tasks.difference_update(stuck)
+        # Not while a claim is on the wire: its jobs would be stored active (their attempt
+        # counted) and never reach `_job_queue`, where the queue's disconnect puts them back.
+        async with self._claims_landed():
+            idle = list(self.tasks)
+            for task in idle:
+                task.cancel()
+            if idle:
+                # A task that swallows its cancellation (seen: now and then one right after
+                # start-up) would make SAQ's stop wait out the grace period; leave it to the teardown.
+                _, stuck = await asyncio.wait(idle, timeout=CANCEL_SECONDS)
+                if stuck:
+                    logger.warning("%d idle task(s) ignored cancellation: %s", len(stuck), stuck)
+                    self.tasks.difference_update(stuck)
         await super().stop()
+
+    def _claims_landed(self) -> AbstractAsyncContextManager[Any]:
+        """Held, no claim is running (a new one returns at once without claiming)."""
+        if isinstance(self.queue, ApplicationQueue):
+            return self.queue._dequeue_lock  # pyright: ignore[reportPrivateUsage]
+        return nullcontext()
 
 
 def promptly_stopping(worker: Any) -> PromptlyStoppingWorker:
