@@ -14,11 +14,14 @@ from typing import Any
 import asyncpg
 import pytest
 from psycopg import AsyncConnection
+from psycopg.errors import DivisionByZero
+from psycopg.sql import SQL
 from psycopg_pool import PoolTimeout
 from saq.job import Status
 
 from app.config import Settings
 from app.queue.backend import ApplicationQueue
+from app.queue.batching import CoalescedRows
 from app.queue.config import build_queue
 from tests.database import TestDatabase
 
@@ -200,3 +203,35 @@ async def test_claimed_jobs_no_task_took_go_back_to_the_queue_on_disconnect(
         stored, _ = await _stored(owner_connection, job.key)
         assert stored["status"] == "queued"
         assert not ({"attempts", "started", "worker_id"} & stored.keys()), stored
+
+
+async def test_jobs_finished_together_are_stored_by_one_statement(
+    queue: ApplicationQueue, owner_connection: asyncpg.Connection
+) -> None:
+    for _ in range(3):
+        await queue.enqueue("noop")
+    claimed = [await queue.dequeue(timeout=5) for _ in range(3)]
+
+    await asyncio.gather(
+        *(queue.finish(job, Status.COMPLETE, result=i) for i, job in enumerate(claimed) if job)
+    )
+
+    rows = await owner_connection.fetch(
+        "SELECT job, status, xmin::text AS transaction FROM saq_jobs WHERE key = ANY($1)",
+        [job.key for job in claimed if job],
+    )
+    assert {row["status"] for row in rows} == {"complete"}
+    assert sorted(json.loads(bytes(row["job"]))["result"] for row in rows) == [0, 1, 2]
+    assert len({row["transaction"] for row in rows}) == 1, "one statement (one transaction) for the three"
+
+
+async def test_every_writer_of_a_coalesced_statement_that_fails_gets_its_error(
+    queue: ApplicationQueue,
+) -> None:
+    failing = CoalescedRows(queue.pool, SQL("SELECT 1 / 0 FROM unnest(%(key)s::text[])"), ("key",))  # pyright: ignore[reportArgumentType]
+
+    outcomes = await asyncio.gather(
+        *(failing.write(key, {"key": key}) for key in "abc"), return_exceptions=True
+    )
+
+    assert [type(outcome) for outcome in outcomes] == [DivisionByZero] * 3

@@ -20,8 +20,12 @@ SAVEPOINT, UPDATE, RELEASE per job; every pool checkout ran a check query first.
   writes the job again only to store those same values (`update(status=ACTIVE)`); for a job whose
   attempt the claim recorded that write is skipped. A body the function cannot read is claimed
   all the same and its attempt written by SAQ's own update, as before.
-- Jobs claimed but never handed to a `process` task (the worker stopped first) are put back
-  on disconnect, their attempt undone, instead of waiting for the sweep to call them stuck.
+- A finished job that is kept (SAQ's default `ttl`) is written with the others finished in the
+  same turn of the event loop: one `UPDATE ... FROM unnest(...)` for the batch
+  (app/queue/batching.py). Each `finish` still returns only once its row is stored.
+- A stopping worker claims nothing more (`stop_claiming`). Jobs claimed but never handed to a
+  `process` task (the worker stopped first) are put back on disconnect, their attempt undone,
+  instead of waiting for the sweep to call them stuck.
 - The LISTEN connection stays for the queue's life (`PersistentListener`).
 - The pool's check (`ProbeWhenSuspect`) costs no round trip for a connection that is quiet and
   was used recently; one that has bytes waiting (PostgreSQL says goodbye on a restart or a
@@ -50,6 +54,8 @@ from saq.queue.postgres import DEQUEUE, ListenMultiplexer, PostgresQueue
 from saq.queue.postgres_migrations import get_migrations
 from saq.utils import now, now_seconds
 
+from app.queue.batching import CoalescedRows
+
 logger = logging.getLogger(__name__)
 
 
@@ -61,6 +67,8 @@ class QueueSchemaError(RuntimeError):
     """SAQ's tables are missing or older than the installed SAQ expects."""
 
 
+FINISHED = frozenset({Status.COMPLETE, Status.FAILED, Status.ABORTED})
+"""The statuses a job ends in: their writes are coalesced."""
 LISTENER_CLOSE_SECONDS = 2.0
 """How long the queue's listener gets to stop listening when the queue disconnects."""
 PROBE_AFTER_IDLE_SECONDS = 10.0
@@ -133,13 +141,20 @@ class ApplicationQueue(PostgresQueue):
         self.claimant_id: str | None = None
         """The worker's id, set by the worker that dequeues: its claims then record the attempt."""
         self._recorded_attempts: set[str] = set()
+        self._claiming = True
         """Keys of claimed jobs whose attempt the claim stored and `process` has not yet started."""
+        self._finished_rows = CoalescedRows(
+            self.pool,  # pyright: ignore[reportArgumentType]
+            self._statements["finish_rows"],
+            ("key", "job", "status", "scheduled", "expire_at"),
+        )
 
     async def disconnect(self) -> None:
         if self._connected and not self._job_queue.empty():
             with suppress(Exception):  # the sweep still retries them, later
                 released = await self.release_unstarted()
                 logger.info("put back %d claimed job(s) no task started: %s", len(released), released)
+        await self._finished_rows.drain()
         listening = self._listener._daemon_task  # pyright: ignore[reportPrivateUsage]
         await self._listener.close()
         if listening is not None:  # let it UNLISTEN and give its connection back before the pool closes
@@ -171,6 +186,13 @@ class ApplicationQueue(PostgresQueue):
             "update_expiring": SQL(
                 "UPDATE {jobs} SET job = %(job)s, status = %(status)s, scheduled = %(scheduled)s, "
                 "expire_at = %(expire_at)s WHERE key = %(key)s"
+            ).format(jobs=jobs),
+            # Finished jobs, written together (app/queue/batching.py): `_update`'s UPDATE for many.
+            "finish_rows": SQL(
+                "UPDATE {jobs} SET job = v.job, status = v.status, scheduled = v.scheduled, expire_at = v.expire_at"
+                " FROM unnest(%(key)s::text[], %(job)s::bytea[], %(status)s::text[], %(scheduled)s::bigint[],"
+                " %(expire_at)s::bigint[]) AS v(key, job, status, scheduled, expire_at)"
+                " WHERE {jobs}.key = v.key"
             ).format(jobs=jobs),
             # SAQ's dequeue statement, which also stamps the claimed jobs' bodies as started and
             # wakes this queue's listeners: one autocommit statement instead of a transaction with
@@ -212,7 +234,7 @@ class ApplicationQueue(PostgresQueue):
         job.status = status
         params = {
             "job": self.serialize(job),
-            "status": job.status,
+            "status": job.status.value,
             "key": job.key,
             "scheduled": job.scheduled,
         }
@@ -225,47 +247,74 @@ class ApplicationQueue(PostgresQueue):
         if connection is not None:
             await connection.execute(statement, params)
             return
+        if expire_at != -1 and status in FINISHED:
+            await self._finished_rows.write(job.key, params)
+            return
         async with self.pool.connection() as conn:
             await conn.execute(statement, params)
 
+    async def _finish(
+        self,
+        job: Job,
+        status: Status,
+        *,
+        result: t.Any = None,
+        error: str | None = None,
+        connection: AsyncConnection[t.Any] | None = None,
+    ) -> None:
+        # SAQ's, except that a kept job is not given a connection of its own: `_update` then
+        # writes it with the other jobs finished in this turn of the loop.
+        if connection is not None or job.ttl < 0:
+            await super()._finish(job, status, result=result, error=error, connection=connection)
+            return
+        expire_at = now_seconds() + job.ttl if job.ttl > 0 else None
+        await self.update(job, status=status, expire_at=expire_at)
+
     async def _dequeue(self) -> None:
-        if self._dequeue_lock.locked():
+        if self._dequeue_lock.locked() or not self._claiming:
             return
         async with self._dequeue_lock, self.pool.connection() as conn, conn.cursor() as cursor:
-            if not self._waiting:
-                return
-            dequeued = now()
-            stamp = b', "status": "active", "started": %d, "touched": %d' % (dequeued, dequeued)
-            if self.claimant_id is not None:
-                stamp += b', "worker_id": ' + json.dumps(self.claimant_id).encode()
-            await cursor.execute(
-                self._statements["claim"],
-                {
-                    "queue": self.name,
-                    "now": now_seconds(),
-                    "limit": self._waiting,
-                    "plow": self._priorities[0],
-                    "phigh": self._priorities[1],
-                    "record": self.claimant_id is not None,
-                    "stamp": stamp,
-                    "channel": self._channel,
-                    "payload": DEQUEUE,
-                },
-            )
-            rows = await cursor.fetchall()
-            # Committed (autocommit). No await before the jobs are in `_job_queue`: the task
-            # that listens may hear the dequeue notification as soon as this one yields.
-            for body, recorded, _ in rows:
-                job = self.deserialize(body, Status.ACTIVE)
-                assert job
-                job.started = dequeued
-                job.touched = dequeued
-                if recorded:
-                    # As SAQ's `process` expects to find it: it counts the attempt itself, then
-                    # calls `update(status=ACTIVE)`, which has nothing left to store.
-                    job.attempts -= 1
-                    self._recorded_attempts.add(job.key)
-                self._job_queue.put_nowait(job)
+            if (unserved := self._waiting - self._job_queue.qsize()) > 0:
+                await self._claim(cursor, unserved)
+
+    async def _claim(self, cursor: psycopg.AsyncCursor[t.Any], limit: int) -> None:
+        """Claim up to `limit` jobs into `_job_queue`."""
+        dequeued = now()
+        stamp = b', "status": "active", "started": %d, "touched": %d' % (dequeued, dequeued)
+        if self.claimant_id is not None:
+            stamp += b', "worker_id": ' + json.dumps(self.claimant_id).encode()
+        await cursor.execute(
+            self._statements["claim"],
+            {
+                "queue": self.name,
+                "now": now_seconds(),
+                "limit": limit,
+                "plow": self._priorities[0],
+                "phigh": self._priorities[1],
+                "record": self.claimant_id is not None,
+                "stamp": stamp,
+                "channel": self._channel,
+                "payload": DEQUEUE,
+            },
+        )
+        rows = await cursor.fetchall()
+        # Committed (autocommit). No await before the jobs are in `_job_queue`: the task
+        # that listens may hear the dequeue notification as soon as this one yields.
+        for body, recorded, _ in rows:
+            job = self.deserialize(body, Status.ACTIVE)
+            assert job
+            job.started = dequeued
+            job.touched = dequeued
+            if recorded:
+                # As SAQ's `process` expects to find it: it counts the attempt itself, then
+                # calls `update(status=ACTIVE)`, which has nothing left to store.
+                job.attempts -= 1
+                self._recorded_attempts.add(job.key)
+            self._job_queue.put_nowait(job)
+
+    def stop_claiming(self) -> None:
+        """Claim no more jobs (the worker is stopping); what is claimed still runs or goes back."""
+        self._claiming = False
 
     async def update(self, job: Job, **kwargs: t.Any) -> None:
         if kwargs.get("status") == Status.ACTIVE and job.key in self._recorded_attempts:

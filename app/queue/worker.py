@@ -60,6 +60,8 @@ class PromptlyStoppingWorker(Worker):
 
     async def stop(self) -> None:
         self.event.set()
+        if isinstance(self.queue, ApplicationQueue):
+            self.queue.stop_claiming()
         running = [context["task"] for context in self.job_task_contexts.values()]
         if running:
             await asyncio.wait(running, timeout=self._shutdown_grace_period_s or None)
