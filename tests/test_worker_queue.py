@@ -235,3 +235,10 @@ async def test_every_writer_of_a_coalesced_statement_that_fails_gets_its_error(
     )
 
     assert [type(outcome) for outcome in outcomes] == [DivisionByZero] * 3
+
+
+async def test_the_queues_connections_plan_with_indexes(queue: ApplicationQueue) -> None:
+    # saq_jobs' statistics are often those of an empty table when a backlog arrives; see plan_by_index.
+    async with queue.pool.connection() as conn:
+        cursor = await conn.execute("SHOW enable_seqscan")
+        assert await cursor.fetchone() == ("off",)
