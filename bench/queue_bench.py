@@ -156,29 +156,39 @@ async def _jobs(conn: asyncpg.Connection, keys: list[str]) -> list[dict]:
     return [json.loads(bytes(row["job"])) for row in rows]
 
 
-async def _wait_backlog_done(conn: asyncpg.Connection, within: float = 300.0) -> None:
-    """Until no throughput job is queued or active; a cheap poll (the backlog's index), so the
-    bench's polling takes little of the two cores the worker and PostgreSQL share."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        left = await conn.fetchval(
-            "SELECT count(*) FROM saq_jobs WHERE status IN ('queued', 'active') AND key LIKE 'bench-throughput-%'"
-        )
-        if left == 0:
-            return
-        await asyncio.sleep(0.2)
-    raise TimeoutError("jobs did not complete")
+async def _wait_complete(conn: asyncpg.Connection, keys: list[str]) -> None:
+    await _wait_for_count(
+        conn,
+        "SELECT count(*) FROM saq_jobs WHERE key = ANY($1) AND status = 'complete'",
+        keys,
+        count=len(keys),
+    )
 
 
-async def _wait_complete(conn: asyncpg.Connection, keys: list[str], within: float = 300.0) -> None:
+async def _wait_backlog_done(conn: asyncpg.Connection) -> None:
+    """Until no throughput job is queued or active: a cheap poll (the backlog's index, not 5,000
+    keys), so the bench's polling takes little of the two cores the worker and PostgreSQL share."""
+    await _wait_for_count(
+        conn,
+        "SELECT count(*) FROM saq_jobs WHERE status IN ('queued', 'active') AND key LIKE 'bench-throughput-%'",
+        count=0,
+        every=0.2,
+    )
+
+
+async def _wait_for_count(
+    conn: asyncpg.Connection,
+    query: str,
+    *args: object,
+    count: int,
+    every: float = 0.05,
+    within: float = 300.0,
+) -> None:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
-        done = await conn.fetchval(
-            "SELECT count(*) FROM saq_jobs WHERE key = ANY($1) AND status = 'complete'", keys
-        )
-        if done == len(keys):
+        if await conn.fetchval(query, *args) == count:
             return
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(every)
     raise TimeoutError("jobs did not complete")
 
 

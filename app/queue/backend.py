@@ -141,8 +141,8 @@ class ApplicationQueue(PostgresQueue):
         self.claimant_id: str | None = None
         """The worker's id, set by the worker that dequeues: its claims then record the attempt."""
         self._recorded_attempts: set[str] = set()
-        self._claiming = True
         """Keys of claimed jobs whose attempt the claim stored and `process` has not yet started."""
+        self._claiming = True
         self._finished_rows = CoalescedRows(
             self.pool,  # pyright: ignore[reportArgumentType]
             self._statements["finish_rows"],
@@ -226,6 +226,10 @@ class ApplicationQueue(PostgresQueue):
         }
 
     async def _update(self, job: Job, status: Status | None = None, **kwargs: t.Any) -> None:
+        if status == Status.ACTIVE and job.key in self._recorded_attempts:
+            # SAQ's `process` starting a job whose claim already stored what this would write.
+            self._recorded_attempts.discard(job.key)
+            return
         if status is None:  # SAQ reads the status FOR UPDATE in a transaction first
             await super()._update(job, status, **kwargs)
             return
@@ -316,14 +320,10 @@ class ApplicationQueue(PostgresQueue):
         """Claim no more jobs (the worker is stopping); what is claimed still runs or goes back."""
         self._claiming = False
 
-    async def update(self, job: Job, **kwargs: t.Any) -> None:
-        if kwargs.get("status") == Status.ACTIVE and job.key in self._recorded_attempts:
-            self._recorded_attempts.discard(job.key)
-            job.touched = now()
-            for name, value in kwargs.items():
-                setattr(job, name, value)
-            return
-        await super().update(job, **kwargs)
+    @property
+    def claim_lock(self) -> asyncio.Lock:
+        """Held, no claim is running, and one that starts returns at once without claiming."""
+        return self._dequeue_lock
 
     async def release_unstarted(self) -> list[str]:
         """Put back the jobs this queue claimed that no `process` task took; their keys.

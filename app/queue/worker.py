@@ -82,10 +82,7 @@ class PromptlyStoppingWorker(Worker):
         await super().stop()
 
     def _claims_landed(self) -> AbstractAsyncContextManager[Any]:
-        """Held, no claim is running (a new one returns at once without claiming)."""
-        if isinstance(self.queue, ApplicationQueue):
-            return self.queue._dequeue_lock  # pyright: ignore[reportPrivateUsage]
-        return nullcontext()
+        return self.queue.claim_lock if isinstance(self.queue, ApplicationQueue) else nullcontext()
 
 
 def promptly_stopping(worker: Any) -> PromptlyStoppingWorker:
