@@ -205,6 +205,36 @@ async def test_claimed_jobs_no_task_took_go_back_to_the_queue_on_disconnect(
         assert not ({"attempts", "started", "worker_id"} & stored.keys()), stored
 
 
+async def test_tasks_that_wait_during_a_claim_are_served_by_the_next_claim_at_once(
+    queue: ApplicationQueue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for _ in range(6):
+        await queue.enqueue("noop")
+    claim = queue._claim  # pyright: ignore[reportPrivateUsage]
+    asked: list[int] = []
+    arriving_during_claim = [3]
+
+    async def claim_while_tasks_finish(cursor: Any, limit: int) -> int:
+        asked.append(limit)
+        # Tasks that finish now wait without claiming: this claim holds the lock.
+        queue._waiting += arriving_during_claim.pop() if arriving_during_claim else 0  # pyright: ignore[reportPrivateUsage]
+        return await claim(cursor, limit)
+
+    monkeypatch.setattr(queue, "_claim", claim_while_tasks_finish)
+    queue._waiting = 2  # pyright: ignore[reportPrivateUsage]
+    await queue._dequeue()  # pyright: ignore[reportPrivateUsage]
+
+    # 2 for the tasks waiting first, then at once 3 for those that came during that claim.
+    assert asked == [2, 3]
+    assert queue._job_queue.qsize() == 5  # pyright: ignore[reportPrivateUsage]
+    queue._waiting = 7  # pyright: ignore[reportPrivateUsage]
+    asked.clear()
+    await queue._dequeue()  # pyright: ignore[reportPrivateUsage]
+    assert asked == [2], "a claim that found fewer jobs than it asked for must end the round"
+    assert queue._job_queue.qsize() == 6  # pyright: ignore[reportPrivateUsage]
+    queue._waiting = 0  # pyright: ignore[reportPrivateUsage]
+
+
 async def test_jobs_finished_together_are_stored_by_one_statement(
     queue: ApplicationQueue, owner_connection: asyncpg.Connection
 ) -> None:

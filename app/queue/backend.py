@@ -15,6 +15,8 @@ SAVEPOINT, UPDATE, RELEASE per job; every pool checkout ran a check query first.
   `process` task, group keys respected) and, in the same statement, stamps the claimed jobs'
   bodies as started (so the sweep never sees a claimed job without its start time, the race
   SAQ's per-job UPDATE closed) and sends the `saq:dequeue` notification: one round trip.
+  Tasks that come for a job while a claim is on the wire are claimed for right after it (SAQ
+  left them waiting for the next task to finish, so the worker sat idle between claims).
 - When a worker claims (`claimant_id` set), the claim also records the attempt: the body gets
   the worker's id and `attempts + 1` (`saq_next_attempt`, migration 0018). SAQ's `process` then
   writes the job again only to store those same values (`update(status=ACTIVE)`); for a job whose
@@ -278,11 +280,14 @@ class ApplicationQueue(PostgresQueue):
         if self._dequeue_lock.locked() or not self._claiming:
             return
         async with self._dequeue_lock, self.pool.connection() as conn, conn.cursor() as cursor:
-            if (unserved := self._waiting - self._job_queue.qsize()) > 0:
-                await self._claim(cursor, unserved)
+            # Tasks that finish while a claim is on the wire wait without claiming (the lock is
+            # held); claim again for them at once while the last claim found all it asked for.
+            while self._claiming and (unserved := self._waiting - self._job_queue.qsize()) > 0:
+                if await self._claim(cursor, unserved) < unserved:
+                    break
 
-    async def _claim(self, cursor: psycopg.AsyncCursor[t.Any], limit: int) -> None:
-        """Claim up to `limit` jobs into `_job_queue`."""
+    async def _claim(self, cursor: psycopg.AsyncCursor[t.Any], limit: int) -> int:
+        """Claim up to `limit` jobs into `_job_queue`; how many it claimed."""
         dequeued = now()
         stamp = b', "status": "active", "started": %d, "touched": %d' % (dequeued, dequeued)
         if self.claimant_id is not None:
@@ -315,6 +320,7 @@ class ApplicationQueue(PostgresQueue):
                 job.attempts -= 1
                 self._recorded_attempts.add(job.key)
             self._job_queue.put_nowait(job)
+        return len(rows)
 
     def stop_claiming(self) -> None:
         """Claim no more jobs (the worker is stopping); what is claimed still runs or goes back."""
