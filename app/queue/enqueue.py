@@ -24,15 +24,19 @@ from app.queue.registry import spec_of
 REQUEST_ID_META = "request_id"
 """Job `meta` key: the request that enqueued the job, so the worker's log lines carry its id."""
 
-_INSERT_JOB = text(
+# The insert and its wake-up in one round trip; no row back (and no notification) when a job
+# with that key already exists.
+_INSERT_JOB_AND_NOTIFY = text(
     """
-    INSERT INTO saq_jobs (key, job, queue, status, priority, group_key, scheduled)
-    VALUES (:key, :job, :queue, :status, :priority, :group_key, :scheduled)
-    ON CONFLICT (key) DO NOTHING
-    RETURNING 1
+    WITH inserted AS (
+        INSERT INTO saq_jobs (key, job, queue, status, priority, group_key, scheduled)
+        VALUES (:key, :job, :queue, :status, :priority, :group_key, :scheduled)
+        ON CONFLICT (key) DO NOTHING
+        RETURNING 1
+    )
+    SELECT pg_notify(:channel, 'saq:enqueue') FROM inserted
     """
 )
-_NOTIFY = text("SELECT pg_notify(:channel, 'saq:enqueue')")
 
 
 async def enqueue(
@@ -66,8 +70,9 @@ async def enqueue(
     job.status = Status.QUEUED
     job.scheduled = int(now_seconds()) + delay_seconds if delay_seconds else 0
     inserted = await session.execute(
-        _INSERT_JOB,
+        _INSERT_JOB_AND_NOTIFY,
         {
+            "channel": f"saq:{queue.name}",
             "key": job.key,
             "job": queue.serialize(job),
             "queue": queue.name,
@@ -77,7 +82,4 @@ async def enqueue(
             "scheduled": job.scheduled or int(now_seconds()),
         },
     )
-    if inserted.first() is None:
-        return None
-    await session.execute(_NOTIFY, {"channel": f"saq:{queue.name}"})
-    return job
+    return None if inserted.first() is None else job
