@@ -62,8 +62,9 @@ async def measure(settings: Settings, owner_url: URL, worker: subprocess.Popen[s
                 assert job is not None
             committed_ms[job.key] = time.time() * 1000
             await asyncio.sleep(0.05)  # one at a time: the worker is idle when each arrives
-        await _wait_complete(conn, list(committed_ms))
-        latency_jobs = await _jobs(conn, list(committed_ms))
+        latency_keys = list(committed_ms)
+        await _wait_complete(conn, latency_keys)
+        latency_jobs = await _jobs(conn, latency_keys)
         # `queued` is stamped before the INSERT: the enqueuing transaction's own round trips count.
         waits = [job["started"] - job["queued"] for job in latency_jobs]
         after_commit = [job["started"] - committed_ms[job["key"]] for job in latency_jobs]

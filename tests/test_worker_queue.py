@@ -227,6 +227,7 @@ async def test_tasks_that_wait_during_a_claim_are_served_by_the_next_claim_at_on
     # 2 for the tasks waiting first, then at once 3 for those that came during that claim.
     assert asked == [2, 3]
     assert queue._job_queue.qsize() == 5  # pyright: ignore[reportPrivateUsage]
+    # Two more tasks unserved, one job left: the claim for two finds one and the round ends.
     queue._waiting = 7  # pyright: ignore[reportPrivateUsage]
     asked.clear()
     await queue._dequeue()  # pyright: ignore[reportPrivateUsage]
