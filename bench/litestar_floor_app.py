@@ -50,4 +50,5 @@ app = Litestar(
     on_startup=[_open],
     on_shutdown=[_close],
     openapi_config=None,
+    logging_config=None,  # Litestar's default would set the root logger to INFO for the API beside it
 )
