@@ -8,7 +8,7 @@ UV = $(eval UV := $$(shell scripts/ensure-uv.sh))$(UV)
 RUN := $(UV) run --frozen
 PYTEST_ARGS ?= -n 2 --dist loadgroup
 
-.PHONY: help install dev dev-backend dev-worker dev-all build-emails dev-emails mail-outbox actions-doc bench-queue bench bench-api bench-startup bench-ws bench-feed codegen test-typescript test-browser db-start db-stop db-upgrade db-downgrade db-migrate db-reset seed \
+.PHONY: help install dev dev-backend dev-worker dev-all build-emails dev-emails mail-outbox actions-doc bench-queue bench bench-api bench-memory bench-startup bench-ws bench-feed codegen test-typescript test-browser db-start db-stop db-upgrade db-downgrade db-migrate db-reset seed \
 	test lint-backend format-backend check-backend check-all docker-build docker-test compose-test clean
 
 help: ## List the targets
@@ -99,6 +99,9 @@ bench: install ## API vs a bare asyncpg handler on the same SQL: table, JSON and
 	@$(RUN) python -m bench.run
 
 bench-api: bench ## Alias of bench
+
+bench-memory: install ## The API worker's RSS and USS over 10 minutes of mixed load, beside the import floor
+	@$(RUN) python -m bench.memory_soak
 
 bench-startup: install ## Time import app.main, API start to /health and worker start to "Worker starting"
 	@$(RUN) python -m bench.startup_bench

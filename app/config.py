@@ -407,7 +407,7 @@ def get_config(environ: Mapping[str, str] | None = None) -> Settings:
             system_user=system_user,
             system_password=env.get("DATABASE_SYSTEM_PASSWORD") or None,
             embedded_data_dir=data_dir.resolve(),
-            pool_size=_int(env, "DATABASE_POOL_SIZE", 10, minimum=1),
+            pool_size=_int(env, "DATABASE_POOL_SIZE", 20, minimum=1),
             echo=_bool(env, "DATABASE_ECHO", default=False),
             pooler=pooler,  # pyright: ignore[reportArgumentType]
             pooler_url=pooler_url,

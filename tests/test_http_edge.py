@@ -365,7 +365,7 @@ async def test_metrics_count_requests_by_route_template_and_read_pool_and_queue(
     assert sample(text, "campaign_platform_request_duration_seconds_bucket", le="+Inf", **labels) is not None
     assert str(team.id) not in text  # no ids in labels
     assert sample(text, "campaign_platform_queue_jobs", queue="default", status="queued") == 1
-    assert sample(text, "campaign_platform_db_pool_size") == 10
+    assert sample(text, "campaign_platform_db_pool_size") == 20  # DATABASE_POOL_SIZE's default
     open_connections = [
         sample(text, "campaign_platform_db_pool_connections", state=s) for s in ("checked_out", "idle")
     ]

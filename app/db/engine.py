@@ -35,9 +35,18 @@ and prepares again, three to four extra round trips seen in one read."""
 
 
 def create_engine(
-    url: URL, *, pool_size: int = 10, echo: bool = False, transaction_pooler: bool = False
+    url: URL,
+    *,
+    pool_size: int = 10,
+    fixed_pool: bool = False,
+    echo: bool = False,
+    transaction_pooler: bool = False,
 ) -> AsyncEngine:
-    """An asyncpg engine. Behind a transaction-mode pooler (`transaction_pooler`), statements are
+    """An asyncpg engine: `pool_size` connections kept, and as many again opened for a burst
+    (closed when they come back to a full pool), or with `fixed_pool` exactly `pool_size`, every
+    one kept open once opened and a request beyond them waiting for one.
+
+    Behind a transaction-mode pooler (`transaction_pooler`), statements are
     not kept prepared: PgBouncer 1.18 hands each transaction any server connection, where a
     statement prepared on another one does not exist. asyncpg then prepares unnamed statements
     (one more Parse per statement, measured in `bench/pooler_read.py`) and SQLAlchemy names each
@@ -53,7 +62,7 @@ def create_engine(
     return create_async_engine(
         url,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=0 if fixed_pool else pool_size,
         pool_pre_ping=False,
         echo=echo,
         connect_args=connect_args,
@@ -64,11 +73,14 @@ def _unique_statement_name() -> str:
     return f"__asyncpg_{uuid4().hex}__"
 
 
-def create_app_engine(settings: DatabaseSettings, owner_url: URL, *, pool_size: int) -> AsyncEngine:
+def create_app_engine(
+    settings: DatabaseSettings, owner_url: URL, *, pool_size: int, fixed_pool: bool = False
+) -> AsyncEngine:
     """The application role's engine for requests and jobs: through the pooler when one is set."""
     return create_engine(
         settings.engine_url_from(owner_url),
         pool_size=pool_size,
+        fixed_pool=fixed_pool,
         echo=settings.echo,
         transaction_pooler=settings.pooler == "transaction",
     )
