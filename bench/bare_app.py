@@ -80,7 +80,9 @@ async def _lifespan(receive: Any, send: Any) -> None:
         message = await receive()
         if message["type"] == "lifespan.startup":
             _state["plans"] = _load_plan()
-            _state["pool"] = await asyncpg.create_pool(os.environ["BENCH_APP_DSN"], min_size=4, max_size=10)
+            _state["pool"] = await asyncpg.create_pool(
+                os.environ["BENCH_APP_DSN"], min_size=4, max_size=int(os.environ["BENCH_POOL_SIZE"])
+            )
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             await _state["pool"].close()

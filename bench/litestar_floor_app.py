@@ -24,7 +24,9 @@ from bench.bare_app import _load_plan  # pyright: ignore[reportPrivateUsage]
 
 async def _open(app: Litestar) -> None:
     app.state.plans = _load_plan()
-    app.state.pool = await asyncpg.create_pool(os.environ["BENCH_APP_DSN"], min_size=4, max_size=10)
+    app.state.pool = await asyncpg.create_pool(
+        os.environ["BENCH_APP_DSN"], min_size=4, max_size=int(os.environ["BENCH_POOL_SIZE"])
+    )
 
 
 async def _close(app: Litestar) -> None:

@@ -96,6 +96,7 @@ async def measure(n: int, bench: BenchEnvironment) -> None:
         plan_file.flush()
         os.environ["BENCH_PLAN"] = plan_file.name
         os.environ["BENCH_APP_DSN"] = libpq_dsn(settings.database.app_url_from(bench.owner_url))
+        os.environ["BENCH_POOL_SIZE"] = str(settings.database.pool_size)
         from bench import bare_app
 
         application = create_app(settings)

@@ -411,6 +411,7 @@ def main() -> None:
             **env,
             "BENCH_PLAN": str(plan_file),
             "BENCH_APP_DSN": libpq_dsn(settings.database.app_url_from(owner_url)),
+            "BENCH_POOL_SIZE": str(settings.database.pool_size),  # as many connections as the API's pool
         },
     )
     results: list[Result] = []
