@@ -155,5 +155,6 @@ async def test_creating_a_brand_does_not_read_it_back(
     # (inserted and read back in one), one pg_notify for the flush's frames (thread, feed), COMMIT.
     # The brand is never read back, nor checked for existence: the transaction has just created it.
     assert not any(call.startswith("bind_execute: SELECT brands.id, ") for call in round_trips.calls)
-    assert sum("pg_notify" in call for call in round_trips.calls) == 1, repr(round_trips)
+    notifies = [call for call in round_trips.calls if "pg_notify" in call and not call.startswith("prepare:")]
+    assert len(notifies) == 1, repr(round_trips)  # a connection new to the statement also prepares it
     assert round_trips.steady_count == 9, repr(round_trips)

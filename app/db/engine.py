@@ -63,6 +63,7 @@ def create_engine(
         url,
         pool_size=pool_size,
         max_overflow=0 if fixed_pool else pool_size,
+        pool_use_lifo=True,  # the connection used last, whose statements are prepared; the rest stay idle
         pool_pre_ping=False,
         echo=echo,
         connect_args=connect_args,
