@@ -27,19 +27,21 @@ from typing import Any
 import psutil
 
 from app.config import PROJECT_ROOT
-from app.lib.auth import AccessTokens, build_jwt_auth
-from bench.data import ensure_data
+from bench.data import BenchData, ensure_data
 from bench.run import (
     _LUA_POST,  # pyright: ignore[reportPrivateUsage]
     API_PORT,
     RESULTS,
+    Endpoint,
     bench_environment,
+    bench_token,
     endpoints,
     ensure_wrk,
     load_average,
-    start,
+    start_api,
     stop_bench_database,
-    wait_ready,
+    stop_servers,
+    wait_api_ready,
     wrk,
 )
 from bench.runtime_env import runtime_python
@@ -80,38 +82,29 @@ def main() -> None:
     bench = bench_environment()
     try:
         data = asyncio.run(ensure_data(bench.owner_dsn))
-        token = AccessTokens(build_jwt_auth(bench.settings.auth), bench.settings.auth.access_token_ttl).issue(
-            data.user_id, is_platform_admin=False
-        )
-        points = [p for p in endpoints(data) if p.method == "GET" or (p.method == "POST" and not p.update)]
+        token = bench_token(bench.settings, data)
+        points = [p for p in endpoints(data) if p.method in ("GET", "POST")]  # reads and CreateBrand
         python = runtime_python()
         floor = import_floor(python, bench.env)
         print(
             f"import floor (runtime interpreter, app.main imported): RSS {floor['rss']:.0f} MB, USS {floor['uss']:.0f} MB"
         )
-        samples = _soak(python, bench.env, token, data.team_id, points)
+        samples = _soak(python, bench.env, token, data, points)
     finally:
         stop_bench_database(bench.env)
     _report(floor, samples)
 
 
 def _soak(
-    python: str, env: dict[str, str], token: str, team_id: Any, points: list[Any]
+    python: str, env: dict[str, str], token: str, data: BenchData, points: list[Endpoint]
 ) -> list[dict[str, Any]]:
-    api = start(
-        [python, "-m", "app.cli", "serve"],
-        {**env, "HOST": "127.0.0.1", "PORT": str(API_PORT), "WEB_WORKERS": "1"},
-    )
+    api = start_api(python, env)
     samples: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="bench-memory-") as workdir:
         post_script = Path(workdir) / "post.lua"
         post_script.write_text(_LUA_POST)
         try:
-            wait_ready(f"http://127.0.0.1:{API_PORT}/health")
-            wait_ready(
-                f"http://127.0.0.1:{API_PORT}/api/teams/{team_id}/brands?limit=1",
-                {"Authorization": f"Bearer {token}"},
-            )
+            wait_api_ready(token, data)
             began = time.monotonic()
             samples.append({"seconds": 0.0, "after": "start", **worker_memory(api)})
             _print(samples[-1])
@@ -131,11 +124,7 @@ def _soak(
                 samples.append(sample)
                 _print(sample)
         finally:
-            api.terminate()
-            try:
-                api.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                api.kill()
+            stop_servers(api)
     return samples
 
 

@@ -26,7 +26,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from app.db.engine import libpq_dsn
-from app.lib.auth import AccessTokens, build_jwt_auth
 from bench.data import ensure_data
 from bench.run import (
     ONLY,
@@ -34,6 +33,7 @@ from bench.run import (
     BenchEnvironment,
     Endpoint,
     bench_environment,
+    bench_token,
     endpoints,
     record_plans,
     stop_bench_database,
@@ -81,9 +81,7 @@ async def measure(n: int, bench: BenchEnvironment) -> None:
     settings, owner_dsn = bench.settings, bench.owner_dsn
     data = await ensure_data(owner_dsn)
     targets = await update_targets(owner_dsn, data)  # record_plans takes them (for UpdateBrand)
-    token = AccessTokens(build_jwt_auth(settings.auth), settings.auth.access_token_ttl).issue(
-        data.user_id, is_platform_admin=False
-    )
+    token = bench_token(settings, data)
     chosen = [
         e
         for e in endpoints(data)

@@ -241,6 +241,41 @@ def start(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     )
 
 
+def start_api(python: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """The API as operators serve it, one Granian worker on `API_PORT`."""
+    return start(
+        [python, "-m", "app.cli", "serve"],
+        {**env, "HOST": "127.0.0.1", "PORT": str(API_PORT), "WEB_WORKERS": "1"},
+    )
+
+
+def wait_api_ready(token: str, data: BenchData) -> None:
+    """Until the API answers `/health` and an authenticated read of the hot team."""
+    wait_ready(f"http://127.0.0.1:{API_PORT}/health")
+    wait_ready(
+        f"http://127.0.0.1:{API_PORT}/api/teams/{data.team_id}/brands?limit=1",
+        {"Authorization": f"Bearer {token}"},
+    )
+
+
+def stop_servers(*processes: subprocess.Popen[bytes]) -> None:
+    """Terminate them all, then wait up to 30 s for each before killing it."""
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def bench_token(settings: Settings, data: BenchData) -> str:
+    """An access token for the bench data's user (a member of the hot and the write team)."""
+    return AccessTokens(build_jwt_auth(settings.auth), settings.auth.access_token_ttl).issue(
+        data.user_id, is_platform_admin=False
+    )
+
+
 def wait_ready(url: str, headers: dict[str, str] | None = None, within: float = 120) -> None:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
@@ -373,9 +408,7 @@ def main() -> None:
     bench = bench_environment()
     env, owner_url, owner_dsn, settings = bench.env, bench.owner_url, bench.owner_dsn, bench.settings
     data = asyncio.run(ensure_data(owner_dsn))
-    token = AccessTokens(build_jwt_auth(settings.auth), settings.auth.access_token_ttl).issue(
-        data.user_id, is_platform_admin=False
-    )
+    token = bench_token(settings, data)
     points = [
         point
         for point in endpoints(data)
@@ -391,10 +424,7 @@ def main() -> None:
     lua_put.write_text(_LUA_PUT % {"ids": ", ".join(f'"{target}"' for target in targets)})
 
     python = runtime_python()  # what the image installs: no test tools importing numpy or pydantic
-    api = start(
-        [python, "-m", "app.cli", "serve"],
-        {**env, "HOST": "127.0.0.1", "PORT": str(API_PORT), "WEB_WORKERS": "1"},
-    )
+    api = start_api(python, env)
     bare = start(
         [
             python,
@@ -416,9 +446,7 @@ def main() -> None:
     )
     results: list[Result] = []
     try:
-        auth = {"Authorization": f"Bearer {token}"}
-        wait_ready(f"http://127.0.0.1:{API_PORT}/health")
-        wait_ready(f"http://127.0.0.1:{API_PORT}/api/teams/{data.team_id}/brands?limit=1", auth)
+        wait_api_ready(token, data)
         wait_ready(f"http://127.0.0.1:{BARE_PORT}/health")
         idle_rss = rss_mb(api)
         for point in points:
@@ -458,13 +486,7 @@ def main() -> None:
         loaded_rss = rss_mb(api)
         bare_rss = rss_mb(bare)
     finally:
-        for process in (api, bare):
-            process.terminate()
-        for process in (api, bare):
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_servers(api, bare)
         shutil.rmtree(workdir, ignore_errors=True)
     report = {
         "when": datetime.now(tz=UTC).isoformat(timespec="seconds"),

@@ -15,10 +15,10 @@ import time
 import httpx
 
 from app.config import Settings
-from app.lib.auth import AccessTokens, build_jwt_auth
 from bench.data import ensure_data
 from bench.run import (
     bench_environment,
+    bench_token,
     reset_update_targets,
     stop_bench_database,
     update_body,
@@ -32,9 +32,7 @@ async def measure(n: int, settings: Settings, owner_dsn: str) -> None:
     data = await ensure_data(owner_dsn)
     targets = await update_targets(owner_dsn, data)
     await reset_update_targets(owner_dsn, data, targets)
-    token = AccessTokens(build_jwt_auth(settings.auth), settings.auth.access_token_ttl).issue(
-        data.user_id, is_platform_admin=False
-    )
+    token = bench_token(settings, data)
     application = create_app(settings)
     base = f"/api/teams/{data.write_team_id}/brands"
     async with application.lifespan():
