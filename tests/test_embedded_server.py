@@ -65,3 +65,24 @@ def test_many_first_starts_at_once_all_get_the_os_user(tmp_path: Path) -> None:
         for process in processes:
             process.kill()
         subprocess.run(["userdel", name], capture_output=True, check=False)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root runs the embedded server as another OS user")
+def test_a_data_directory_kept_from_an_earlier_os_user_still_starts(tmp_path: Path) -> None:
+    """`userdel embedded_postgres` and a later first start make the user again, maybe with a new
+    uid; the data directory kept from before (`.data/postgres`) must still start."""
+    from app.db.embedded_user import EMBEDDED_OS_USER
+    from app.db.setup import start_embedded_server, stop_embedded_server
+
+    data_dir = tmp_path / "postgres"
+    start_embedded_server(data_dir)
+    stop_embedded_server(data_dir)
+    earlier = pwd.getpwnam("nobody")  # stands in for the uid the deleted user had
+    for path in (data_dir, *data_dir.rglob("*")):
+        os.chown(path, earlier.pw_uid, earlier.pw_gid, follow_symlinks=False)
+    try:
+        start_embedded_server(data_dir)
+    finally:
+        stop_embedded_server(data_dir)
+    owner = pwd.getpwnam(EMBEDDED_OS_USER).pw_uid
+    assert {path.stat().st_uid for path in data_dir.rglob("*") if not path.is_symlink()} == {owner}

